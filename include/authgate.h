@@ -1,0 +1,292 @@
+/*
+ * authgate.h — the one public header of the authgate core.
+ *
+ * The core is sans-I/O: it performs no network, storage or timer work and
+ * reads no clock. The embedder (the JavaScript shim, or a test) feeds it
+ * events, each stamped with the current time, and then drains actions with
+ * ag_client_next_action() until there are none. The core keeps one deadline
+ * (ag_client_next_deadline); the embedder arms a single timer for it and
+ * calls ag_client_tick() when it fires.
+ *
+ * Ownership and lifetime
+ *  - ag_client is opaque. ag_client_new() creates it, ag_client_free()
+ *    releases it; freeing NULL does nothing.
+ *  - Every string the core returns (in an ag_action, from ag_client_diagnose,
+ *    ag_client_settings) belongs to the client and stays valid until the next
+ *    call on that client. Copy what you keep.
+ *  - Input strings are taken as (pointer, length); they need no NUL
+ *    terminator and are copied when kept.
+ *
+ * Time is `ag_ms`: milliseconds since the Unix epoch (Date.now()), an
+ * integral value carried in a double so it crosses the wasm boundary as one
+ * number. Persisted expiries are absolute, so the clock must be wall time.
+ *
+ * Errors are negative `enum ag_err` values; ag_strerror() names them.
+ * Two clients never share state. The only process-wide setting is the
+ * allocator (ag_set_allocator), which also installs cJSON's hooks.
+ */
+#ifndef AUTHGATE_H
+#define AUTHGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef double ag_ms;
+typedef struct ag_client ag_client;
+
+enum ag_err {
+  AG_OK = 0,
+  AG_ERR_NOMEM = -1,         /* an allocation failed; the client is unchanged */
+  AG_ERR_BAD_CONFIG = -2,    /* options are malformed or contradictory */
+  AG_ERR_BAD_TOKENS = -3,    /* a token response or setTokens input is unusable */
+  AG_ERR_BAD_BLOB = -4,      /* a stored blob or cross-tab message is malformed */
+  AG_ERR_STALE = -5,         /* a blob or message older than what the client has */
+  AG_ERR_BAD_URL = -6,       /* a URL that cannot be parsed or resolved */
+  AG_ERR_INVALID = -7,       /* a NULL handle, bad enum value or unknown call id */
+  AG_ERR_TOO_LARGE = -8,     /* input larger than the core's caps */
+  AG_ERR_DESTROYED = -9      /* reserved for embedders: the client was freed */
+};
+
+/* A static, never-NULL description of an ag_err (or "unknown error"). */
+const char *ag_strerror(int err);
+
+/* Why a call (or login) is rejected. The names match AuthGateError.code. */
+enum ag_code {
+  AG_CODE_NONE = 0,
+  AG_CODE_NO_TOKEN = 1,
+  AG_CODE_SESSION_EXPIRED = 2,
+  AG_CODE_FOREIGN_ORIGIN = 3,
+  AG_CODE_READY_TIMEOUT = 4,
+  AG_CODE_CORS_OR_NETWORK = 5,
+  AG_CODE_REFRESH_FAILED = 6,
+  AG_CODE_BAD_CONFIG = 7,
+  AG_CODE_BAD_TOKEN_RESPONSE = 8,
+  AG_CODE_LOGIN_FAILED = 9
+};
+
+/* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */
+const char *ag_code_name(int code);
+
+enum ag_state {
+  AG_STATE_INITIALIZING = 0,
+  AG_STATE_AUTHENTICATED = 1,
+  AG_STATE_ANONYMOUS = 2,
+  AG_STATE_REFRESHING = 3
+};
+
+/* "initializing", "authenticated", "anonymous", "refreshing". */
+const char *ag_state_name(int state);
+
+enum ag_credentials {
+  AG_CRED_UNSET = 0, /* as an input: the caller did not choose; as an output: leave the request's own */
+  AG_CRED_OMIT = 1,
+  AG_CRED_SAME_ORIGIN = 2,
+  AG_CRED_INCLUDE = 3
+};
+
+enum ag_action_type {
+  AG_ACTION_NONE = 0,
+  AG_ACTION_SEND = 1,          /* perform request `id` (see the fields below) */
+  AG_ACTION_RESOLVE = 2,       /* settle call `id` with the response it received (login: with nothing) */
+  AG_ACTION_REJECT = 3,        /* reject call `id` with `code` and the message in `text` */
+  AG_ACTION_LOCK = 4,          /* ask for the cross-tab refresh lock; answer with ag_client_lock_granted */
+  AG_ACTION_UNLOCK = 5,        /* release the cross-tab refresh lock */
+  AG_ACTION_PERSIST = 6,       /* store `text` (a blob) under the storage key */
+  AG_ACTION_CLEAR_STORAGE = 7, /* remove the stored blob */
+  AG_ACTION_BROADCAST = 8,     /* post `text` to the other tabs */
+  AG_ACTION_STATE = 9          /* the state changed to `code` (enum ag_state) */
+};
+
+enum ag_send_kind {
+  AG_SEND_CALL = 0,    /* an app call: the shim keeps the caller's request and adds what is said here */
+  AG_SEND_LOGIN = 1,   /* the core's own request: method, url, body, content type; pass the body back */
+  AG_SEND_REFRESH = 2  /* likewise */
+};
+
+/*
+ * One action. Every field is 32 bits wide on wasm32 (enums, uint32_t,
+ * pointers, size_t), so the shim reads field i at byte offset 4*i; the
+ * order below is part of the wasm ABI (AG_ACTION_FIELDS counts them).
+ */
+typedef struct ag_action {
+  int32_t type;               /* enum ag_action_type */
+  uint32_t id;                /* SEND, RESOLVE, REJECT: the call id */
+  int32_t code;               /* REJECT: enum ag_code; STATE: enum ag_state; SEND: enum ag_send_kind */
+  int32_t credentials;        /* SEND: enum ag_credentials (AG_CRED_UNSET: keep the request's own) */
+  int32_t replay;             /* SEND: 1 when this is the one replay after a 401 */
+  const char *method;         /* SEND: "GET", ... */
+  const char *url;            /* SEND: the final absolute URL */
+  const char *authorization;  /* SEND: the Authorization value to set, or NULL to leave the request's own */
+  const char *body;           /* SEND login/refresh: request body, `body_len` bytes (may be NULL) */
+  uint32_t body_len;
+  const char *content_type;   /* SEND login/refresh: Content-Type of `body`, or NULL */
+  const char *text;           /* REJECT: message; PERSIST, BROADCAST: the blob */
+  uint32_t text_len;
+} ag_action;
+
+#define AG_ACTION_FIELDS 13
+
+/* What the embedder needs from the options to execute, resolved with defaults. */
+enum ag_storage { AG_STORAGE_MEMORY = 0, AG_STORAGE_SESSION = 1, AG_STORAGE_LOCAL = 2 };
+
+typedef struct ag_settings {
+  int32_t storage;            /* enum ag_storage */
+  int32_t cross_tab;          /* 1: use BroadcastChannel and the cross-tab lock */
+  const char *storage_key;    /* the storage key, also the channel and lock name */
+  const char *base_url;       /* the resolved base URL (absolute) */
+} ag_settings;
+
+/*
+ * Allocator used by the core and by cJSON, process-wide; NULL restores
+ * malloc/free. Set it once, before the first client. `ag_live_allocations`
+ * counts blocks the core holds now (for leak tests).
+ */
+void ag_set_allocator(void *(*malloc_fn)(size_t), void (*free_fn)(void *));
+long ag_live_allocations(void);
+
+/*
+ * Creates a client from options JSON (the AuthGateOptions object).
+ * `page_origin` is the page's origin ("https://app.example"), or empty when
+ * there is none (Node): then baseUrl must be absolute. The client starts
+ * `initializing` and stays so until ag_client_start().
+ * On AG_ERR_BAD_CONFIG a one-line reason is written to `err` (NUL-terminated,
+ * truncated to `err_cap`) when `err` is not NULL.
+ * Returns AG_OK, AG_ERR_BAD_CONFIG, AG_ERR_NOMEM or AG_ERR_INVALID (out NULL).
+ */
+int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
+                  const char *page_origin, size_t page_origin_len, char *err,
+                  size_t err_cap);
+
+void ag_client_free(ag_client *client);
+
+/* Resolved settings; strings live as long as the client. */
+void ag_client_settings(const ag_client *client, ag_settings *out);
+
+/*
+ * The stored blob was read (NULL or empty when there was none). This decides
+ * the initial state: a valid access token → authenticated; an expired one
+ * with a refresh token (or cookie refresh) → refresh first; else anonymous.
+ * A malformed blob is discarded (CLEAR_STORAGE) and the client starts clean.
+ * Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (already started).
+ */
+int ag_client_start(ag_client *client, ag_ms now, const char *blob, size_t blob_len);
+
+/*
+ * An app call. `authorization` is the caller's own Authorization header value
+ * (NULL if none); `credentials` the caller's explicit choice or AG_CRED_UNSET.
+ * Writes the new call id to `id_out`. The outcome comes as actions: SEND now,
+ * later (after readiness or a refresh), or REJECT.
+ * Returns AG_OK, AG_ERR_NOMEM, AG_ERR_TOO_LARGE or AG_ERR_INVALID.
+ */
+int ag_client_call(ag_client *client, ag_ms now, const char *method, size_t method_len,
+                   const char *url, size_t url_len, const char *authorization,
+                   size_t authorization_len, int credentials, uint32_t *id_out);
+
+/*
+ * Call `id` received a response with `status`. For SEND_LOGIN / SEND_REFRESH
+ * pass the body; for app calls the body is not needed (NULL, 0).
+ * Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (unknown id: ignored).
+ */
+int ag_client_response(ag_client *client, ag_ms now, uint32_t id, int status,
+                       const char *body, size_t body_len);
+
+/* Call `id` failed before any response (fetch threw a TypeError). */
+int ag_client_network_error(ag_client *client, ag_ms now, uint32_t id);
+
+/* The caller aborted call `id`; the core forgets it and emits nothing for it. */
+int ag_client_cancel(ag_client *client, ag_ms now, uint32_t id);
+
+/*
+ * Password login with `credentials_json`, a JSON object of strings, encoded
+ * as the options say. The login's outcome comes as RESOLVE or REJECT of
+ * `id_out` (LOGIN_FAILED with the status, BAD_TOKEN_RESPONSE,
+ * CORS_OR_NETWORK, BAD_CONFIG when no login URL is configured).
+ */
+int ag_client_login(ag_client *client, ag_ms now, const char *credentials_json,
+                    size_t credentials_len, uint32_t *id_out);
+
+/*
+ * Tokens handed over by the app: JSON {"access": s, "refresh"?: s, "expiresIn"?: n}.
+ * Returns AG_OK, AG_ERR_BAD_TOKENS (nothing changed) or AG_ERR_NOMEM.
+ */
+int ag_client_set_tokens(ag_client *client, ag_ms now, const char *json, size_t len);
+
+/* Forget the tokens here and in the other tabs; waiting calls reject NO_TOKEN. */
+int ag_client_logout(ag_client *client, ag_ms now);
+
+/*
+ * A cross-tab message or a storage change from another tab. Older or
+ * malformed messages are ignored (AG_ERR_STALE, AG_ERR_BAD_BLOB) and change
+ * nothing.
+ */
+int ag_client_message(ag_client *client, ag_ms now, const char *msg, size_t len);
+
+/*
+ * The cross-tab lock asked for by AG_ACTION_LOCK is held. `blob` is what the
+ * shared storage holds now (NULL if none): another tab may have refreshed
+ * while this one waited, and then no refresh is sent.
+ */
+int ag_client_lock_granted(ag_client *client, ag_ms now, const char *blob, size_t blob_len);
+
+/* The timer fired: handle every deadline at or before `now`. */
+int ag_client_tick(ag_client *client, ag_ms now);
+
+/* The earliest deadline, or -1 when there is none. Arm one timer for it. */
+ag_ms ag_client_next_deadline(const ag_client *client);
+
+/*
+ * Drains one action into `out`. Returns 1 when an action was written, 0 when
+ * there are none left. The action's strings stay valid until the next call
+ * on the client.
+ */
+int ag_client_next_action(ag_client *client, ag_action *out);
+
+int ag_client_state(const ag_client *client); /* enum ag_state */
+
+/* AG_STATE_INITIALIZING while unknown, else AUTHENTICATED (also while refreshing) or ANONYMOUS. */
+int ag_client_ready_state(const ag_client *client);
+
+/* What guardGlobalFetch does with a raw fetch. */
+enum ag_guard_mode { AG_GUARD_MODE_REFUSE = 0, AG_GUARD_MODE_AUTHORIZE = 1, AG_GUARD_MODE_WARN = 2 };
+enum ag_guard_verdict {
+  AG_GUARD_PASS = 0,      /* not a protected call, or it carries its own bearer: leave it alone */
+  AG_GUARD_REFUSE = 1,    /* reject NO_TOKEN without sending */
+  AG_GUARD_ROUTE = 2,     /* send it through the gate (ag_client_call) instead */
+  AG_GUARD_WARN = 3       /* send it as it is, and warn */
+};
+
+/*
+ * Verdict for a raw fetch of `url` (resolved against the page origin, not
+ * baseUrl) that `has_authorization` or not, under `mode`. Returns an
+ * enum ag_guard_verdict, or AG_ERR_INVALID for a bad mode.
+ */
+int ag_client_guard(ag_client *client, const char *url, size_t url_len,
+                    int has_authorization, int mode);
+
+/*
+ * The request plan for `url` as JSON, for diagnose(): {"url","origin",
+ * "crossOrigin","protected","sendsToken","credentials"}. NULL on a bad URL
+ * or allocation failure. Valid until the next call on the client.
+ */
+const char *ag_client_plan(ag_client *client, const char *url, size_t url_len);
+
+/*
+ * Interprets diagnose() probes of `url` into a Diagnosis JSON object.
+ * `reachable`: a no-cors request got an (opaque) answer. `simple_status`: the
+ * status of a simple CORS GET (0 when the browser blocked it).
+ * `auth_status`: the status of the request as the gate sends it, with an
+ * Authorization header and its credentials mode (0 when blocked).
+ * NULL on a bad URL or allocation failure. Valid until the next call.
+ */
+const char *ag_client_diagnose(ag_client *client, const char *url, size_t url_len,
+                               int reachable, int simple_status, int auth_status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUTHGATE_H */

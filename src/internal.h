@@ -1,0 +1,203 @@
+/*
+ * internal.h — declarations shared between the core's modules. Not installed.
+ *
+ * Conventions: functions return AG_OK or a negative enum ag_err; strings are
+ * (pointer, length) on input and NUL-terminated, heap-owned on output; the
+ * caller frees what a function hands out with ag_free (or the module's
+ * *_free). Nothing here reads a clock or does I/O.
+ */
+#ifndef AUTHGATE_INTERNAL_H
+#define AUTHGATE_INTERNAL_H
+
+#include "authgate.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Caps on what the core accepts (hostile input is refused, not parsed). */
+#define AG_MAX_URL 8192
+#define AG_MAX_TOKEN 16384
+#define AG_MAX_JSON (64 * 1024)
+#define AG_MAX_PREFIXES 64
+#define AG_MAX_JSON_DEPTH 16
+
+/* ---- alloc.c: the one allocator, counted, with cJSON's hooks ---- */
+void *ag_malloc(size_t n);
+void *ag_calloc(size_t count, size_t size);
+void ag_free(void *p);
+/* Copies n bytes and a NUL; NULL on allocation failure. */
+char *ag_strndup(const char *s, size_t n);
+/* Zeroes a NUL-terminated secret, then frees it. NULL is fine. */
+void ag_free_secret(char *s);
+
+/* ---- buf.c: a growable string; after a failed append every later one is a no-op ---- */
+typedef struct ag_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  bool failed;
+} ag_buf;
+
+void ag_buf_put(ag_buf *b, const char *s, size_t n);
+void ag_buf_puts(ag_buf *b, const char *s);
+void ag_buf_putc(ag_buf *b, char c);
+void ag_buf_put_uint(ag_buf *b, uint64_t v);
+/* Appends s as a JSON string literal (quotes and escapes included). */
+void ag_buf_put_json_string(ag_buf *b, const char *s);
+/* Appends s percent-encoded for application/x-www-form-urlencoded. */
+void ag_buf_put_form(ag_buf *b, const char *s);
+/* Hands out the NUL-terminated string (caller frees), or NULL if any append failed. */
+char *ag_buf_take(ag_buf *b);
+void ag_buf_reset(ag_buf *b);
+
+/* ---- url.c: WHATWG-flavoured URL parsing for http(s) only ---- */
+typedef struct ag_url {
+  char *scheme;   /* "http" or "https", lower case */
+  char *host;     /* lower case; IPv6 kept in brackets; no userinfo */
+  int port;       /* explicit port, or -1 for the scheme's default (80/443 written are normalised to -1) */
+  char *path;     /* starts with '/', dot segments removed, never empty */
+  char *query;    /* without '?', NULL when absent ("" when '?' with nothing after) */
+  char *fragment; /* without '#', NULL when absent */
+} ag_url;
+
+/*
+ * Parses an absolute http(s) URL. Refuses (AG_ERR_BAD_URL): other schemes
+ * (javascript:, data:, file:, ...), userinfo (user:pw@), empty host, bad
+ * port, control characters, whitespace inside, backslashes in the authority.
+ * Backslashes in the path are treated as '/' as browsers do for http(s).
+ */
+int ag_url_parse(ag_url *out, const char *s, size_t len);
+
+/*
+ * Resolves `ref` against `base` (RFC 3986 section 5 + the browser rules for
+ * http(s)): absolute URLs, scheme-relative "//host/x" (an other origin!),
+ * absolute paths, relative paths, "?q" and "#f" only, dot segments.
+ */
+int ag_url_resolve(ag_url *out, const ag_url *base, const char *ref, size_t len);
+
+/* "scheme://host[:port]" with the default port omitted; NULL on ENOMEM. */
+char *ag_url_origin(const ag_url *u);
+/* The full URL without the fragment; NULL on ENOMEM. */
+char *ag_url_serialize(const ag_url *u);
+bool ag_url_same_origin(const ag_url *a, const ag_url *b);
+void ag_url_free(ag_url *u);
+
+/*
+ * True when `path` is `prefix` or lies under it on a segment boundary:
+ * "/api" covers "/api", "/api/", "/api/x" but not "/apix". A prefix ending
+ * in '/' covers everything below it. "/" covers every path.
+ */
+bool ag_path_has_prefix(const char *path, const char *prefix);
+
+/* ---- token.c: token responses, JWT expiry, the persisted/broadcast blob ---- */
+typedef struct ag_tokens {
+  char *access;      /* NULL when none */
+  char *refresh;     /* NULL when none (or refresh by cookie) */
+  ag_ms expires_at;  /* absolute ms; 0 when unknown (opaque token, no expires_in) */
+} ag_tokens;
+
+/* Which JSON fields carry the tokens (the tokenFields option), in order of preference. */
+typedef struct ag_token_fields {
+  char **access;      size_t n_access;     /* default access_token, access */
+  char **refresh;     size_t n_refresh;    /* default refresh_token, refresh */
+  char **expires_in;  size_t n_expires_in; /* default expires_in */
+} ag_token_fields;
+
+/*
+ * Parses a login/refresh response body. The access token must be a non-empty
+ * string of printable ASCII without spaces (no header injection) and at most
+ * AG_MAX_TOKEN bytes; the refresh token the same when present. Expiry:
+ * expires_in (a number of seconds > 0, or a numeric string) → now + it; else
+ * the JWT `exp` claim of the access token if it is a JWT; else 0.
+ * Returns AG_OK, AG_ERR_BAD_TOKENS (with nothing allocated) or AG_ERR_NOMEM.
+ */
+int ag_tokens_parse_response(ag_tokens *out, const ag_token_fields *fields, ag_ms now,
+                             const char *body, size_t len);
+
+/* setTokens input: {"access": s, "refresh"?: s, "expiresIn"?: n}; same rules. */
+int ag_tokens_parse_set(ag_tokens *out, ag_ms now, const char *json, size_t len);
+
+/*
+ * The `exp` claim (seconds) of a JWT as absolute ms, or 0 when `token` is not
+ * a JWT with a numeric, positive, finite exp. Decodes base64url (no padding
+ * required, padding accepted) and the payload with cJSON; never verifies the
+ * signature (not the client's to verify).
+ */
+ag_ms ag_jwt_exp_ms(const char *token, size_t len);
+
+/*
+ * base64url decode into a fresh buffer (NUL-terminated for convenience).
+ * Returns NULL on bad input or ENOMEM; *out_len gets the decoded length.
+ */
+unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len);
+
+/* True when s (len bytes) is usable as a token: 1..AG_MAX_TOKEN printable ASCII, no space. */
+bool ag_token_is_valid(const char *s, size_t len);
+
+/* Wipes and frees the strings; leaves *t zeroed. */
+void ag_tokens_clear(ag_tokens *t);
+
+/*
+ * The blob that is persisted and broadcast:
+ *   {"v":1,"type":"tokens","gen":G,"access":"..","refresh":"..","exp":ms}
+ *   {"v":1,"type":"logout","gen":G}
+ * `t` NULL (or no access token) writes a logout message. Returns a heap
+ * string or NULL on ENOMEM.
+ */
+char *ag_blob_write(const ag_tokens *t, uint64_t gen);
+
+/*
+ * Parses a blob or message. On AG_OK: *gen set, *is_logout set, and `out`
+ * filled for a tokens blob (access required, valid tokens only).
+ * Returns AG_OK, AG_ERR_BAD_BLOB (nothing allocated) or AG_ERR_NOMEM.
+ */
+int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool *is_logout);
+
+/* ---- policy.c: options and the route policy ---- */
+enum ag_refresh_send { AG_REFRESH_JSON = 0, AG_REFRESH_FORM = 1, AG_REFRESH_COOKIE = 2 };
+enum ag_body_kind { AG_BODY_JSON = 0, AG_BODY_FORM = 1 };
+
+typedef struct ag_config {
+  ag_url base;
+  char *base_origin;
+  char *page_origin;          /* "" when none */
+  char **protect;  size_t n_protect;
+  char **public_;  size_t n_public;
+  char **trusted;  size_t n_trusted;  /* serialized origins */
+  char *login_url;            /* absolute, or NULL */
+  int login_body;             /* enum ag_body_kind */
+  char *refresh_url;          /* absolute, or NULL */
+  int refresh_send;           /* enum ag_refresh_send */
+  char *refresh_field;        /* default "refresh" */
+  ag_token_fields fields;
+  int storage;                /* enum ag_storage */
+  char *storage_key;
+  ag_ms refresh_skew_ms;
+  ag_ms ready_timeout_ms;
+  int credentials;            /* enum ag_credentials for baseUrl's origin */
+  bool cross_tab;
+} ag_config;
+
+/* Parses options JSON; on AG_ERR_BAD_CONFIG writes a reason into err. */
+int ag_config_parse(ag_config *out, const char *json, size_t len, const char *page_origin,
+                    size_t page_origin_len, char *err, size_t err_cap);
+void ag_config_free(ag_config *c);
+
+enum ag_route {
+  AG_ROUTE_PROTECTED = 0, /* a trusted origin, a protected path: needs the bearer */
+  AG_ROUTE_PUBLIC = 1,    /* a trusted origin, not protected: never gets the bearer */
+  AG_ROUTE_FOREIGN = 2    /* an untrusted origin: never gets the bearer */
+};
+
+/* Classifies a resolved URL. */
+int ag_config_route(const ag_config *c, const ag_url *u);
+/* The credentials mode the gate uses for a resolved URL, given the caller's choice. */
+int ag_config_credentials(const ag_config *c, const ag_url *u, int requested);
+
+/* ---- explain.c: words for failures, and diagnose() ---- */
+/* The CORS_OR_NETWORK message for a call that failed before any response. */
+char *ag_explain_network_failure(const ag_config *c, const char *method, const ag_url *u,
+                                 bool sent_authorization, int credentials);
+
+#endif /* AUTHGATE_INTERNAL_H */
