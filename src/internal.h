@@ -160,6 +160,7 @@ enum ag_body_kind { AG_BODY_JSON = 0, AG_BODY_FORM = 1 };
 
 typedef struct ag_config {
   ag_url base;
+  char *base_url;             /* base serialized */
   char *base_origin;
   char *page_origin;          /* "" when none */
   char **protect;  size_t n_protect;

@@ -1,0 +1,412 @@
+/**
+ * The executor: feeds events to the core, drains its actions and performs
+ * them. It decides nothing about auth; it carries call ids, requests and
+ * responses, and keeps the one timer the core asks for.
+ */
+import { AuthGateError, destroyedError } from './errors.js';
+import {
+  ACTION,
+  AG_ERR_BAD_TOKENS,
+  CoreClient,
+  SEND_CALL,
+  STATE_INITIALIZING,
+  credentialsName,
+  credentialsValue,
+  loadCore,
+} from './core.js';
+import { openStorage } from './storage.js';
+import { openTabs } from './tabs.js';
+import { unguarded } from './guard.js';
+
+// setTimeout fires at once for delays above 2^31-1 ms; a far deadline is re-armed on the way.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Executor {
+  #core = null;
+  #client = null;
+  #opened;
+  #destroyed = false;
+  #fetch;
+  #now;
+  #storageArea;
+  #storage = null;
+  #tabs = null;
+  #timer = null;
+  #draining = false;
+  #pendingTokens = null; // setTokens() before the core was loaded
+  #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
+  #calls = new Map(); // id → {resolve, reject, signal?, onAbort?, response?, status?, failure?, ...request}
+  #listeners = new Set();
+  #readyWaiters = [];
+
+  /**
+   * @param {{optionsJson: string, fetch?: typeof fetch, now?: () => number,
+   *          storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>}} options
+   */
+  constructor({ optionsJson, fetch, now, storageArea }) {
+    this.#fetch = fetch;
+    this.#now = now ?? Date.now;
+    this.#storageArea = storageArea;
+    const pageOrigin = globalThis.location?.origin ?? '';
+    this.#opened = loadCore().then((core) => this.#open(core, optionsJson, pageOrigin));
+    // A gate nobody awaits must not report an unhandled rejection; every method re-throws it.
+    this.#opened.catch((error) => {
+      this.#openError = error;
+    });
+  }
+
+  #open(core, optionsJson, pageOrigin) {
+    if (this.#destroyed) throw destroyedError();
+    this.#core = core;
+    const client = new CoreClient(core, optionsJson, pageOrigin);
+    this.#client = client;
+    const settings = client.settings();
+    this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
+    this.#tabs = openTabs({
+      name: settings.storageKey,
+      crossTab: settings.crossTab,
+      area: this.#storage.area,
+      onMessage: (text) => this.#feed((c, now) => c.message(now, text)),
+    });
+    client.start(this.#now(), this.#storage.read());
+    if (this.#pendingTokens !== null) {
+      try {
+        this.#applyTokens(this.#pendingTokens);
+      } catch (error) {
+        // setTokens() returned long ago: the refusal can only be reported.
+        console.error(error);
+      }
+      this.#pendingTokens = null;
+    }
+    this.#drain();
+  }
+
+  /** The open client, once the core is loaded; rejects with the BAD_CONFIG (or load) error, or after destroy(). */
+  async client() {
+    await this.#opened;
+    if (this.#destroyed) throw destroyedError();
+    return this.#client;
+  }
+
+  /** The fetch the gate sends with: the injected one, or the global one under any guards. */
+  fetchImpl() {
+    return this.#fetch ?? unguarded(globalThis.fetch);
+  }
+
+  get state() {
+    return this.#client ? this.#core.stateName(this.#client.state()) : 'initializing';
+  }
+
+  async ready() {
+    const client = await this.client();
+    const state = client.readyState();
+    if (state !== STATE_INITIALIZING) return this.#core.stateName(state);
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  subscribe(listener) {
+    const entry = { listener }; // one entry per subscription, so the same listener may subscribe twice
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  async fetch(input, init) {
+    const call = await describeCall(input, init);
+    const client = await this.client();
+    call.signal?.throwIfAborted();
+    const id = client.call(
+      this.#now(),
+      call.method,
+      call.url,
+      call.headers.get('authorization'),
+      credentialsValue(call.credentials),
+    );
+    return this.#track(id, call);
+  }
+
+  async login(credentials) {
+    const json = JSON.stringify(credentials);
+    const client = await this.client();
+    return this.#track(client.login(this.#now(), json), { login: true });
+  }
+
+  setTokens(tokens) {
+    if (typeof tokens?.access !== 'string' || tokens.access === '') {
+      throw new AuthGateError(
+        'BAD_TOKEN_RESPONSE',
+        'authgate: setTokens(): `access` must be a non-empty string; pass {access, refresh?, expiresIn?}.',
+      );
+    }
+    const json = JSON.stringify(tokens);
+    if (this.#destroyed) throw destroyedError();
+    if (this.#openError) throw this.#openError;
+    if (!this.#client) {
+      this.#pendingTokens = json; // applied right after start, before any queued call reaches the core
+      return;
+    }
+    this.#applyTokens(json);
+    this.#drain();
+  }
+
+  async logout() {
+    const client = await this.client();
+    client.logout(this.#now());
+    this.#drain();
+  }
+
+  destroy() {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearTimeout(this.#timer);
+    this.#tabs?.close();
+    for (const id of [...this.#calls.keys()]) this.#settle(id, 'reject', destroyedError());
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(destroyedError());
+    this.#client?.free();
+    this.#client = null;
+  }
+
+  // ---- events in, actions out ----------------------------------------------
+
+  #applyTokens(json) {
+    const rc = this.#client.setTokens(this.#now(), json);
+    if (rc === AG_ERR_BAD_TOKENS) {
+      throw new AuthGateError(
+        'BAD_TOKEN_RESPONSE',
+        `authgate: setTokens(): the tokens were refused (${this.#core.strerror(rc)}); nothing changed.`,
+      );
+    }
+  }
+
+  /** Feeds one event (unless destroyed) and performs what follows. */
+  #feed(event) {
+    if (this.#destroyed) return;
+    event(this.#client, this.#now());
+    this.#drain();
+  }
+
+  #track(id, request) {
+    const promise = new Promise((resolve, reject) => this.#calls.set(id, { ...request, resolve, reject }));
+    const entry = this.#calls.get(id);
+    if (entry.signal) {
+      entry.onAbort = () => this.#fail(id, entry.signal.reason);
+      entry.signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    this.#drain();
+    return promise;
+  }
+
+  // An event fed while draining (a subscriber calling setTokens) leaves its actions to the running loop.
+  #drain() {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let action; !this.#destroyed && (action = this.#client.nextAction()); ) this.#perform(action);
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#destroyed) return;
+    this.#arm();
+    this.#settleReady();
+  }
+
+  #perform(action) {
+    switch (action.type) {
+      case ACTION.SEND:
+        if (action.code === SEND_CALL) this.#sendCall(action);
+        else this.#sendOwn(action);
+        break;
+      case ACTION.RESOLVE: {
+        const entry = this.#calls.get(action.id);
+        this.#settle(action.id, 'resolve', entry?.login ? undefined : entry?.response);
+        break;
+      }
+      case ACTION.REJECT:
+        this.#reject(action);
+        break;
+      case ACTION.LOCK:
+        this.#tabs.lock(() => this.#feed((c, now) => c.lockGranted(now, this.#storage.read())));
+        break;
+      case ACTION.UNLOCK:
+        this.#tabs.unlock();
+        break;
+      case ACTION.PERSIST:
+        this.#storage.write(action.text);
+        break;
+      case ACTION.CLEAR_STORAGE:
+        this.#storage.clear();
+        break;
+      case ACTION.BROADCAST:
+        this.#tabs.post(action.text);
+        break;
+      case ACTION.STATE:
+        this.#notify(this.#core.stateName(action.code));
+        break;
+    }
+  }
+
+  #reject(action) {
+    const entry = this.#calls.get(action.id);
+    if (!entry) return;
+    const details = { status: entry.status };
+    if (entry.failure !== undefined) details.cause = entry.failure;
+    entry.response?.body?.cancel().catch(() => {});
+    this.#settle(action.id, 'reject', new AuthGateError(this.#core.codeName(action.code), action.text, details));
+  }
+
+  #settle(id, how, value) {
+    const entry = this.#calls.get(id);
+    if (!entry) return;
+    this.#calls.delete(id);
+    entry.signal?.removeEventListener('abort', entry.onAbort);
+    entry[how](value);
+  }
+
+  /** The caller aborted, or its request could not even be built: the core forgets the call. */
+  #fail(id, error) {
+    if (!this.#calls.has(id)) return;
+    this.#settle(id, 'reject', error);
+    this.#feed((c, now) => c.cancel(now, id));
+  }
+
+  #notify(state) {
+    for (const { listener } of [...this.#listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        // A failing subscriber must not stop the drain; report it as an uncaught error.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #settleReady() {
+    if (this.#readyWaiters.length === 0) return;
+    const state = this.#client.readyState();
+    if (state === STATE_INITIALIZING) return;
+    const name = this.#core.stateName(state);
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(name);
+  }
+
+  #arm() {
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    const deadline = this.#client.nextDeadline();
+    if (deadline < 0) return;
+    const delay = Math.min(Math.max(deadline - this.#now(), 0), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#feed((c, now) => c.tick(now));
+    }, delay);
+    // In Node (tests, server helpers) a pending refresh must not keep the process alive.
+    this.#timer?.unref?.();
+  }
+
+  // ---- requests --------------------------------------------------------------
+
+  /** An app call: the caller's request, with the URL, Authorization and credentials the core gives. */
+  async #sendCall(action) {
+    const { id } = action;
+    const entry = this.#calls.get(id);
+    if (!entry) return;
+    entry.response?.body?.cancel().catch(() => {}); // the 401 this replay replaces
+    let request;
+    try {
+      request = buildRequest(entry, action);
+    } catch (error) {
+      this.#fail(id, error);
+      return;
+    }
+    let response;
+    try {
+      response = await this.fetchImpl().call(globalThis, request);
+    } catch (error) {
+      if (!this.#calls.has(id)) return; // settled meanwhile (aborted, destroyed)
+      if (entry.signal?.aborted) this.#fail(id, entry.signal.reason);
+      else if (error instanceof TypeError) {
+        entry.failure = error;
+        this.#feed((c, now) => c.networkError(now, id));
+      } else this.#fail(id, error);
+      return;
+    }
+    if (!this.#calls.has(id)) {
+      response.body?.cancel().catch(() => {});
+      return;
+    }
+    entry.response = response;
+    entry.status = response.status;
+    this.#feed((c, now) => c.response(now, id, response.status, null));
+  }
+
+  /** The core's own request (login, refresh): performed as given, the body handed back. */
+  async #sendOwn(action) {
+    const { id } = action;
+    const init = { method: action.method, body: action.body };
+    if (action.contentType !== null) init.headers = { 'Content-Type': action.contentType };
+    const credentials = credentialsName(action.credentials);
+    if (credentials) init.credentials = credentials;
+    let status;
+    let body;
+    try {
+      const response = await this.fetchImpl().call(globalThis, action.url, init);
+      status = response.status;
+      body = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      const entry = this.#calls.get(id);
+      if (entry) entry.failure = error;
+      this.#feed((c, now) => c.networkError(now, id));
+      return;
+    }
+    const entry = this.#calls.get(id);
+    if (entry) entry.status = status;
+    this.#feed((c, now) => c.response(now, id, status, body));
+  }
+}
+
+// ---- the caller's request ------------------------------------------------------
+
+// What a Request passes on besides method, headers, body, credentials and signal.
+const REQUEST_FIELDS = ['cache', 'integrity', 'keepalive', 'mode', 'redirect', 'referrer', 'referrerPolicy'];
+
+/**
+ * The caller's request, taken apart so it can be rebuilt with the core's URL,
+ * and rebuilt again for the replay after a 401. Bodies are kept in a
+ * re-sendable form; a ReadableStream cannot be re-sent and is refused.
+ * `credentials` is the caller's explicit choice (init only: a Request always
+ * has one, so its own says nothing about intent).
+ */
+async function describeCall(input, init) {
+  init ??= {};
+  const source = input instanceof Request ? input : null;
+  const url = source ? source.url : String(input);
+  const method = init.method ?? source?.method ?? 'GET';
+  let body = init.body ?? null;
+  if (body instanceof ReadableStream) {
+    throw new TypeError(
+      `authgate: gate.fetch(${method} ${url}): a ReadableStream body cannot be re-sent if the call is ` +
+        'replayed after a refresh; pass a string, Blob, ArrayBuffer, FormData or URLSearchParams.',
+    );
+  }
+  if (init.body === undefined && source?.body) body = await source.arrayBuffer();
+  const carried = {};
+  for (const field of REQUEST_FIELDS) if (source && source[field] !== undefined) carried[field] = source[field];
+  return {
+    url,
+    method,
+    headers: new Headers(init.headers ?? source?.headers),
+    body,
+    credentials: init.credentials,
+    signal: init.signal ?? source?.signal ?? null,
+    init: { ...carried, ...init },
+  };
+}
+
+function buildRequest(call, action) {
+  const headers = new Headers(call.headers);
+  if (action.authorization !== null) headers.set('Authorization', action.authorization);
+  const init = { ...call.init, method: action.method, headers, body: call.body, signal: call.signal };
+  const credentials = credentialsName(action.credentials);
+  if (credentials) init.credentials = credentials;
+  return new Request(action.url, init);
+}

@@ -1,0 +1,237 @@
+/**
+ * authgate — a browser auth client: every protected call carries the bearer
+ * or is refused before it leaves, nothing races the auto-login, refreshes are
+ * single-flight across tabs, the token never leaves its trusted origins, and
+ * CORS failures are explained in words.
+ */
+
+/** The gate's state. `refreshing` counts as authenticated for readiness. */
+export type AuthGateState = 'initializing' | 'authenticated' | 'anonymous' | 'refreshing';
+
+/** Where tokens persist between page loads. */
+export type AuthGateStorage = 'memory' | 'session' | 'local';
+
+/** What guardGlobalFetch does with a raw fetch to a protected route that carries no bearer. */
+export type GuardMode = 'refuse' | 'authorize' | 'warn';
+
+export interface AuthGateOptions {
+  /** The API's address, e.g. 'http://127.0.0.1:8000' or '/'; relative call paths resolve against it. */
+  baseUrl: string;
+  /** Path prefixes that require a bearer (default ['/']: all of baseUrl's origin). */
+  protect?: string[];
+  /** Path prefixes that never need one and never get one (login, refresh, health). */
+  public?: string[];
+  /** Further origins that may receive the token (default: none but baseUrl's). */
+  trustedOrigins?: string[];
+  /** Password login endpoint (default body 'json'). */
+  login?: { url: string; body?: 'json' | 'form' };
+  /**
+   * Refresh endpoint. 'json' (default): {"<field>": token}, field defaults to 'refresh';
+   * 'form': OAuth2 grant_type=refresh_token&refresh_token=...;
+   * 'cookie': the refresh token is an httpOnly cookie, sent with credentials.
+   */
+  refresh?: { url: string; send?: 'json' | 'form' | 'cookie'; field?: string };
+  /** Token response field names; defaults accept access_token|access, refresh_token|refresh, expires_in. */
+  tokenFields?: { access?: string[]; refresh?: string[]; expiresIn?: string[] };
+  /** Where tokens persist (default 'memory'). */
+  storage?: AuthGateStorage;
+  /** Storage key, also the cross-tab channel and lock name (default 'authgate'). */
+  storageKey?: string;
+  /** Refresh this long before expiry (default 30). */
+  refreshSkewSeconds?: number;
+  /** Calls waiting for readiness fail after this (default 10000). */
+  readyTimeoutMs?: number;
+  /** Credentials mode for calls to baseUrl's origin (default 'same-origin'). */
+  credentials?: RequestCredentials;
+  /** Share tokens, refreshes and logout across tabs (default true). */
+  crossTab?: boolean;
+
+  /**
+   * Extension, for tests and non-browser runtimes: the fetch the gate sends
+   * with (default: the global fetch, underneath any guardGlobalFetch guard).
+   */
+  fetch?: typeof fetch;
+  /**
+   * Extension, for tests and non-browser runtimes: the wall clock in ms since
+   * the epoch (default Date.now). Persisted expiries are absolute, so it must
+   * be wall time.
+   */
+  now?: () => number;
+  /**
+   * Extension, for tests and non-browser runtimes: the Storage that
+   * 'session' or 'local' persist to (default sessionStorage / localStorage).
+   */
+  storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+}
+
+/** The tokens an app hands over itself (e.g. from a server-rendered login). */
+export interface AuthGateTokens {
+  access: string;
+  refresh?: string;
+  /** Seconds from now; without it the JWT `exp` claim is used when there is one. */
+  expiresIn?: number;
+}
+
+export interface AuthGate {
+  /**
+   * The current state.
+   * @example
+   * if (gate.state === 'anonymous') showLogin();
+   */
+  readonly state: AuthGateState;
+
+  /**
+   * Resolves once the wasm is loaded and the state is known; rejects
+   * AuthGateError BAD_CONFIG when the options were refused.
+   * @example
+   * const state = await gate.ready(); // 'authenticated' | 'anonymous'
+   */
+  ready(): Promise<'authenticated' | 'anonymous'>;
+
+  /**
+   * Password login at options.login.url; rejects AuthGateError LOGIN_FAILED
+   * (with `status`), BAD_TOKEN_RESPONSE, CORS_OR_NETWORK or BAD_CONFIG.
+   * @example
+   * await gate.login({ username: 'ada', password: 'secret' });
+   */
+  login(credentials: Record<string, string>): Promise<void>;
+
+  /**
+   * Hands over tokens obtained elsewhere. Throws AuthGateError
+   * BAD_TOKEN_RESPONSE when `access` is not a non-empty string.
+   * @example
+   * gate.setTokens({ access: data.access_token, refresh: data.refresh_token, expiresIn: 900 });
+   */
+  setTokens(t: AuthGateTokens): void;
+
+  /**
+   * Forgets the tokens here and in the other tabs; resolves once done.
+   * @example
+   * await gate.logout();
+   */
+  logout(): Promise<void>;
+
+  /**
+   * fetch, through the gate: relative paths resolve against baseUrl,
+   * protected calls get the bearer (waiting for readiness or a refresh), and
+   * failures reject AuthGateError. HTTP errors other than a handled 401
+   * resolve as usual. A ReadableStream body is refused (it could not be
+   * replayed after a refresh).
+   * @example
+   * const res = await gate.fetch('/api/me');
+   * const me = await res.json();
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+
+  /**
+   * Calls `listener` on each state change; returns the unsubscriber.
+   * @example
+   * const unsubscribe = gate.subscribe((state) => console.log(state));
+   */
+  subscribe(listener: (state: AuthGateState) => void): () => void;
+
+  /**
+   * Wraps globalThis.fetch: a raw call to a protected route without a bearer
+   * is refused (rejects AuthGateError NO_TOKEN), authorized through the gate,
+   * or warned about. Returns the uninstaller, which restores the previous fetch.
+   * @example
+   * const unguard = gate.guardGlobalFetch('refuse');
+   */
+  guardGlobalFetch(mode: GuardMode): () => void;
+
+  /**
+   * Probes `url` from this page: reachability, whether a preflight is needed
+   * and why, what the server must allow, and the likely cause in one sentence.
+   * @example
+   * const d = await gate.diagnose('/api/me');
+   * console.log(d.cause, d.serverMustAllow);
+   */
+  diagnose(url: string): Promise<Diagnosis>;
+
+  /**
+   * Stops the timer, closes the channel, releases the lock, removes this
+   * gate's guards and frees the core; pending and later calls reject with an
+   * AbortError DOMException.
+   * @example
+   * onUnmounted(() => gate.destroy());
+   */
+  destroy(): void;
+}
+
+/** What diagnose() found. */
+export interface Diagnosis {
+  /** The absolute URL probed. */
+  url: string;
+  /** Its origin. */
+  origin: string;
+  /** True when it is not the page's origin. */
+  crossOrigin: boolean;
+  /** True when the gate treats it as a protected route. */
+  protected: boolean;
+  /** True when the gate would send the token there. */
+  sendsToken: boolean;
+  /** The credentials mode the gate uses for it. */
+  credentials: RequestCredentials;
+  /** A no-cors request got an answer: the server is up and reachable. */
+  reachable: boolean;
+  preflight: {
+    needed: boolean;
+    /** Why the browser preflights, e.g. the Authorization header. */
+    reasons: string[];
+    /** Whether the request as the gate sends it got through; null when not known. */
+    ok: boolean | null;
+  };
+  /** The status of the request as the gate sends it, or null when the browser blocked it. */
+  status: number | null;
+  /** What the server's CORS policy must allow for the gate's calls. */
+  serverMustAllow: { origin: string; methods: string[]; headers: string[]; credentials: boolean };
+  /** The likely cause, in one sentence. */
+  cause: string;
+}
+
+export type AuthGateErrorCode =
+  | 'NO_TOKEN'
+  | 'SESSION_EXPIRED'
+  | 'FOREIGN_ORIGIN'
+  | 'READY_TIMEOUT'
+  | 'CORS_OR_NETWORK'
+  | 'REFRESH_FAILED'
+  | 'BAD_CONFIG'
+  | 'BAD_TOKEN_RESPONSE'
+  | 'LOGIN_FAILED';
+
+/**
+ * Every failure the gate reports. The message names the method and URL and
+ * says what to do; `cause` holds the underlying error (e.g. fetch's TypeError).
+ * @example
+ * try {
+ *   await gate.fetch('/api/me');
+ * } catch (e) {
+ *   if (e instanceof AuthGateError && e.code === 'SESSION_EXPIRED') showLogin();
+ * }
+ */
+export class AuthGateError extends Error {
+  constructor(code: AuthGateErrorCode, message: string, details?: { cause?: unknown; status?: number });
+  readonly name: 'AuthGateError';
+  code: AuthGateErrorCode;
+  /** The HTTP status behind the failure, when there was a response (e.g. LOGIN_FAILED). */
+  status?: number;
+}
+
+/**
+ * Creates a gate. Synchronous: the wasm core loads in the background, once
+ * for all gates, and every method waits for it. Throws AuthGateError
+ * BAD_CONFIG synchronously only for a non-object or a non-string baseUrl;
+ * everything else the core checks is reported by ready() and every method.
+ * @example
+ * import { createAuthGate } from 'authgate';
+ * const gate = createAuthGate({
+ *   baseUrl: 'https://api.example',
+ *   public: ['/auth'],
+ *   login: { url: '/auth/login' },
+ *   refresh: { url: '/auth/refresh' },
+ *   storage: 'session',
+ * });
+ * const res = await gate.fetch('/api/me');
+ */
+export function createAuthGate(options: AuthGateOptions): AuthGate;

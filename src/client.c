@@ -1,0 +1,786 @@
+/*
+ * client.c — the state machine. Every call's life is here: sent at once,
+ * held until the auth state is known, held behind the one refresh in
+ * flight, replayed once after a 401, or rejected with a reason. Events come
+ * in through the ag_client_* entry points; what the embedder must do leaves
+ * as actions, drained with ag_client_next_action.
+ */
+#include "client.h"
+
+#include <string.h>
+
+/* ---- calls: a hash table by id, and one FIFO of waiting calls ---- */
+
+static size_t bucket_of(const ag_client *c, uint32_t id) { return id & (c->n_buckets - 1); }
+
+static int table_grow(ag_client *c) {
+  size_t n = c->n_buckets ? c->n_buckets * 2 : 64;
+  call **b = ag_calloc(n, sizeof *b);
+  if (!b) return AG_ERR_NOMEM;
+  for (size_t i = 0; i < c->n_buckets; i++) {
+    for (call *k = c->buckets[i], *next; k; k = next) {
+      next = k->hnext;
+      k->hnext = b[k->id & (n - 1)];
+      b[k->id & (n - 1)] = k;
+    }
+  }
+  ag_free(c->buckets);
+  c->buckets = b;
+  c->n_buckets = n;
+  return AG_OK;
+}
+
+static call *call_find(const ag_client *c, uint32_t id) {
+  if (!c->n_buckets) return NULL;
+  for (call *k = c->buckets[bucket_of(c, id)]; k; k = k->hnext)
+    if (k->id == id) return k;
+  return NULL;
+}
+
+/* A new call record, registered under a fresh id. */
+static call *call_new(ag_client *c, int kind) {
+  if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
+  call *k = ag_calloc(1, sizeof *k);
+  if (!k) return NULL;
+  do {
+    k->id = ++c->next_id;
+  } while (k->id == 0 || call_find(c, k->id));
+  k->kind = kind;
+  size_t b = bucket_of(c, k->id);
+  k->hnext = c->buckets[b];
+  c->buckets[b] = k;
+  c->n_calls++;
+  return k;
+}
+
+static void wait_unlink(ag_client *c, call *k) {
+  if (!k->waiting) return;
+  if (k->wprev) k->wprev->wnext = k->wnext;
+  else c->wait_head = k->wnext;
+  if (k->wnext) k->wnext->wprev = k->wprev;
+  else c->wait_tail = k->wprev;
+  k->wprev = k->wnext = NULL;
+  k->waiting = 0;
+}
+
+static void call_free(ag_client *c, call *k) {
+  wait_unlink(c, k);
+  call **pp = &c->buckets[bucket_of(c, k->id)];
+  while (*pp != k) pp = &(*pp)->hnext;
+  *pp = k->hnext;
+  c->n_calls--;
+  ag_free(k->method);
+  ag_free(k->url);
+  ag_free_secret(k->body);
+  ag_free(k);
+}
+
+/* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
+static void call_wait(ag_client *c, call *k, int why, ag_ms now) {
+  if (k->waiting) wait_unlink(c, k);
+  k->waiting = why;
+  k->deadline = now + c->cfg.ready_timeout_ms;
+  k->wprev = c->wait_tail;
+  if (c->wait_tail) c->wait_tail->wnext = k;
+  else c->wait_head = k;
+  c->wait_tail = k;
+}
+
+/* ---- actions ---- */
+
+static void action_push(ag_client *c, int type, uint32_t id, int code, char *text) {
+  if (c->n_actions == c->cap_actions) {
+    size_t cap = c->cap_actions ? c->cap_actions * 2 : 16;
+    pending *grown = ag_calloc(cap, sizeof *grown);
+    if (!grown) {
+      /* Out of memory while emitting: remember it; the entry point reports NOMEM. */
+      c->oom = true;
+      ag_free_secret(text);
+      return;
+    }
+    for (size_t i = 0; i < c->n_actions; i++)
+      grown[i] = c->actions[(c->head_action + i) % c->cap_actions];
+    ag_free(c->actions);
+    c->actions = grown;
+    c->cap_actions = cap;
+    c->head_action = 0;
+  }
+  pending *p = &c->actions[(c->head_action + c->n_actions) % c->cap_actions];
+  p->type = type;
+  p->id = id;
+  p->code = code;
+  p->text = text;
+  c->n_actions++;
+}
+
+void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message) {
+  if (!message) c->oom = true;
+  action_push(c, AG_ACTION_REJECT, id, code, message);
+}
+
+static void emit(ag_client *c, int type) { action_push(c, type, 0, 0, NULL); }
+
+static void set_state(ag_client *c, int state) {
+  if (c->state == state) return;
+  c->state = state;
+  action_push(c, AG_ACTION_STATE, 0, state, NULL);
+}
+
+/* ---- tokens ---- */
+
+static bool has_access(const ag_client *c) { return c->tok.access != NULL; }
+
+static bool can_refresh(const ag_client *c) {
+  if (!c->cfg.refresh_url) return false;
+  return c->cfg.refresh_send == AG_REFRESH_COOKIE || c->tok.refresh != NULL;
+}
+
+/*
+ * When to refresh: expiry minus the skew, but never more than half the
+ * token's lifetime early, or a 20 s token with a 30 s skew would refresh
+ * in a loop.
+ */
+static ag_ms refresh_due(const ag_client *c) {
+  if (!c->tok.expires_at) return 0;
+  ag_ms life = c->tok.expires_at - c->obtained_at;
+  ag_ms skew = c->cfg.refresh_skew_ms;
+  if (skew > life / 2) skew = life > 0 ? life / 2 : 0;
+  return c->tok.expires_at - skew;
+}
+
+static bool token_usable(const ag_client *c, ag_ms now) {
+  return has_access(c) && !c->access_dead && (!c->tok.expires_at || now < c->tok.expires_at);
+}
+
+static bool token_fresh(const ag_client *c, ag_ms now) {
+  return token_usable(c, now) && (!c->tok.expires_at || now < refresh_due(c));
+}
+
+static int make_bearer(ag_client *c) {
+  ag_free_secret(c->bearer);
+  c->bearer = NULL;
+  if (!has_access(c)) return AG_OK;
+  ag_buf b = {0};
+  ag_buf_puts(&b, "Bearer ");
+  ag_buf_puts(&b, c->tok.access);
+  c->bearer = ag_buf_take(&b);
+  return c->bearer ? AG_OK : AG_ERR_NOMEM;
+}
+
+static uint64_t next_gen(const ag_client *c, ag_ms now) {
+  /* Wall time as a floor keeps generations ordered across tabs that start fresh. */
+  uint64_t t = now > 0 ? (uint64_t)now : 0;
+  return c->gen + 1 > t ? c->gen + 1 : t;
+}
+
+static void forget_tokens(ag_client *c) {
+  ag_tokens_clear(&c->tok);
+  ag_free_secret(c->bearer);
+  c->bearer = NULL;
+  c->access_dead = false;
+  c->need_refresh = false;
+  c->refresh_failures = 0;
+  c->retry_at = 0;
+}
+
+/* ---- sending ---- */
+
+static void send_call(ag_client *c, call *k, ag_ms now) {
+  (void)now;
+  wait_unlink(c, k);
+  k->sent_gen = c->gen;
+  k->in_flight = true;
+  action_push(c, AG_ACTION_SEND, k->id, k->kind, NULL);
+}
+
+static void reject_call(ag_client *c, call *k, int code, const char *why) {
+  uint32_t id = k->id;
+  char *msg = ag_explain_rejection(c, k, code, why);
+  call_free(c, k);
+  ag_emit_reject(c, id, code, msg);
+}
+
+/* Moves every waiting call on, now that the state or the token changed. */
+static void settle_waiting(ag_client *c, ag_ms now);
+
+static void reject_waiting(ag_client *c, int code, const char *why) {
+  while (c->wait_head) reject_call(c, c->wait_head, code, why);
+}
+
+/* ---- refresh ---- */
+
+static void release_lock(ag_client *c) {
+  if (c->lock_held) emit(c, AG_ACTION_UNLOCK);
+  c->lock_held = false;
+}
+
+static int send_refresh(ag_client *c, ag_ms now) {
+  call *k = call_new(c, AG_SEND_REFRESH);
+  if (!k) return AG_ERR_NOMEM;
+  k->method = ag_strndup("POST", 4);
+  k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
+  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
+                                                            : ag_config_credentials_for(c, k->url);
+  if (ag_build_refresh_body(c, k) != AG_OK || !k->method || !k->url) {
+    call_free(c, k);
+    return AG_ERR_NOMEM;
+  }
+  c->refresh_id = k->id;
+  c->refresh_gen = c->gen;
+  c->refresh_timeout_at = now + c->cfg.ready_timeout_ms;
+  send_call(c, k, now);
+  return AG_OK;
+}
+
+/* Asks for a refresh; a no-op when one is already under way (single flight). */
+static void begin_refresh(ag_client *c, ag_ms now) {
+  c->need_refresh = true;
+  if (c->refresh_id || c->lock_wanted || c->lock_held) return;
+  c->retry_at = 0;
+  if (c->state == AG_STATE_AUTHENTICATED) set_state(c, AG_STATE_REFRESHING);
+  if (c->cfg.cross_tab) {
+    c->lock_wanted = true;
+    emit(c, AG_ACTION_LOCK);
+    return;
+  }
+  if (send_refresh(c, now) != AG_OK) c->oom = true;
+}
+
+/* The session is over: tokens gone, anonymous, waiting calls told why. */
+static void end_session(ag_client *c, int code, const char *why) {
+  bool had = has_access(c) || c->tok.refresh;
+  forget_tokens(c);
+  c->refresh_id = 0;
+  release_lock(c);
+  if (had) emit(c, AG_ACTION_CLEAR_STORAGE);
+  set_state(c, AG_STATE_ANONYMOUS);
+  reject_waiting(c, code, why);
+}
+
+/* A refresh that failed for a reason that may pass: back off, stay logged in. */
+static void refresh_failed(ag_client *c, ag_ms now) {
+  c->refresh_id = 0;
+  c->refresh_failures++;
+  int shift = c->refresh_failures > 5 ? 5 : c->refresh_failures - 1;
+  ag_ms delay = (ag_ms)(1000 << shift);
+  c->retry_at = now + (delay > 30000 ? 30000 : delay);
+  release_lock(c);
+  if (c->state == AG_STATE_REFRESHING) set_state(c, AG_STATE_AUTHENTICATED);
+  /* A still-valid token keeps serving calls while the refresh retries. */
+  settle_waiting(c, now);
+}
+
+/* New tokens from login, refresh, setTokens, another tab or storage. */
+static int adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
+  forget_tokens(c);
+  c->tok = *t;
+  memset(t, 0, sizeof *t);
+  c->gen = gen;
+  c->obtained_at = now;
+  if (make_bearer(c) != AG_OK) return AG_ERR_NOMEM;
+  if (share) {
+    char *blob = ag_blob_write(&c->tok, c->gen);
+    char *copy = blob ? ag_strndup(blob, strlen(blob)) : NULL;
+    if (!blob || !copy) {
+      ag_free_secret(blob);
+      return AG_ERR_NOMEM;
+    }
+    if (c->cfg.storage != AG_STORAGE_MEMORY) action_push(c, AG_ACTION_PERSIST, 0, 0, blob);
+    else ag_free_secret(blob);
+    if (c->cfg.cross_tab) action_push(c, AG_ACTION_BROADCAST, 0, 0, copy);
+    else ag_free_secret(copy);
+  }
+  c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
+  release_lock(c);
+  c->initial_refresh = false;
+  set_state(c, AG_STATE_AUTHENTICATED);
+  settle_waiting(c, now);
+  return c->oom ? AG_ERR_NOMEM : AG_OK;
+}
+
+static void settle_waiting(ag_client *c, ag_ms now) {
+  if (c->state == AG_STATE_INITIALIZING) return;
+  call *k = c->wait_head;
+  while (k) {
+    call *next = k->wnext;
+    if (k->kind == AG_SEND_CALL) {
+      if (!has_access(c)) {
+        reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+      } else if (token_usable(c, now)) {
+        k->replay = k->replay || k->awaiting_replay;
+        send_call(c, k, now);
+      } else if (!can_refresh(c)) {
+        reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
+      } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at) {
+        /* A refresh is backing off; the call waits for the retry or its deadline. */
+      } else {
+        begin_refresh(c, now);
+      }
+    }
+    k = next;
+  }
+}
+
+/* ---- entry points ---- */
+
+static void clear_current(ag_client *c) {
+  ag_free_secret(c->current_text);
+  c->current_text = NULL;
+}
+
+int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
+                  const char *page_origin, size_t page_origin_len, char *err, size_t err_cap) {
+  if (!out) return AG_ERR_INVALID;
+  *out = NULL;
+  ag_client *c = ag_calloc(1, sizeof *c);
+  if (!c) return AG_ERR_NOMEM;
+  int rc = ag_config_parse(&c->cfg, options_json, options_len, page_origin, page_origin_len, err,
+                           err_cap);
+  if (rc != AG_OK) {
+    ag_free(c);
+    return rc;
+  }
+  c->state = AG_STATE_INITIALIZING;
+  *out = c;
+  return AG_OK;
+}
+
+void ag_client_free(ag_client *c) {
+  if (!c) return;
+  for (size_t i = 0; i < c->n_buckets; i++)
+    while (c->buckets[i]) call_free(c, c->buckets[i]);
+  ag_free(c->buckets);
+  while (c->n_actions) {
+    ag_free_secret(c->actions[c->head_action].text);
+    c->head_action = (c->head_action + 1) % c->cap_actions;
+    c->n_actions--;
+  }
+  ag_free(c->actions);
+  clear_current(c);
+  forget_tokens(c);
+  ag_free(c->scratch);
+  ag_config_free(&c->cfg);
+  ag_free(c);
+}
+
+void ag_client_settings(const ag_client *c, ag_settings *out) {
+  memset(out, 0, sizeof *out);
+  if (!c) return;
+  out->storage = c->cfg.storage;
+  out->cross_tab = c->cfg.cross_tab;
+  out->storage_key = c->cfg.storage_key;
+  out->base_url = c->cfg.base_url;
+}
+
+static int finish(ag_client *c, int rc) {
+  if (c->oom) {
+    c->oom = false;
+    return AG_ERR_NOMEM;
+  }
+  return rc;
+}
+
+int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
+  if (!c || c->started) return AG_ERR_INVALID;
+  c->started = true;
+  c->now = now;
+  if (blob && blob_len) {
+    ag_tokens t = {0};
+    uint64_t gen;
+    bool logout;
+    int rc = ag_blob_read(blob, blob_len, &t, &gen, &logout);
+    if (rc == AG_ERR_NOMEM) return rc;
+    if (rc != AG_OK) {
+      emit(c, AG_ACTION_CLEAR_STORAGE);
+    } else {
+      c->gen = gen;
+      if (!logout) {
+        c->tok = t;
+        c->obtained_at = now;
+        if (make_bearer(c) != AG_OK) return AG_ERR_NOMEM;
+      }
+    }
+  }
+  if (token_usable(c, now)) {
+    set_state(c, AG_STATE_AUTHENTICATED);
+    if (!token_fresh(c, now) && can_refresh(c)) begin_refresh(c, now);
+  } else if (can_refresh(c)) {
+    /* Expired (or cookie) session: find out before any waiting call leaves. */
+    c->initial_refresh = true;
+    c->initial_had_session = has_access(c) || c->tok.refresh;
+    begin_refresh(c, now);
+  } else {
+    if (has_access(c)) forget_tokens(c), emit(c, AG_ACTION_CLEAR_STORAGE);
+    set_state(c, AG_STATE_ANONYMOUS);
+  }
+  settle_waiting(c, now);
+  return finish(c, AG_OK);
+}
+
+static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u) {
+  if (!url || len > AG_MAX_URL) return AG_ERR_TOO_LARGE;
+  return ag_url_resolve(u, &c->cfg.base, url, len);
+}
+
+/* True when the caller's own Authorization value carries the gate's access token. */
+static bool carries_gate_token(const ag_client *c, const char *auth, size_t len) {
+  if (!auth || !has_access(c)) return false;
+  size_t n = strlen(c->tok.access);
+  for (size_t i = 0; n && i + n <= len; i++)
+    if (!memcmp(auth + i, c->tok.access, n)) return true;
+  return false;
+}
+
+int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_len, const char *url,
+                   size_t url_len, const char *authorization, size_t authorization_len,
+                   int credentials, uint32_t *id_out) {
+  if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
+    return AG_ERR_INVALID;
+  c->now = now;
+  call *k = call_new(c, AG_SEND_CALL);
+  if (!k) return AG_ERR_NOMEM;
+  *id_out = k->id;
+  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
+  if (!k->method) return call_free(c, k), AG_ERR_NOMEM;
+  ag_url u;
+  int rc = parse_call_url(c, url, url_len, &u);
+  if (rc != AG_OK) {
+    reject_call(c, k, AG_CODE_BAD_CONFIG, rc == AG_ERR_TOO_LARGE ? "the URL is too long"
+                                                                 : "the URL is not a valid http(s) URL");
+    return finish(c, AG_OK);
+  }
+  k->url = ag_url_serialize(&u);
+  k->route = ag_config_route(&c->cfg, &u);
+  k->cross_origin = !ag_config_same_origin_as_page(c, &u);
+  k->credentials = ag_config_credentials(&c->cfg, &u, credentials);
+  k->own_auth = authorization != NULL;
+  ag_url_free(&u);
+  if (!k->url) return call_free(c, k), AG_ERR_NOMEM;
+
+  if (k->route == AG_ROUTE_FOREIGN && carries_gate_token(c, authorization, authorization_len)) {
+    reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
+  } else if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
+    send_call(c, k, now);
+  } else if (c->state == AG_STATE_INITIALIZING) {
+    call_wait(c, k, WAIT_READY, now);
+  } else if (!has_access(c)) {
+    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+  } else if (token_fresh(c, now)) {
+    send_call(c, k, now);
+  } else if (token_usable(c, now)) {
+    send_call(c, k, now); /* still valid: go now, and renew in the background */
+    if (can_refresh(c) && !c->retry_at) begin_refresh(c, now);
+  } else {
+    call_wait(c, k, WAIT_REFRESH, now);
+    settle_waiting(c, now);
+  }
+  return finish(c, AG_OK);
+}
+
+static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                             size_t len);
+
+int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
+                       size_t body_len) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  call *k = call_find(c, id);
+  if (!k || !k->in_flight) return AG_ERR_INVALID;
+  k->in_flight = false;
+  if (k->kind != AG_SEND_CALL) {
+    on_auth_response(c, k, now, status, body, body_len);
+    return finish(c, AG_OK);
+  }
+  bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
+  if (status != 401 || !gate_token || k->replay) {
+    call_free(c, k);
+    action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+    return finish(c, AG_OK);
+  }
+  /* 401 on the gate's token: one refresh, one replay, never a loop. */
+  k->awaiting_replay = true;
+  if (k->sent_gen != c->gen && token_usable(c, now)) {
+    k->replay = true; /* the token was renewed meanwhile: replay with it */
+    send_call(c, k, now);
+  } else if (!can_refresh(c)) {
+    end_session(c, AG_CODE_SESSION_EXPIRED, "the server refused the access token and there is no refresh token");
+    reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the server refused the access token and there is no refresh token");
+  } else {
+    c->access_dead = true;
+    call_wait(c, k, WAIT_REFRESH, now);
+    begin_refresh(c, now);
+  }
+  return finish(c, AG_OK);
+}
+
+static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                                size_t len) {
+  bool current = k->id == c->refresh_id;
+  call_free(c, k);
+  if (!current) return; /* superseded: logout, new login, or another tab's tokens */
+  c->refresh_id = 0;
+  if (status >= 200 && status < 300) {
+    ag_tokens t = {0};
+    int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
+    if (rc == AG_OK) {
+      if (!t.refresh && c->tok.refresh) { /* servers that do not rotate keep the old one */
+        t.refresh = c->tok.refresh;
+        c->tok.refresh = NULL;
+      }
+      if (adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+      return;
+    }
+    if (rc == AG_ERR_NOMEM) c->oom = true;
+    c->bad_refresh_body = true;
+    refresh_failed(c, now);
+    return;
+  }
+  if (status == 400 || status == 401 || status == 403) {
+    bool session = !c->initial_refresh || c->initial_had_session;
+    c->initial_refresh = false;
+    end_session(c, session ? AG_CODE_SESSION_EXPIRED : AG_CODE_NO_TOKEN,
+                session ? "the refresh token was refused" : NULL);
+    return;
+  }
+  c->last_refresh_status = status;
+  refresh_failed(c, now);
+}
+
+static void on_login_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                              size_t len) {
+  uint32_t id = k->id;
+  if (status < 200 || status >= 300) {
+    k->status = status;
+    reject_call(c, k, AG_CODE_LOGIN_FAILED, NULL);
+    return;
+  }
+  ag_tokens t = {0};
+  int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
+  if (rc != AG_OK) {
+    if (rc == AG_ERR_NOMEM) c->oom = true;
+    reject_call(c, k, AG_CODE_BAD_TOKEN_RESPONSE, NULL);
+    return;
+  }
+  call_free(c, k);
+  if (adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+  action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+}
+
+static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                             size_t len) {
+  if (k->kind == AG_SEND_REFRESH) on_refresh_response(c, k, now, status, body, len);
+  else on_login_response(c, k, now, status, body, len);
+}
+
+int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  call *k = call_find(c, id);
+  if (!k || !k->in_flight) return AG_ERR_INVALID;
+  k->in_flight = false;
+  if (k->kind == AG_SEND_REFRESH) {
+    bool current = k->id == c->refresh_id;
+    call_free(c, k);
+    c->last_refresh_status = 0;
+    if (current) refresh_failed(c, now);
+  } else {
+    reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
+  }
+  return finish(c, AG_OK);
+}
+
+int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  call *k = call_find(c, id);
+  if (!k || k->kind == AG_SEND_REFRESH) return AG_ERR_INVALID;
+  call_free(c, k);
+  return AG_OK;
+}
+
+int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
+                    uint32_t *id_out) {
+  if (!c || !id_out) return AG_ERR_INVALID;
+  c->now = now;
+  call *k = call_new(c, AG_SEND_LOGIN);
+  if (!k) return AG_ERR_NOMEM;
+  *id_out = k->id;
+  if (!c->cfg.login_url) {
+    reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
+    return finish(c, AG_OK);
+  }
+  k->method = ag_strndup("POST", 4);
+  k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
+  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
+                                                            : ag_config_credentials_for(c, k->url);
+  if (!k->method || !k->url) return call_free(c, k), AG_ERR_NOMEM;
+  int rc = ag_build_login_body(c, k, credentials_json, len);
+  if (rc == AG_ERR_NOMEM) return call_free(c, k), AG_ERR_NOMEM;
+  if (rc != AG_OK) {
+    reject_call(c, k, AG_CODE_BAD_CONFIG, "login credentials must be a JSON object of strings");
+    return finish(c, AG_OK);
+  }
+  send_call(c, k, now);
+  return finish(c, AG_OK);
+}
+
+int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  ag_tokens t = {0};
+  int rc = ag_tokens_parse_set(&t, now, json, len);
+  if (rc != AG_OK) return rc;
+  return finish(c, adopt_tokens(c, &t, next_gen(c, now), now, true));
+}
+
+int ag_client_logout(ag_client *c, ag_ms now) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  forget_tokens(c);
+  c->gen = next_gen(c, now);
+  c->refresh_id = 0;
+  c->initial_refresh = false;
+  release_lock(c);
+  emit(c, AG_ACTION_CLEAR_STORAGE);
+  if (c->cfg.cross_tab) {
+    char *msg = ag_blob_write(NULL, c->gen);
+    if (!msg) c->oom = true;
+    else action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
+  }
+  set_state(c, AG_STATE_ANONYMOUS);
+  reject_waiting(c, AG_CODE_NO_TOKEN, "logged out");
+  return finish(c, AG_OK);
+}
+
+/* Adopts a newer blob from another tab; AG_ERR_STALE/BAD_BLOB when not. */
+static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
+  ag_tokens t = {0};
+  uint64_t gen;
+  bool logout;
+  int rc = ag_blob_read(blob, len, &t, &gen, &logout);
+  if (rc != AG_OK) return rc;
+  if (gen <= c->gen) {
+    ag_tokens_clear(&t);
+    return AG_ERR_STALE;
+  }
+  if (logout) {
+    forget_tokens(c);
+    c->gen = gen;
+    c->refresh_id = 0;
+    release_lock(c);
+    set_state(c, AG_STATE_ANONYMOUS);
+    reject_waiting(c, AG_CODE_NO_TOKEN, "logged out in another tab");
+    return AG_OK;
+  }
+  return adopt_tokens(c, &t, gen, now, false);
+}
+
+int ag_client_message(ag_client *c, ag_ms now, const char *msg, size_t len) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  if (!c->started) return AG_ERR_INVALID;
+  return finish(c, take_blob(c, now, msg, len));
+}
+
+int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  if (!c->lock_wanted) { /* nothing wants it any more: hand it straight back */
+    emit(c, AG_ACTION_UNLOCK);
+    return finish(c, AG_OK);
+  }
+  c->lock_wanted = false;
+  c->lock_held = true;
+  if (blob && len) take_blob(c, now, blob, len); /* another tab may have refreshed meanwhile */
+  if (!c->lock_held) return finish(c, AG_OK);    /* adopted: lock released, calls sent */
+  if (!c->need_refresh || (!has_access(c) && !c->initial_refresh)) {
+    release_lock(c);
+    return finish(c, AG_OK);
+  }
+  if (send_refresh(c, now) != AG_OK) c->oom = true;
+  return finish(c, AG_OK);
+}
+
+int ag_client_tick(ag_client *c, ag_ms now) {
+  if (!c) return AG_ERR_INVALID;
+  c->now = now;
+  while (c->wait_head && c->wait_head->deadline <= now) {
+    call *k = c->wait_head;
+    bool ready = k->waiting == WAIT_READY && c->state == AG_STATE_INITIALIZING;
+    reject_call(c, k, ready ? AG_CODE_READY_TIMEOUT : AG_CODE_REFRESH_FAILED, NULL);
+  }
+  if (c->refresh_id && now >= c->refresh_timeout_at) {
+    call *k = call_find(c, c->refresh_id);
+    if (k) call_free(c, k);
+    c->last_refresh_status = 0;
+    refresh_failed(c, now);
+  }
+  if (c->retry_at && now >= c->retry_at) {
+    c->retry_at = 0;
+    if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
+  }
+  if (c->started && has_access(c) && c->tok.expires_at && !c->refresh_id && !c->lock_wanted &&
+      !c->lock_held && !c->retry_at) {
+    if (can_refresh(c) && now >= refresh_due(c)) begin_refresh(c, now);
+    else if (!can_refresh(c) && now >= c->tok.expires_at)
+      end_session(c, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no refresh token");
+  }
+  return finish(c, AG_OK);
+}
+
+static void take_min(ag_ms *best, ag_ms t) {
+  if (t > 0 && (*best < 0 || t < *best)) *best = t;
+}
+
+ag_ms ag_client_next_deadline(const ag_client *c) {
+  ag_ms best = -1;
+  if (!c) return best;
+  if (c->wait_head) take_min(&best, c->wait_head->deadline);
+  if (c->refresh_id) take_min(&best, c->refresh_timeout_at);
+  take_min(&best, c->retry_at);
+  if (c->started && has_access(c) && c->tok.expires_at && !c->refresh_id && !c->lock_wanted &&
+      !c->lock_held && !c->retry_at)
+    take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
+  return best;
+}
+
+int ag_client_next_action(ag_client *c, ag_action *out) {
+  if (!c || !out) return 0;
+  clear_current(c);
+  while (c->n_actions) {
+    pending p = c->actions[c->head_action];
+    c->head_action = (c->head_action + 1) % c->cap_actions;
+    c->n_actions--;
+    memset(out, 0, sizeof *out);
+    out->type = p.type;
+    out->id = p.id;
+    out->code = p.code;
+    c->current_text = p.text;
+    out->text = p.text;
+    out->text_len = p.text ? (uint32_t)strlen(p.text) : 0;
+    if (p.type != AG_ACTION_SEND) return 1;
+    call *k = call_find(c, p.id);
+    if (!k || !k->in_flight) { /* cancelled before it was drained */
+      clear_current(c);
+      continue;
+    }
+    out->credentials = k->credentials;
+    out->replay = k->replay;
+    out->method = k->method;
+    out->url = k->url;
+    out->body = k->body;
+    out->body_len = k->body ? (uint32_t)k->body_len : 0;
+    out->content_type = k->content_type;
+    if (k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth)
+      out->authorization = c->bearer;
+    return 1;
+  }
+  return 0;
+}
+
+int ag_client_state(const ag_client *c) { return c ? c->state : AG_STATE_INITIALIZING; }
+
+int ag_client_ready_state(const ag_client *c) {
+  if (!c || c->state == AG_STATE_INITIALIZING) return AG_STATE_INITIALIZING;
+  return c->state == AG_STATE_ANONYMOUS ? AG_STATE_ANONYMOUS : AG_STATE_AUTHENTICATED;
+}

@@ -1,0 +1,453 @@
+/*
+ * token.c — token responses, JWT expiry and the persisted/broadcast blob.
+ *
+ * Every JSON input goes through json_parse(): at most AG_MAX_JSON bytes,
+ * nesting at most AG_MAX_JSON_DEPTH, exactly one value spanning the whole
+ * input (no NUL terminator is trusted), and no NUL anywhere, raw or as
+ * \u0000, so strlen() of a parsed string is its real length. Parsed trees
+ * have their strings wiped before cJSON_Delete, and the blob is written into
+ * one exactly-sized allocation, so no stray copy of a secret is left behind
+ * (a growing ag_buf would free unwiped intermediate copies).
+ *
+ * No float formatting: numbers written are integers (cJSON_Print and
+ * printf's %g stay out of the wasm).
+ */
+#include "internal.h"
+#include "json.h"
+
+#include <string.h>
+
+#define MAX_SAFE_INTEGER 9007199254740992.0 /* 2^53: integers exact in a double */
+#define MAX_EXPIRES_IN_S 315360000.0        /* ten years of 365 days */
+
+static const char *const default_access[] = {"access_token", "access"};
+static const char *const default_refresh[] = {"refresh_token", "refresh"};
+static const char *const default_expires_in[] = {"expires_in"};
+static const char *const set_access[] = {"access"};
+static const char *const set_refresh[] = {"refresh"};
+static const char *const set_expires_in[] = {"expiresIn"};
+
+typedef struct name_list {
+  const char *const *v;
+  size_t n;
+} name_list;
+
+/* ---- wiping ---- */
+
+/* volatile so the compiler cannot drop a wipe of memory about to be freed. */
+static void wipe(void *p, size_t n) {
+  volatile unsigned char *v = p;
+  while (n--) *v++ = 0;
+}
+
+static void json_wipe(cJSON *item) {
+  for (; item != NULL; item = item->next) {
+    if (item->valuestring != NULL) wipe(item->valuestring, strlen(item->valuestring));
+    json_wipe(item->child);
+  }
+}
+
+static void json_free(cJSON *root) {
+  json_wipe(root);
+  cJSON_Delete(root);
+}
+
+/* ---- parsing JSON safely ---- */
+
+/* No NUL (raw or \u0000), no raw control bytes in strings, bounded nesting. */
+static bool json_precheck(const char *s, size_t len) {
+  size_t i, depth = 0;
+  bool in_string = false;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == 0 || (in_string && c < 0x20)) return false;
+    if (in_string) {
+      if (c == '\\') {
+        if (len - i >= 6 && !memcmp(s + i + 1, "u0000", 5)) return false;
+        i++; /* the escaped byte cannot end the string */
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > AG_MAX_JSON_DEPTH) return false;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return true;
+}
+
+static bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* One JSON value spanning exactly s[0..len), or NULL. */
+static cJSON *json_parse(const char *s, size_t len) {
+  const char *end = NULL;
+  cJSON *root;
+  if (s == NULL || len == 0 || len > AG_MAX_JSON || !json_precheck(s, len)) return NULL;
+  root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+  if (root == NULL) return NULL;
+  while (end != NULL && end < s + len && is_json_space(*end)) end++;
+  if (end != s + len) {
+    json_free(root);
+    return NULL;
+  }
+  return root;
+}
+
+/* ---- tokens ---- */
+
+bool ag_token_is_valid(const char *s, size_t len) {
+  size_t i;
+  if (s == NULL || len == 0 || len > AG_MAX_TOKEN) return false;
+  for (i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) return false;
+  return true;
+}
+
+void ag_tokens_clear(ag_tokens *t) {
+  if (t == NULL) return;
+  ag_free_secret(t->access);
+  ag_free_secret(t->refresh);
+  memset(t, 0, sizeof(*t));
+}
+
+/* A copy of a valid token string, or AG_ERR_BAD_TOKENS for anything else. */
+static int copy_token(char **out, const cJSON *item) {
+  size_t n;
+  if (!cJSON_IsString(item) || item->valuestring == NULL) return AG_ERR_BAD_TOKENS;
+  n = strlen(item->valuestring);
+  if (!ag_token_is_valid(item->valuestring, n)) return AG_ERR_BAD_TOKENS;
+  *out = ag_strndup(item->valuestring, n);
+  return *out ? AG_OK : AG_ERR_NOMEM;
+}
+
+/* The custom names, or the defaults when there are none. */
+static name_list names_or(char **v, size_t n, const char *const *defs, size_t n_defs) {
+  name_list l;
+  l.v = (v != NULL && n > 0) ? (const char *const *)v : defs;
+  l.n = (v != NULL && n > 0) ? n : n_defs;
+  return l;
+}
+
+/* The first named member that is present and not null, or NULL. */
+static const cJSON *find_field(const cJSON *obj, name_list names) {
+  size_t i;
+  for (i = 0; i < names.n; i++) {
+    const cJSON *item;
+    if (names.v[i] == NULL) continue;
+    item = cJSON_GetObjectItemCaseSensitive(obj, names.v[i]);
+    if (item != NULL && !cJSON_IsNull(item)) return item;
+  }
+  return NULL;
+}
+
+/* Seconds from a string of 1..10 ASCII digits, or -1. */
+static double digits_value(const char *s) {
+  double v = 0;
+  size_t i;
+  for (i = 0; s[i] != '\0'; i++) {
+    if (s[i] < '0' || s[i] > '9' || i >= 10) return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return i > 0 ? v : -1;
+}
+
+/* expires_in in whole milliseconds, or -1 when absent or unusable. */
+static double expires_in_ms(const cJSON *item) {
+  double s;
+  if (cJSON_IsNumber(item))
+    s = item->valuedouble;
+  else if (cJSON_IsString(item) && item->valuestring != NULL)
+    s = digits_value(item->valuestring);
+  else
+    return -1;
+  if (!(s > 0 && s < MAX_EXPIRES_IN_S)) return -1; /* also false for NaN and infinities */
+  return (double)(int64_t)(s * 1000.0);
+}
+
+/* names: access, refresh, expires_in. */
+static int tokens_from_json(ag_tokens *out, const cJSON *root, const name_list *names, ag_ms now) {
+  ag_tokens t = {NULL, NULL, 0};
+  const cJSON *refresh;
+  double ms;
+  int rv;
+  if (!cJSON_IsObject(root)) return AG_ERR_BAD_TOKENS;
+  rv = copy_token(&t.access, find_field(root, names[0]));
+  refresh = find_field(root, names[1]);
+  if (rv == AG_OK && refresh != NULL) rv = copy_token(&t.refresh, refresh);
+  if (rv != AG_OK) {
+    ag_tokens_clear(&t);
+    return rv;
+  }
+  ms = expires_in_ms(find_field(root, names[2]));
+  t.expires_at = ms >= 0 ? now + ms : ag_jwt_exp_ms(t.access, strlen(t.access));
+  *out = t;
+  return AG_OK;
+}
+
+static int parse_with_names(ag_tokens *out, const name_list *names, ag_ms now, const char *json,
+                            size_t len) {
+  cJSON *root;
+  int rv;
+  if (out == NULL) return AG_ERR_INVALID;
+  root = json_parse(json, len);
+  if (root == NULL) return AG_ERR_BAD_TOKENS;
+  rv = tokens_from_json(out, root, names, now);
+  json_free(root);
+  return rv;
+}
+
+int ag_tokens_parse_response(ag_tokens *out, const ag_token_fields *fields, ag_ms now,
+                             const char *body, size_t len) {
+  name_list names[3];
+  names[0] = names_or(fields ? fields->access : NULL, fields ? fields->n_access : 0,
+                      default_access, 2);
+  names[1] = names_or(fields ? fields->refresh : NULL, fields ? fields->n_refresh : 0,
+                      default_refresh, 2);
+  names[2] = names_or(fields ? fields->expires_in : NULL, fields ? fields->n_expires_in : 0,
+                      default_expires_in, 1);
+  return parse_with_names(out, names, now, body, len);
+}
+
+int ag_tokens_parse_set(ag_tokens *out, ag_ms now, const char *json, size_t len) {
+  name_list names[3];
+  names[0] = names_or(NULL, 0, set_access, 1);
+  names[1] = names_or(NULL, 0, set_refresh, 1);
+  names[2] = names_or(NULL, 0, set_expires_in, 1);
+  return parse_with_names(out, names, now, json, len);
+}
+
+/* ---- base64url and JWT ---- */
+
+static int b64url_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+static void free_wiped(unsigned char *p, size_t n) {
+  wipe(p, n);
+  ag_free(p);
+}
+
+/* Decodes n base64url characters (no padding) into out; false on bad input. */
+static bool b64url_decode_into(unsigned char *out, size_t *out_len, const char *s, size_t n) {
+  uint32_t acc = 0;
+  unsigned bits = 0;
+  size_t i, o = 0;
+  for (i = 0; i < n; i++) {
+    int v = b64url_value(s[i]);
+    if (v < 0) return false;
+    acc = (acc << 6) | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (unsigned char)(acc >> bits);
+      acc &= (1u << bits) - 1;
+    }
+  }
+  *out_len = o;
+  return acc == 0; /* leftover bits must be zero (canonical encoding) */
+}
+
+unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len) {
+  size_t n = len, o = 0;
+  unsigned char *out;
+  if (out_len != NULL) *out_len = 0;
+  if (s == NULL && len > 0) return NULL;
+  if (n > 0 && s[n - 1] == '=') n--; /* padding is optional, but if present complete */
+  if (n > 0 && s[n - 1] == '=') n--;
+  if ((n != len && len % 4 != 0) || n % 4 == 1) return NULL;
+  out = ag_malloc(n / 4 * 3 + 3);
+  if (out == NULL) return NULL;
+  if (!b64url_decode_into(out, &o, s, n)) {
+    free_wiped(out, n / 4 * 3 + 3);
+    return NULL;
+  }
+  out[o] = '\0';
+  if (out_len != NULL) *out_len = o;
+  return out;
+}
+
+/* A numeric exp claim (seconds) as whole ms, or 0. */
+static ag_ms exp_claim_ms(const cJSON *payload) {
+  const cJSON *exp = cJSON_GetObjectItemCaseSensitive(payload, "exp");
+  double ms;
+  if (!cJSON_IsObject(payload) || !cJSON_IsNumber(exp) || !(exp->valuedouble > 0)) return 0;
+  ms = exp->valuedouble * 1000.0;
+  if (!(ms < MAX_SAFE_INTEGER)) return 0;
+  return (double)(int64_t)ms;
+}
+
+ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
+  const char *d1, *d2;
+  unsigned char *payload;
+  size_t plen;
+  cJSON *root;
+  ag_ms ms;
+  if (token == NULL || len == 0 || len > AG_MAX_TOKEN) return 0;
+  d1 = memchr(token, '.', len);
+  if (d1 == NULL || d1 == token) return 0;
+  d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+  if (d2 == NULL || d2 == d1 + 1) return 0;
+  if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return 0; /* JWE has 5 */
+  payload = ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &plen);
+  if (payload == NULL) return 0;
+  root = json_parse((const char *)payload, plen);
+  free_wiped(payload, plen);
+  if (root == NULL) return 0;
+  ms = exp_claim_ms(root);
+  json_free(root);
+  return ms;
+}
+
+/* ---- the blob ---- */
+
+/* A JSON number that is an integer in [0, 2^53). */
+static bool json_uint(const cJSON *item, uint64_t *out) {
+  double d;
+  if (!cJSON_IsNumber(item)) return false;
+  d = item->valuedouble;
+  if (!(d >= 0 && d < MAX_SAFE_INTEGER) || (double)(uint64_t)d != d) return false;
+  *out = (uint64_t)d;
+  return true;
+}
+
+static int blob_tokens(ag_tokens *out, const cJSON *root) {
+  ag_tokens t = {NULL, NULL, 0};
+  const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(root, "refresh");
+  uint64_t exp;
+  int rv;
+  if (!json_uint(cJSON_GetObjectItemCaseSensitive(root, "exp"), &exp)) return AG_ERR_BAD_BLOB;
+  rv = copy_token(&t.access, cJSON_GetObjectItemCaseSensitive(root, "access"));
+  if (rv == AG_OK && refresh != NULL) rv = copy_token(&t.refresh, refresh);
+  if (rv != AG_OK) {
+    ag_tokens_clear(&t);
+    return rv == AG_ERR_NOMEM ? rv : AG_ERR_BAD_BLOB;
+  }
+  t.expires_at = (double)exp;
+  *out = t;
+  return AG_OK;
+}
+
+static int blob_from_json(const cJSON *root, ag_tokens *out, uint64_t *gen, bool *is_logout) {
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+  ag_tokens t = {NULL, NULL, 0};
+  uint64_t v, g;
+  bool logout;
+  if (!cJSON_IsObject(root) || !json_uint(cJSON_GetObjectItemCaseSensitive(root, "v"), &v) ||
+      v != 1 || !json_uint(cJSON_GetObjectItemCaseSensitive(root, "gen"), &g) ||
+      !cJSON_IsString(type) || type->valuestring == NULL)
+    return AG_ERR_BAD_BLOB;
+  logout = strcmp(type->valuestring, "logout") == 0;
+  if (!logout) {
+    int rv = strcmp(type->valuestring, "tokens") ? AG_ERR_BAD_BLOB : blob_tokens(&t, root);
+    if (rv != AG_OK) return rv;
+  }
+  *out = t;
+  *gen = g;
+  *is_logout = logout;
+  return AG_OK;
+}
+
+int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool *is_logout) {
+  cJSON *root;
+  int rv;
+  if (out == NULL || gen == NULL || is_logout == NULL) return AG_ERR_INVALID;
+  root = json_parse(s, len);
+  if (root == NULL) return AG_ERR_BAD_BLOB;
+  rv = blob_from_json(root, out, gen, is_logout);
+  json_free(root);
+  return rv;
+}
+
+/* Bytes s takes as a JSON string literal, quotes included. */
+static size_t json_string_size(const char *s) {
+  size_t n = 2;
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    n += (c == '"' || c == '\\') ? 2 : c < 0x20 ? 6 : 1;
+  }
+  return n;
+}
+
+static char *put_json_string(char *p, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  *p++ = '"';
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = (char)c;
+    } else if (c < 0x20) {
+      memcpy(p, "\\u00", 4);
+      p[4] = hex[c >> 4];
+      p[5] = hex[c & 15];
+      p += 6;
+    } else {
+      *p++ = (char)c;
+    }
+  }
+  *p++ = '"';
+  return p;
+}
+
+static char *put_str(char *p, const char *s) {
+  size_t n = strlen(s);
+  memcpy(p, s, n);
+  return p + n;
+}
+
+static char *put_uint(char *p, uint64_t v) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n > 0) *p++ = digits[--n];
+  return p;
+}
+
+/* An expiry as written: whole ms in [0, 2^53), anything else as 0 (unknown). */
+static uint64_t exp_field(ag_ms e) { return (e >= 0 && e < MAX_SAFE_INTEGER) ? (uint64_t)e : 0; }
+
+#define LOGOUT_HEAD "{\"v\":1,\"type\":\"logout\",\"gen\":"
+#define TOKENS_HEAD "{\"v\":1,\"type\":\"tokens\",\"gen\":"
+
+static char *write_logout(uint64_t gen) {
+  char *s = ag_malloc(sizeof(LOGOUT_HEAD) + 20 + 2);
+  char *p;
+  if (s == NULL) return NULL;
+  p = put_uint(put_str(s, LOGOUT_HEAD), gen);
+  p = put_str(p, "}");
+  *p = '\0';
+  return s;
+}
+
+static char *write_tokens(const ag_tokens *t, uint64_t gen) {
+  size_t size = sizeof(TOKENS_HEAD) + 20 + sizeof(",\"access\":") + json_string_size(t->access) +
+                sizeof(",\"exp\":") + 20 + 2;
+  char *s, *p;
+  if (t->refresh != NULL) size += sizeof(",\"refresh\":") + json_string_size(t->refresh);
+  s = ag_malloc(size);
+  if (s == NULL) return NULL;
+  p = put_uint(put_str(s, TOKENS_HEAD), gen);
+  p = put_json_string(put_str(p, ",\"access\":"), t->access);
+  if (t->refresh != NULL) p = put_json_string(put_str(p, ",\"refresh\":"), t->refresh);
+  p = put_uint(put_str(p, ",\"exp\":"), exp_field(t->expires_at));
+  p = put_str(p, "}");
+  *p = '\0';
+  return s;
+}
+
+char *ag_blob_write(const ag_tokens *t, uint64_t gen) {
+  if (gen >= (uint64_t)1 << 53) return NULL; /* ag_blob_read would refuse it */
+  if (t == NULL || t->access == NULL) return write_logout(gen);
+  return write_tokens(t, gen);
+}
