@@ -40,13 +40,23 @@ void ag_set_allocator(void *(*malloc_fn)(size_t), void (*free_fn)(void *)) {
 
 long ag_live_allocations(void) { return g_live; }
 
-void *ag_malloc(size_t n) {
+/* cJSON must allocate through us from its very first block, or counts drift. */
+static void ensure_hooks(void) {
   static int hooked;
-  if (!hooked) { /* cJSON must count its blocks even if ag_set_allocator was never called */
+  if (!hooked) {
     hooked = 1;
     install_cjson_hooks();
   }
+}
+
+void *ag_malloc(size_t n) {
+  ensure_hooks();
   return counted_malloc(n);
+}
+
+cJSON *ag_json_parse(const char *s, size_t len, const char **end) {
+  ensure_hooks();
+  return cJSON_ParseWithLengthOpts(s, len, end, 0);
 }
 
 void *ag_calloc(size_t count, size_t size) {

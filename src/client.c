@@ -141,7 +141,7 @@ static bool can_refresh(const ag_client *c) {
  * in a loop.
  */
 static ag_ms refresh_due(const ag_client *c) {
-  if (!c->tok.expires_at) return 0;
+  if (c->tok.expires_at <= 0) return 0;
   ag_ms life = c->tok.expires_at - c->obtained_at;
   ag_ms skew = c->cfg.refresh_skew_ms;
   if (skew > life / 2) skew = life > 0 ? life / 2 : 0;
@@ -149,11 +149,11 @@ static ag_ms refresh_due(const ag_client *c) {
 }
 
 static bool token_usable(const ag_client *c, ag_ms now) {
-  return has_access(c) && !c->access_dead && (!c->tok.expires_at || now < c->tok.expires_at);
+  return has_access(c) && !c->access_dead && (c->tok.expires_at <= 0 || now < c->tok.expires_at);
 }
 
 static bool token_fresh(const ag_client *c, ag_ms now) {
-  return token_usable(c, now) && (!c->tok.expires_at || now < refresh_due(c));
+  return token_usable(c, now) && (c->tok.expires_at <= 0 || now < refresh_due(c));
 }
 
 static int make_bearer(ag_client *c) {
@@ -311,7 +311,7 @@ static void settle_waiting(ag_client *c, ag_ms now) {
         send_call(c, k, now);
       } else if (!can_refresh(c)) {
         reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
-      } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at) {
+      } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at > 0) {
         /* A refresh is backing off; the call waits for the retry or its deadline. */
       } else {
         begin_refresh(c, now);
@@ -469,7 +469,7 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
     send_call(c, k, now);
   } else if (token_usable(c, now)) {
     send_call(c, k, now); /* still valid: go now, and renew in the background */
-    if (can_refresh(c) && !c->retry_at) begin_refresh(c, now);
+    if (can_refresh(c) && c->retry_at <= 0) begin_refresh(c, now);
   } else {
     call_wait(c, k, WAIT_REFRESH, now);
     settle_waiting(c, now);
@@ -715,12 +715,12 @@ int ag_client_tick(ag_client *c, ag_ms now) {
     c->last_refresh_status = 0;
     refresh_failed(c, now);
   }
-  if (c->retry_at && now >= c->retry_at) {
+  if (c->retry_at > 0 && now >= c->retry_at) {
     c->retry_at = 0;
     if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
   }
-  if (c->started && has_access(c) && c->tok.expires_at && !c->refresh_id && !c->lock_wanted &&
-      !c->lock_held && !c->retry_at) {
+  if (c->started && has_access(c) && c->tok.expires_at > 0 && !c->refresh_id && !c->lock_wanted &&
+      !c->lock_held && c->retry_at <= 0) {
     if (can_refresh(c) && now >= refresh_due(c)) begin_refresh(c, now);
     else if (!can_refresh(c) && now >= c->tok.expires_at)
       end_session(c, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no refresh token");
@@ -738,8 +738,8 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   if (c->wait_head) take_min(&best, c->wait_head->deadline);
   if (c->refresh_id) take_min(&best, c->refresh_timeout_at);
   take_min(&best, c->retry_at);
-  if (c->started && has_access(c) && c->tok.expires_at && !c->refresh_id && !c->lock_wanted &&
-      !c->lock_held && !c->retry_at)
+  if (c->started && has_access(c) && c->tok.expires_at > 0 && !c->refresh_id && !c->lock_wanted &&
+      !c->lock_held && c->retry_at <= 0)
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
   return best;
 }

@@ -28,6 +28,8 @@ void *ag_calloc(size_t count, size_t size);
 void ag_free(void *p);
 /* Copies n bytes and a NUL; NULL on allocation failure. */
 char *ag_strndup(const char *s, size_t n);
+/* cJSON_ParseWithLengthOpts through the counted allocator (struct cJSON from json.h). */
+struct cJSON *ag_json_parse(const char *s, size_t len, const char **end);
 /* Zeroes a NUL-terminated secret, then frees it. NULL is fine. */
 void ag_free_secret(char *s);
 

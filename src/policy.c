@@ -291,7 +291,7 @@ int ag_config_parse(ag_config *out, const char *json, size_t len, const char *pa
   parse_ctx p = {out, err, err_cap, AG_OK};
   if (err && err_cap) err[0] = '\0';
   if (!json || len > AG_MAX_JSON) return fail(&p, AG_ERR_BAD_CONFIG, "options", " are missing or too large");
-  cJSON *root = cJSON_ParseWithLengthOpts(json, len, NULL, 0);
+  cJSON *root = ag_json_parse(json, len, NULL);
   if (!root || !cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return fail(&p, AG_ERR_BAD_CONFIG, "options", " must be a JSON object");

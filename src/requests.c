@@ -38,7 +38,7 @@ static void wipe_values(cJSON *root) {
 
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len) {
   if (!credentials_json || len > AG_MAX_JSON) return AG_ERR_BAD_CONFIG;
-  cJSON *root = cJSON_ParseWithLengthOpts(credentials_json, len, NULL, 0);
+  cJSON *root = ag_json_parse(credentials_json, len, NULL);
   if (!root) return AG_ERR_BAD_CONFIG; /* cJSON cannot tell ENOMEM from bad input; call it bad */
   int rc = check_credentials(root);
   if (rc == AG_OK) {

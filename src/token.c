@@ -86,7 +86,7 @@ static cJSON *json_parse(const char *s, size_t len) {
   const char *end = NULL;
   cJSON *root;
   if (s == NULL || len == 0 || len > AG_MAX_JSON || !json_precheck(s, len)) return NULL;
-  root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+  root = ag_json_parse(s, len, &end);
   if (root == NULL) return NULL;
   while (end != NULL && end < s + len && is_json_space(*end)) end++;
   if (end != s + len) {

@@ -25,7 +25,7 @@ typedef struct driver {
   int n;
 } driver;
 
-static char *dup_or_null(const char *s, size_t n) {
+static inline char * dup_or_null(const char *s, size_t n) {
   if (!s) return NULL;
   char *p = malloc(n + 1);
   memcpy(p, s, n);
@@ -33,7 +33,7 @@ static char *dup_or_null(const char *s, size_t n) {
   return p;
 }
 
-static void drv_reset_log(driver *d) {
+static inline void drv_reset_log(driver *d) {
   for (int i = 0; i < d->n; i++) {
     logged *l = &d->log[i];
     free(l->url), free(l->method), free(l->authorization), free(l->body), free(l->content_type),
@@ -43,7 +43,7 @@ static void drv_reset_log(driver *d) {
 }
 
 /* Drains every action into the log (appending); returns how many. */
-static int drv_drain(driver *d) {
+static inline int drv_drain(driver *d) {
   ag_action a;
   int before = d->n;
   while (ag_client_next_action(d->c, &a)) {
@@ -62,7 +62,7 @@ static int drv_drain(driver *d) {
   return d->n - before;
 }
 
-static int drv_open(driver *d, const char *options) {
+static inline int drv_open(driver *d, const char *options) {
   memset(d, 0, sizeof *d);
   char err[256];
   int rc = ag_client_new(&d->c, options, strlen(options), PAGE, strlen(PAGE), err, sizeof err);
@@ -70,13 +70,13 @@ static int drv_open(driver *d, const char *options) {
   return rc;
 }
 
-static void drv_close(driver *d) {
+static inline void drv_close(driver *d) {
   drv_reset_log(d);
   ag_client_free(d->c);
   d->c = NULL;
 }
 
-static uint32_t drv_call(driver *d, ag_ms now, const char *method, const char *url,
+static inline uint32_t drv_call(driver *d, ag_ms now, const char *method, const char *url,
                          const char *auth) {
   uint32_t id = 0;
   ag_client_call(d->c, now, method, strlen(method), url, strlen(url), auth, auth ? strlen(auth) : 0,
@@ -85,23 +85,23 @@ static uint32_t drv_call(driver *d, ag_ms now, const char *method, const char *u
   return id;
 }
 
-static void drv_respond(driver *d, ag_ms now, uint32_t id, int status, const char *body) {
+static inline void drv_respond(driver *d, ag_ms now, uint32_t id, int status, const char *body) {
   ag_client_response(d->c, now, id, status, body, body ? strlen(body) : 0);
   drv_drain(d);
 }
 
-static void drv_start(driver *d, ag_ms now, const char *blob) {
+static inline void drv_start(driver *d, ag_ms now, const char *blob) {
   ag_client_start(d->c, now, blob, blob ? strlen(blob) : 0);
   drv_drain(d);
 }
 
-static void drv_tick(driver *d, ag_ms now) {
+static inline void drv_tick(driver *d, ag_ms now) {
   ag_client_tick(d->c, now);
   drv_drain(d);
 }
 
 /* Counts logged actions of `type` (and, for SEND, of send kind `code`; -1: any). */
-static int drv_count(const driver *d, int type, int code) {
+static inline int drv_count(const driver *d, int type, int code) {
   int n = 0;
   for (int i = 0; i < d->n; i++)
     if (d->log[i].type == type && (code < 0 || d->log[i].code == code)) n++;
@@ -109,14 +109,14 @@ static int drv_count(const driver *d, int type, int code) {
 }
 
 /* The last logged action of `type` (and kind/code), or NULL. */
-static const logged *drv_last(const driver *d, int type, int code) {
+static inline const logged * drv_last(const driver *d, int type, int code) {
   for (int i = d->n - 1; i >= 0; i--)
     if (d->log[i].type == type && (code < 0 || d->log[i].code == code)) return &d->log[i];
   return NULL;
 }
 
 /* The logged action for call `id` of `type`, or NULL. */
-static const logged *drv_for(const driver *d, int type, uint32_t id) {
+static inline const logged * drv_for(const driver *d, int type, uint32_t id) {
   for (int i = d->n - 1; i >= 0; i--)
     if (d->log[i].type == type && d->log[i].id == id) return &d->log[i];
   return NULL;
