@@ -219,12 +219,12 @@ static int send_refresh(ag_client *c, ag_ms now) {
   if (!k) return AG_ERR_NOMEM;
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
-  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
-                                                            : ag_config_credentials_for(c, k->url);
-  if (ag_build_refresh_body(c, k) != AG_OK || !k->method || !k->url) {
+  if (!k->method || !k->url || ag_build_refresh_body(c, k) != AG_OK) {
     call_free(c, k);
     return AG_ERR_NOMEM;
   }
+  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
+                                                            : ag_config_credentials_for(c, k->url);
   c->refresh_id = k->id;
   c->refresh_gen = c->gen;
   c->refresh_timeout_at = now + c->cfg.ready_timeout_ms;
@@ -611,9 +611,9 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   }
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
+  if (!k->method || !k->url) return call_free(c, k), AG_ERR_NOMEM;
   k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
                                                             : ag_config_credentials_for(c, k->url);
-  if (!k->method || !k->url) return call_free(c, k), AG_ERR_NOMEM;
   int rc = ag_build_login_body(c, k, credentials_json, len);
   if (rc == AG_ERR_NOMEM) return call_free(c, k), AG_ERR_NOMEM;
   if (rc != AG_OK) {
