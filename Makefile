@@ -2,7 +2,8 @@
 #   make setup   system packages, Debian's cJSON source, npm ci (idempotent)
 #   make build   native library (build/) + wasm release (build-wasm/)
 #   make dist    the publishable package in dist/ (release wasm)
-#   make test    native tests, ASan/UBSan tests, wasm debug + dist, Node, types, Playwright
+#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, wasm debug + dist, Node, types, Playwright
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make demo    dist, then the demo page
 #   make clean   build outputs; make distclean also .deps/ and node_modules/
 
@@ -22,8 +23,8 @@ CTEST := ctest --output-on-failure -j $(JOBS) --test-dir
 step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist test demo clean distclean \
-        native wasm wasm-debug asan \
-        test-native test-asan test-wasm test-node test-types test-browser
+        native wasm wasm-debug asan fuzz-build fuzz \
+        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-browser
 
 setup:
 	bash scripts/setup.sh
@@ -34,14 +35,14 @@ dist: build
 	bash scripts/build-dist.sh build-wasm
 
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
-test: setup test-native test-asan test-wasm test-node test-types test-browser
+test: setup test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-browser
 	@printf '\n==== all tests passed ====\n'
 
 demo: setup dist
 	bash scripts/demo.sh
 
 clean:
-	rm -rf build build-wasm build-wasm-debug build-asan dist test-results playwright-report
+	rm -rf build build-wasm build-wasm-debug build-asan build-fuzz dist test-results playwright-report
 
 # Also forget the fetched cJSON source and node_modules (make setup brings them back).
 distclean: clean
@@ -70,6 +71,34 @@ wasm-debug:
 	emcmake cmake -S . -B build-wasm-debug -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(CMAKE_BUILD) build-wasm-debug --parallel $(JOBS)
 
+fuzz-build:
+	$(call step,libFuzzer targets (build-fuzz/))
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  -DAUTHGATE_FUZZ=ON -DAUTHGATE_BUILD_TESTS=OFF
+	$(CMAKE_BUILD) build-fuzz --parallel $(JOBS)
+
+# ---------------------------------------------------------------- fuzzing
+# Targets are tests/fuzz/fuzz_*.c; seeds are committed in tests/fuzz/corpus/<target>/.
+# New inputs go to build-fuzz/corpus/<target>/ (the first, writable corpus folder), never
+# into the committed seeds; crashes to build-fuzz/artifacts/. To keep a finding as a seed,
+# copy it into tests/fuzz/corpus/<target>/ (libFuzzer's -merge=1 keeps only new coverage).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 3000
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+fuzz: fuzz-build
+	@mkdir -p build-fuzz/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  printf '\n==== fuzz %s for %ss ====\n' "$$t" '$(FUZZ_SECONDS)'; \
+	  mkdir -p "build-fuzz/corpus/$$t"; \
+	  if $(FUZZ_ENV) "build-fuzz/$$t" "build-fuzz/corpus/$$t" "tests/fuzz/corpus/$$t" \
+	       -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	       -artifact_prefix="build-fuzz/artifacts/$$t-" > "build-fuzz/$$t.fuzz.log" 2>&1; then \
+	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' "build-fuzz/$$t.fuzz.log" || true; \
+	  else echo "fuzz: $$t failed (artifact in build-fuzz/artifacts/)"; tail -n 60 "build-fuzz/$$t.fuzz.log"; exit 1; fi; \
+	done
+
 # ---------------------------------------------------------------- test steps
 
 test-native: native
@@ -79,6 +108,31 @@ test-native: native
 test-asan: asan
 	$(call step,native unit tests under ASan/UBSan (ctest build-asan/))
 	$(CTEST) build-asan
+
+# Each fuzz target over its committed seeds plus a bounded number of mutations
+# (fixed seed: the same runs every time). A scratch folder comes first so
+# nothing is written into tests/fuzz/corpus/.
+test-fuzz: fuzz-build
+	$(call step,fuzz smoke runs ($(FUZZ_SMOKE_RUNS) runs per target))
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf "build-fuzz/smoke/$$t"; mkdir -p "build-fuzz/smoke/$$t" build-fuzz/artifacts; \
+	  printf '%-24s' "$$t"; \
+	  if $(FUZZ_ENV) "build-fuzz/$$t" "build-fuzz/smoke/$$t" "tests/fuzz/corpus/$$t" \
+	       -runs=$(FUZZ_SMOKE_RUNS) -seed=1 -timeout=10 -artifact_prefix="build-fuzz/artifacts/$$t-" \
+	       > "build-fuzz/smoke/$$t.log" 2>&1; then \
+	    grep -E '^#[0-9]+ +DONE' "build-fuzz/smoke/$$t.log" | tail -n1 || echo ok; \
+	  else echo FAILED; tail -n 40 "build-fuzz/smoke/$$t.log"; exit 1; fi; \
+	done
+
+# The native unit tests (build/) under valgrind: no invalid access, no definite or indirect leak.
+VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+test-valgrind: native
+	$(call step,native unit tests under valgrind)
+	@for t in $$(find build -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort); do \
+	  printf '%-24s' "$$(basename $$t)"; \
+	  if $(VALGRIND) "$$t" > "$$t.valgrind.log" 2>&1; then echo ok; \
+	  else echo FAILED; tail -n 60 "$$t.valgrind.log"; exit 1; fi; \
+	done
 
 # The tests run against dist/ holding the debug wasm (assertions on).
 test-wasm: wasm-debug

@@ -173,7 +173,8 @@ export class CoreClient {
     if (rc !== 0) {
       const reason = rc === AG_ERR_BAD_CONFIG ? core.cstring(this.#err) : core.strerror(rc);
       this.#x._free(this.#scratch);
-      if (rc === AG_ERR_BAD_CONFIG) throw new AuthGateError('BAD_CONFIG', reason);
+      // The core's reason is one line without context: say which call it answers.
+      if (rc === AG_ERR_BAD_CONFIG) throw new AuthGateError('BAD_CONFIG', `createAuthGate(): ${reason}.`);
       throw new Error(`authgate: createAuthGate(): ${reason}`);
     }
     this.#handle = this.#x.HEAPU32[this.#out >> 2];

@@ -19,7 +19,12 @@ export async function diagnose(exec, url) {
   const [opaque, simple, asSent] = await Promise.all([
     probe(fetch, target, { mode: 'no-cors', credentials: 'omit' }),
     probe(fetch, target, { mode: 'cors', credentials: 'omit' }),
-    probe(fetch, target, { mode: 'cors', credentials, headers: { Authorization: DUMMY_AUTHORIZATION } }),
+    probe(fetch, target, {
+      mode: 'cors',
+      headers: { Authorization: DUMMY_AUTHORIZATION },
+      // 'default': the gate leaves the request's own mode (AG_CRED_UNSET), so does the probe.
+      ...(credentials === 'default' ? {} : { credentials }),
+    }),
   ]);
   const diagnosis = (await exec.client()).diagnose(String(url), opaque !== null, simple ?? 0, asSent ?? 0);
   if (diagnosis === null) throw new Error(`authgate: diagnose(${url}): the core could not build a diagnosis.`);

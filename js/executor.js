@@ -134,7 +134,7 @@ export class Executor {
     if (typeof tokens?.access !== 'string' || tokens.access === '') {
       throw new AuthGateError(
         'BAD_TOKEN_RESPONSE',
-        'authgate: setTokens(): `access` must be a non-empty string; pass {access, refresh?, expiresIn?}.',
+        'setTokens(): `access` must be a non-empty string; pass {access, refresh?, expiresIn?}.',
       );
     }
     const json = JSON.stringify(tokens);
@@ -172,7 +172,7 @@ export class Executor {
     if (rc === AG_ERR_BAD_TOKENS) {
       throw new AuthGateError(
         'BAD_TOKEN_RESPONSE',
-        `authgate: setTokens(): the tokens were refused (${this.#core.strerror(rc)}); nothing changed.`,
+        `setTokens(): the tokens were refused (${this.#core.strerror(rc)}); nothing changed.`,
       );
     }
   }
@@ -382,7 +382,7 @@ async function describeCall(input, init) {
   const url = source ? source.url : String(input);
   const method = init.method ?? source?.method ?? 'GET';
   let body = init.body ?? null;
-  if (body instanceof ReadableStream) {
+  if (typeof ReadableStream === 'function' && body instanceof ReadableStream) {
     throw new TypeError(
       `authgate: gate.fetch(${method} ${url}): a ReadableStream body cannot be re-sent if the call is ` +
         'replayed after a refresh; pass a string, Blob, ArrayBuffer, FormData or URLSearchParams.',

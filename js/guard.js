@@ -27,7 +27,7 @@ export function installGuard(mode, gate) {
   if (modeValue === undefined) {
     throw new AuthGateError(
       'BAD_CONFIG',
-      `authgate: guardGlobalFetch(${JSON.stringify(mode)}): the mode must be 'refuse', 'authorize' or 'warn'.`,
+      `guardGlobalFetch(${JSON.stringify(mode)}): the mode must be 'refuse', 'authorize' or 'warn'.`,
     );
   }
   const previous = globalThis.fetch;
@@ -41,7 +41,7 @@ export function installGuard(mode, gate) {
       case VERDICT.REFUSE:
         throw new AuthGateError(
           'NO_TOKEN',
-          `authgate: fetch(${request.method} ${request.url}) was refused before it was sent: ` +
+          `fetch(${request.method} ${request.url}) was refused before it was sent: ` +
             'it is a protected route and carries no Authorization header. Call gate.fetch() instead.',
         );
       case VERDICT.ROUTE:

@@ -170,8 +170,8 @@ export interface Diagnosis {
   protected: boolean;
   /** True when the gate would send the token there. */
   sendsToken: boolean;
-  /** The credentials mode the gate uses for it. */
-  credentials: RequestCredentials;
+  /** The credentials mode the gate uses for it; 'default' when it leaves the request's own. */
+  credentials: RequestCredentials | 'default';
   /** A no-cors request got an answer: the server is up and reachable. */
   reachable: boolean;
   preflight: {

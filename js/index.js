@@ -55,7 +55,7 @@ export function createAuthGate(options) {
 // Types only. The JS-only extensions (fetch, now, storageArea) stay here; the core gets the rest as JSON.
 function checkOptions(options) {
   const fail = (what) => {
-    throw new AuthGateError('BAD_CONFIG', `authgate: createAuthGate(): ${what}.`);
+    throw new AuthGateError('BAD_CONFIG', `createAuthGate(): ${what}.`);
   };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     fail('pass an options object, e.g. createAuthGate({ baseUrl: "/" })');

@@ -35,11 +35,7 @@ export function openTabs({ name, crossTab, area, onMessage }) {
 
     /** Asks for the lock; onGranted runs (asynchronously) once it is held. */
     lock(onGranted) {
-      if (held) {
-        // Asked again while pending: the grant is on its way. While held: it is granted already.
-        if (held.granted) queueMicrotask(() => held?.granted && onGranted());
-        return;
-      }
+      if (held) return; // the core asks once, until it unlocks
       const entry = { granted: false, release: () => {}, abort: new AbortController() };
       held = entry;
       const grant = () => {

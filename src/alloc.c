@@ -49,14 +49,11 @@ static void ensure_hooks(void) {
   }
 }
 
+void ag_alloc_init(void) { ensure_hooks(); }
+
 void *ag_malloc(size_t n) {
   ensure_hooks();
   return counted_malloc(n);
-}
-
-cJSON *ag_json_parse(const char *s, size_t len, const char **end) {
-  ensure_hooks();
-  return cJSON_ParseWithLengthOpts(s, len, end, 0);
 }
 
 void *ag_calloc(size_t count, size_t size) {
@@ -78,13 +75,13 @@ char *ag_strndup(const char *s, size_t n) {
 }
 
 /* volatile so the compiler cannot drop the wipe of memory about to be freed. */
-static void wipe(void *p, size_t n) {
+void ag_wipe(void *p, size_t n) {
   volatile unsigned char *v = p;
   while (n--) *v++ = 0;
 }
 
 void ag_free_secret(char *s) {
   if (!s) return;
-  wipe(s, strlen(s));
+  ag_wipe(s, strlen(s));
   ag_free(s);
 }

@@ -1,7 +1,7 @@
 /*
  * buf.c — a growable string. A failed allocation marks the buffer failed;
  * later appends do nothing and ag_buf_take returns NULL, so builders check
- * for ENOMEM once, at the end.
+ * for ENOMEM once, at the end. Old blocks are wiped: builders hold secrets.
  */
 #include "internal.h"
 
@@ -23,6 +23,7 @@ static bool reserve(ag_buf *b, size_t extra) {
     return false;
   }
   if (b->len) memcpy(p, b->data, b->len);
+  if (b->data) ag_wipe(b->data, b->len);
   ag_free(b->data);
   b->data = p;
   b->cap = cap;
@@ -98,7 +99,9 @@ char *ag_buf_take(ag_buf *b) {
   return out;
 }
 
+/* Builders hold secrets (bearer headers, bodies with tokens or passwords): wipe first. */
 void ag_buf_reset(ag_buf *b) {
+  if (b->data) ag_wipe(b->data, b->len);
   ag_free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;

@@ -392,7 +392,10 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
     if (rc == AG_ERR_NOMEM) return rc;
     if (rc != AG_OK) {
       emit(c, AG_ACTION_CLEAR_STORAGE);
+    } else if (c->gen > 0 && gen <= c->gen) {
+      ag_tokens_clear(&t); /* setTokens or logout before start is newer than storage */
     } else {
+      forget_tokens(c);
       c->gen = gen;
       if (!logout) {
         c->tok = t;

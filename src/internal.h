@@ -28,10 +28,24 @@ void *ag_calloc(size_t count, size_t size);
 void ag_free(void *p);
 /* Copies n bytes and a NUL; NULL on allocation failure. */
 char *ag_strndup(const char *s, size_t n);
-/* cJSON_ParseWithLengthOpts through the counted allocator (struct cJSON from json.h). */
-struct cJSON *ag_json_parse(const char *s, size_t len, const char **end);
+/* Installs cJSON's hooks (idempotent); parsing calls it first. */
+void ag_alloc_init(void);
+/* Zeroes n bytes in a way the compiler keeps. */
+void ag_wipe(void *p, size_t n);
 /* Zeroes a NUL-terminated secret, then frees it. NULL is fine. */
 void ag_free_secret(char *s);
+
+/* ---- json.c: the one hardened JSON parse ---- */
+struct cJSON;
+/*
+ * Parses exactly one JSON value spanning s[0..len) (trailing whitespace
+ * allowed), at most AG_MAX_JSON bytes, nesting at most AG_MAX_JSON_DEPTH,
+ * with no NUL (raw or \u0000) and no raw control bytes in strings.
+ * NULL on any of those, on bad JSON, or on ENOMEM.
+ */
+struct cJSON *ag_json_parse(const char *s, size_t len);
+/* Wipes every string in the tree (they may be secrets), then deletes it. */
+void ag_json_free(struct cJSON *root);
 
 /* ---- buf.c: a growable string; after a failed append every later one is a no-op ---- */
 typedef struct ag_buf {

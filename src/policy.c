@@ -291,13 +291,13 @@ int ag_config_parse(ag_config *out, const char *json, size_t len, const char *pa
   parse_ctx p = {out, err, err_cap, AG_OK};
   if (err && err_cap) err[0] = '\0';
   if (!json || len > AG_MAX_JSON) return fail(&p, AG_ERR_BAD_CONFIG, "options", " are missing or too large");
-  cJSON *root = ag_json_parse(json, len, NULL);
+  cJSON *root = ag_json_parse(json, len);
   if (!root || !cJSON_IsObject(root)) {
-    cJSON_Delete(root);
+    ag_json_free(root);
     return fail(&p, AG_ERR_BAD_CONFIG, "options", " must be a JSON object");
   }
   parse_root(&p, root, page_origin, page_origin_len);
-  cJSON_Delete(root);
+  ag_json_free(root);
   if (p.rc != AG_OK) ag_config_free(out);
   return p.rc;
 }

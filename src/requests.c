@@ -29,16 +29,9 @@ static int check_credentials(const cJSON *root) {
   return AG_OK;
 }
 
-static void wipe_values(cJSON *root) {
-  cJSON *el;
-  cJSON_ArrayForEach(el, root) {
-    if (cJSON_IsString(el)) memset(el->valuestring, 0, strlen(el->valuestring));
-  }
-}
-
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len) {
   if (!credentials_json || len > AG_MAX_JSON) return AG_ERR_BAD_CONFIG;
-  cJSON *root = ag_json_parse(credentials_json, len, NULL);
+  cJSON *root = ag_json_parse(credentials_json, len);
   if (!root) return AG_ERR_BAD_CONFIG; /* cJSON cannot tell ENOMEM from bad input; call it bad */
   int rc = check_credentials(root);
   if (rc == AG_OK) {
@@ -61,8 +54,7 @@ int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, siz
     if (!form) ag_buf_putc(&b, '}');
     rc = take_body(k, &b, form ? form_type : json_type);
   }
-  wipe_values(root);
-  cJSON_Delete(root);
+  ag_json_free(root);
   return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * token.c — token responses, JWT expiry and the persisted/broadcast blob.
  *
- * Every JSON input goes through json_parse(): at most AG_MAX_JSON bytes,
+ * Every JSON input goes through ag_json_parse(): at most AG_MAX_JSON bytes,
  * nesting at most AG_MAX_JSON_DEPTH, exactly one value spanning the whole
  * input (no NUL terminator is trusted), and no NUL anywhere, raw or as
  * \u0000, so strlen() of a parsed string is its real length. Parsed trees
@@ -31,70 +31,6 @@ typedef struct name_list {
   const char *const *v;
   size_t n;
 } name_list;
-
-/* ---- wiping ---- */
-
-/* volatile so the compiler cannot drop a wipe of memory about to be freed. */
-static void wipe(void *p, size_t n) {
-  volatile unsigned char *v = p;
-  while (n--) *v++ = 0;
-}
-
-static void json_wipe(cJSON *item) {
-  for (; item != NULL; item = item->next) {
-    if (item->valuestring != NULL) wipe(item->valuestring, strlen(item->valuestring));
-    json_wipe(item->child);
-  }
-}
-
-static void json_free(cJSON *root) {
-  json_wipe(root);
-  cJSON_Delete(root);
-}
-
-/* ---- parsing JSON safely ---- */
-
-/* No NUL (raw or \u0000), no raw control bytes in strings, bounded nesting. */
-static bool json_precheck(const char *s, size_t len) {
-  size_t i, depth = 0;
-  bool in_string = false;
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == 0 || (in_string && c < 0x20)) return false;
-    if (in_string) {
-      if (c == '\\') {
-        if (len - i >= 6 && !memcmp(s + i + 1, "u0000", 5)) return false;
-        i++; /* the escaped byte cannot end the string */
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > AG_MAX_JSON_DEPTH) return false;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return true;
-}
-
-static bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-/* One JSON value spanning exactly s[0..len), or NULL. */
-static cJSON *json_parse(const char *s, size_t len) {
-  const char *end = NULL;
-  cJSON *root;
-  if (s == NULL || len == 0 || len > AG_MAX_JSON || !json_precheck(s, len)) return NULL;
-  root = ag_json_parse(s, len, &end);
-  if (root == NULL) return NULL;
-  while (end != NULL && end < s + len && is_json_space(*end)) end++;
-  if (end != s + len) {
-    json_free(root);
-    return NULL;
-  }
-  return root;
-}
 
 /* ---- tokens ---- */
 
@@ -192,10 +128,10 @@ static int parse_with_names(ag_tokens *out, const name_list *names, ag_ms now, c
   cJSON *root;
   int rv;
   if (out == NULL) return AG_ERR_INVALID;
-  root = json_parse(json, len);
+  root = ag_json_parse(json, len);
   if (root == NULL) return AG_ERR_BAD_TOKENS;
   rv = tokens_from_json(out, root, names, now);
-  json_free(root);
+  ag_json_free(root);
   return rv;
 }
 
@@ -231,7 +167,7 @@ static int b64url_value(char c) {
 }
 
 static void free_wiped(unsigned char *p, size_t n) {
-  wipe(p, n);
+  ag_wipe(p, n);
   ag_free(p);
 }
 
@@ -298,11 +234,11 @@ ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
   if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return 0; /* JWE has 5 */
   payload = ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &plen);
   if (payload == NULL) return 0;
-  root = json_parse((const char *)payload, plen);
+  root = ag_json_parse((const char *)payload, plen);
   free_wiped(payload, plen);
   if (root == NULL) return 0;
   ms = exp_claim_ms(root);
-  json_free(root);
+  ag_json_free(root);
   return ms;
 }
 
@@ -359,10 +295,10 @@ int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool 
   cJSON *root;
   int rv;
   if (out == NULL || gen == NULL || is_logout == NULL) return AG_ERR_INVALID;
-  root = json_parse(s, len);
+  root = ag_json_parse(s, len);
   if (root == NULL) return AG_ERR_BAD_BLOB;
   rv = blob_from_json(root, out, gen, is_logout);
-  json_free(root);
+  ag_json_free(root);
   return rv;
 }
 

@@ -43,6 +43,7 @@ static int check_failed_tests;
       check_failures++;                                                    \
     }                                                                      \
     printf("%s - %s\n", check_failures ? "not ok" : "ok", #test);          \
+    fflush(stdout);                                                        \
     if (check_failures) check_failed_tests++;                              \
   } while (0)
 

@@ -96,6 +96,7 @@ test('20 concurrent calls on an expired token cause exactly one refresh and all 
   });
   const gate = gateFor(server, clock);
   gate.setTokens({ access: 'A1', refresh: 'R1', expiresIn: 60 });
+  await gate.ready(); // expiresIn counts from when the core takes the tokens
   clock.advance(61_000);
 
   const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => gate.fetch(`/api/items/${i}`)));
@@ -333,6 +334,7 @@ test('an aborted call rejects with the abort reason and is never sent', async ()
   const server = fakeServer((r) => (r.path === '/auth/refresh' ? refreshAnswer.promise : json({})));
   const gate = gateFor(server, clock);
   gate.setTokens({ access: 'A1', refresh: 'R1', expiresIn: 60 });
+  await gate.ready(); // expiresIn counts from when the core takes the tokens
   clock.advance(61_000);
   const controller = new AbortController();
   const call = gate.fetch('/api/me', { signal: controller.signal });
@@ -404,6 +406,12 @@ test('diagnose runs three probes with a dummy bearer and returns the core diagno
     assert.equal(d.preflight.ok, false);
     assert.ok(d.serverMustAllow.headers.includes('Authorization'));
     assert.equal(typeof d.cause, 'string');
+
+    // Another origin: the gate leaves the credentials mode alone ('default'), and so does the probe.
+    const foreign = await gate.diagnose('https://elsewhere.test/x');
+    assert.equal(foreign.credentials, 'default');
+    assert.equal(foreign.sendsToken, false);
+    assert.ok(server.requests.slice(3).every((r) => r.credentials === 'same-origin'));
     gate.destroy();
   });
 });

@@ -59,11 +59,17 @@ export function deferred() {
 
 /** Lets pending promises, fetches and channel messages run until `condition()` holds. */
 export async function until(condition, what = 'condition') {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return;
+  // Real time (the first call may wait for the wasm to compile); setImmediate is never mocked here.
+  const giveUp = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Lets whatever is already under way (promises, fake requests) run a few turns. */
+export async function settle() {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A Storage-like area shared by "tabs". */

@@ -71,8 +71,8 @@ void contract;
 
 // @ts-expect-error baseUrl is required
 createAuthGate({});
-// @ts-expect-error a wrong option name (baseURL for baseUrl)
-createAuthGate({ baseURL: '/' });
+// @ts-expect-error a wrong option name (trustedOrigin for trustedOrigins)
+createAuthGate({ baseUrl: '/', trustedOrigin: ['https://files.example'] });
 // @ts-expect-error a wrong storage mode
 createAuthGate({ baseUrl: '/', storage: 'cookie' });
 // @ts-expect-error a wrong refresh send mode

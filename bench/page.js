@@ -1,0 +1,303 @@
+// The bench page: builds each client the way an app would, with its auth glue,
+// and runs the loops run.mjs asks for (window.bench). Served with COOP/COEP by
+// bench/server.mjs, so performance.now() resolves to 5 µs.
+import { createAuthGate } from '/dist/index.js';
+import { loadCore } from '/dist/core.js';
+import { axios, createAuthRefreshInterceptor, createFetch, ky, ofetch } from '/vendor/clients.js';
+
+const origin = location.origin;
+const DATA = '/api/data';
+const REFRESH = '/api/auth/refresh';
+const nativeFetch = window.fetch.bind(window);
+
+// ---- tokens and the anchors' hand-written refresh --------------------------------
+
+async function login() {
+  const r = await nativeFetch('/api/auth/login', { method: 'POST', body: '{}' });
+  const t = await r.json();
+  return { access: t.access_token, refresh: t.refresh_token, expiresIn: t.expires_in };
+}
+
+/** What apps write around ky/ofetch: one shared refresh promise, cleared when it settles. */
+function sharedRefresher(tok) {
+  let refreshing = null;
+  return () =>
+    (refreshing ??= (async () => {
+      const r = await nativeFetch(REFRESH, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh: tok.refresh }),
+      });
+      if (!r.ok) throw new Error(`refresh ${r.status}`);
+      const t = await r.json();
+      tok.access = t.access_token;
+      tok.refresh = t.refresh_token;
+    })().finally(() => {
+      refreshing = null;
+    }));
+}
+
+// ---- stubs: an answer at once, no network ----------------------------------------
+
+const BODY = '{"ok":true,"serial":1}';
+const stubFetch = () =>
+  Promise.resolve(new Response(BODY, { status: 200, headers: { 'Content-Type': 'application/json' } }));
+const stubAxiosAdapter = (config) =>
+  Promise.resolve({
+    data: BODY,
+    status: 200,
+    statusText: 'OK',
+    headers: { 'content-type': 'application/json' },
+    config,
+    request: {},
+  });
+
+// ---- the clients -----------------------------------------------------------------
+
+/**
+ * Each builder returns {call(): Promise<json>, destroy()}. `stub`: the client's
+ * fetch (axios: adapter) answers at once in-page.
+ */
+const builders = {
+  async fetch({ stub, tok }) {
+    const f = stub ? stubFetch : nativeFetch;
+    return {
+      async call() {
+        const r = await f(DATA, { headers: { Authorization: `Bearer ${tok.access}` } });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.json();
+      },
+    };
+  },
+
+  async authgate({ stub, tok, now, storage = 'memory', crossTab = false }) {
+    const gate = createAuthGate({
+      baseUrl: origin,
+      public: ['/api/auth/'],
+      refresh: { url: REFRESH },
+      storage,
+      crossTab,
+      ...(stub ? { fetch: stubFetch } : {}),
+      ...(now ? { now } : {}),
+    });
+    if (tok) gate.setTokens({ access: tok.access, refresh: tok.refresh, expiresIn: tok.expiresIn });
+    await gate.ready();
+    return {
+      gate,
+      async call() {
+        const r = await gate.fetch(DATA);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.json();
+      },
+      destroy: () => gate.destroy(),
+    };
+  },
+
+  // axios 1.x: a request interceptor adds the bearer, axios-auth-refresh (defaults) refreshes on 401.
+  async axios({ stub, tok }) {
+    const ax = axios.create({ baseURL: origin, ...(stub ? { adapter: stubAxiosAdapter } : {}) });
+    ax.interceptors.request.use((config) => {
+      config.headers.Authorization = `Bearer ${tok.access}`;
+      return config;
+    });
+    createAuthRefreshInterceptor(ax, async (failed) => {
+      const r = await axios.post(`${origin}${REFRESH}`, { refresh: tok.refresh });
+      tok.access = r.data.access_token;
+      tok.refresh = r.data.refresh_token;
+      failed.response.config.headers.Authorization = `Bearer ${tok.access}`;
+    });
+    return { call: async () => (await ax.get(DATA)).data };
+  },
+
+  // ky: beforeRequest adds the bearer; afterResponse refreshes (shared promise) and replays once on 401.
+  async ky({ stub, tok }) {
+    const refresh = sharedRefresher(tok);
+    const f = stub ? stubFetch : nativeFetch;
+    const api = ky.create({
+      prefixUrl: origin,
+      fetch: f,
+      hooks: {
+        beforeRequest: [(request) => request.headers.set('Authorization', `Bearer ${tok.access}`)],
+        afterResponse: [
+          async (request, _options, response) => {
+            if (response.status !== 401 || request.headers.get('X-Replay')) return response;
+            await refresh();
+            request.headers.set('Authorization', `Bearer ${tok.access}`);
+            request.headers.set('X-Replay', '1');
+            return ky(request, { fetch: f });
+          },
+        ],
+      },
+    });
+    return { call: () => api.get(DATA.slice(1)).json() };
+  },
+
+  // ofetch: onRequest adds the bearer; on 401 onResponseError refreshes (shared promise), retry replays once.
+  async ofetch({ stub, tok }) {
+    const refresh = sharedRefresher(tok);
+    const base = stub ? createFetch({ fetch: stubFetch }) : ofetch;
+    const $f = base.create({
+      baseURL: origin,
+      retry: 1,
+      retryStatusCodes: [401],
+      onRequest({ options }) {
+        options.headers = new Headers(options.headers);
+        options.headers.set('Authorization', `Bearer ${tok.access}`);
+      },
+      async onResponseError({ response }) {
+        if (response.status === 401) await refresh().catch(() => {});
+      },
+    });
+    return { call: () => $f(DATA) };
+  },
+};
+
+// ---- what run.mjs calls ------------------------------------------------------------
+
+const live = new Map(); // name → client (one per client, per mode)
+
+async function client(name, stub) {
+  const key = `${name}:${stub ? 'stub' : 'net'}`;
+  if (!live.has(key)) {
+    const tok = await login();
+    live.set(key, await builders[name]({ stub, tok }));
+  }
+  return live.get(key);
+}
+
+window.bench = {
+  clients: Object.keys(builders),
+
+  /** Prepares a client (login, ready) outside the timed loop. */
+  async prepare(name, stub) {
+    const c = await client(name, stub);
+    await c.call(); // warm the path once
+    return true;
+  },
+
+  /** n sequential calls; returns the wall time in ms (performance.now, 5 µs under COOP/COEP). */
+  async loop(name, stub, n) {
+    const c = await client(name, stub);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await c.call();
+    return performance.now() - t0;
+  },
+
+  timerResolution() {
+    let min = Infinity;
+    let last = performance.now();
+    for (let i = 0; i < 200000 && min > 0.001; i++) {
+      const t = performance.now();
+      if (t !== last) {
+        min = Math.min(min, t - last);
+        last = t;
+      }
+    }
+    return { crossOriginIsolated: self.crossOriginIsolated, resolutionMs: min };
+  },
+
+  /**
+   * Refresh storm: a fresh session, then the server revokes the access token
+   * (`expiry: 'server'`, the 401 path every client has) or, authgate only,
+   * the gate's clock moves past the expiry (`expiry: 'known'`, refresh before
+   * sending). n calls at once; wall time from the first call to the last settle.
+   */
+  async storm(name, n, expiry = 'server') {
+    const tok = await login();
+    let skew = 0;
+    const now = () => Date.now() + skew;
+    const c = await builders[name]({ stub: false, tok, ...(name === 'authgate' ? { now } : {}) });
+    await c.call();
+    await nativeFetch('/__expire', { method: 'POST' });
+    await nativeFetch('/__reset', { method: 'POST' });
+    if (expiry === 'known') skew = 2 * 3600 * 1000;
+    const t0 = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: n }, () => c.call()));
+    const ms = performance.now() - t0;
+    const server = await (await nativeFetch('/__counters')).json();
+    c.destroy?.();
+    const failures = results.filter((r) => r.status === 'rejected');
+    return {
+      ms,
+      ok: n - failures.length,
+      firstError: failures[0] ? String(failures[0].reason?.code ?? failures[0].reason?.message ?? failures[0].reason) : null,
+      server,
+    };
+  },
+
+  // ---- tabs: storage 'local' + crossTab ----
+  async tabOpen({ first }) {
+    const tok = first ? await login() : null;
+    const c = await builders.authgate({ stub: false, tok, storage: 'local', crossTab: true });
+    window.__tab = c;
+    return c.gate.state;
+  },
+  /** Fires one protected call at epoch time `at`; resolves to when (epoch ms) this tab had its answer. */
+  async tabFire(at) {
+    const c = window.__tab;
+    await new Promise((r) => setTimeout(r, Math.max(0, at - (performance.timeOrigin + performance.now()))));
+    const start = performance.timeOrigin + performance.now();
+    try {
+      await c.call();
+      return { ok: true, start, done: performance.timeOrigin + performance.now() };
+    } catch (error) {
+      return { ok: false, start, done: performance.timeOrigin + performance.now(), error: String(error.code ?? error) };
+    }
+  },
+
+  // ---- wasm memory: 10,000 calls queued behind a refresh that the test holds ----
+  async memory(n) {
+    const core = await loadCore();
+    const heap = () => core.m.HEAPU8.length;
+    const atLoad = { heapBytes: heap(), liveBlocks: core.liveAllocations() };
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    let refreshes = 0;
+    const fetchImpl = (input, init) => {
+      const url = typeof input === 'string' ? input : input.url;
+      if (url.endsWith(REFRESH)) {
+        refreshes += 1;
+        return held.then(
+          () =>
+            new Response(
+              JSON.stringify({ access_token: 'acc.new', refresh_token: 'ref.new', expires_in: 3600 }),
+              { status: 200, headers: { 'Content-Type': 'application/json' } },
+            ),
+        );
+      }
+      return stubFetch(input, init);
+    };
+    let skew = 0;
+    const gate = createAuthGate({
+      baseUrl: origin,
+      public: ['/api/auth/'],
+      refresh: { url: REFRESH },
+      fetch: fetchImpl,
+      now: () => Date.now() + skew,
+    });
+    gate.setTokens({ access: 'acc.old', refresh: 'ref.old', expiresIn: 3600 });
+    await gate.ready();
+    await (await gate.fetch(DATA)).json();
+    const start = { heapBytes: heap(), liveBlocks: core.liveAllocations() };
+    skew = 2 * 3600 * 1000; // the access token is now expired: every call waits for the refresh
+    const calls = Array.from({ length: n }, () => gate.fetch(DATA).then((r) => r.json()));
+    await new Promise((r) => setTimeout(r, 100)); // every call has reached the core
+    const queued = { heapBytes: heap(), liveBlocks: core.liveAllocations(), refreshes };
+    release();
+    const settled = await Promise.allSettled(calls);
+    await new Promise((r) => setTimeout(r, 0));
+    const drained = { heapBytes: heap(), liveBlocks: core.liveAllocations() };
+    gate.destroy();
+    return {
+      atLoad,
+      start,
+      queued,
+      drained,
+      ok: settled.filter((r) => r.status === 'fulfilled').length,
+      initialMemoryBytes: start.heapBytes,
+    };
+  },
+};
+window.benchReady = true;

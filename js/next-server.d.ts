@@ -1,0 +1,51 @@
+/**
+ * authgate/next/server — backend calls from Server Actions, Route Handlers and
+ * Server Components with the bearer from the httpOnly token cookie. Each call
+ * goes through its own gate (the same wasm core and policy as the browser's),
+ * destroyed after it.
+ */
+import type { AuthGateOptions } from './index.js';
+
+/** What the helper reads the cookie from: next/headers' cookie store, or anything with get(name). */
+export interface CookieSource {
+  get(name: string): { value: string } | string | undefined;
+}
+
+export interface ServerFetchOptions
+  extends Omit<AuthGateOptions, 'storage' | 'storageKey' | 'crossTab' | 'refresh' | 'refreshSkewSeconds' | 'storageArea'> {
+  /** The backend's absolute address, e.g. process.env.API_URL. */
+  baseUrl: string;
+  /** The httpOnly cookie holding the access token (default 'access_token'). */
+  cookieName?: string;
+  /** Where the cookie is read (default: cookies() from next/headers, in the current request). */
+  cookies?: CookieSource | Promise<CookieSource> | (() => CookieSource | Promise<CookieSource>);
+}
+
+/**
+ * A fetch that sends the token cookie's access token as `Authorization: Bearer`
+ * to protected routes under baseUrl; a protected call without the cookie
+ * rejects AuthGateError NO_TOKEN and never reaches the network.
+ * @example
+ * // app/actions.ts
+ * 'use server';
+ * import { withBearerFromCookie } from 'authgate/next/server';
+ * const api = withBearerFromCookie({ baseUrl: process.env.API_URL!, public: ['/api/v1/auth'] });
+ * export async function createSession() {
+ *   const res = await api('/api/v1/sessions', { method: 'POST' });
+ *   return res.json();
+ * }
+ */
+export function withBearerFromCookie(
+  options: ServerFetchOptions,
+): (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * One call with the bearer from the token cookie.
+ * @example
+ * const res = await serverFetch('/api/v1/documents', undefined, { baseUrl: process.env.API_URL! });
+ */
+export function serverFetch(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  options: ServerFetchOptions,
+): Promise<Response>;
