@@ -24,7 +24,7 @@ step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist test demo clean distclean bench bench-quick bench-deps bench-native \
         native wasm wasm-debug asan fuzz-build fuzz \
-        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-examples test-browser
+        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser
 
 setup:
 	bash scripts/setup.sh
@@ -35,7 +35,7 @@ dist: build
 	bash scripts/build-dist.sh build-wasm
 
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
-test: setup test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-examples test-browser bench-quick
+test: setup test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser bench-quick
 	@printf '\n==== all tests passed ====\n'
 
 demo: setup dist
@@ -158,6 +158,10 @@ test-types:
 test-examples:
 	$(call step,example apps (examples/: install and build))
 	bash examples/install.sh
+
+test-servers:
+	$(call step,real backends self-check (FastAPI, Flask, nginx, Django, recorder))
+	node tests/servers/check_servers.mjs
 
 test-browser:
 	$(call step,browser tests (Playwright))

@@ -169,7 +169,7 @@ check('flask no-auth-header: preflight allows the origin but not Authorization (
   assert.deepEqual(allowedHeaders(plain), ['content-type']);
 });
 
-check('flask: login (no expires_in, JWT exp), 401 without a bearer, refresh rotates', async () => {
+check('flask: login (no expires_in, JWT exp), 401 without a bearer, refresh rotates, /__control', async () => {
   const B = flask.origin;
   const pair = await flaskLogin(B);
   assert.equal(pair.expires_in, undefined);
@@ -183,6 +183,9 @@ check('flask: login (no expires_in, JWT exp), 401 without a bearer, refresh rota
   assert.equal((await call(B, 'POST', '/api/auth/refresh', { json: { refresh: pair.refresh_token } })).status, 401);
   await call(B, 'POST', '/__revoke');
   assert.equal((await call(B, 'POST', '/api/auth/refresh', { json: { refresh: next.body.refresh_token } })).status, 401);
+  await call(B, 'POST', '/__control', { json: { access_ttl: 7 } });
+  const { exp, iat } = claims((await flaskLogin(B)).access_token);
+  assert.equal(exp - iat, 7);
 });
 
 check('nginx -> flask: Authorization and the CORS answers pass through the proxy', async () => {
@@ -225,6 +228,13 @@ check('django: refresh rotates and blacklists the old token; /__revoke ends the 
   assert.equal((await call(D, 'GET', STATUS, { token: next.body.access })).status, 200);
   const fresh = await djangoLogin(); // a login after a revoke starts a working session again
   assert.equal((await call(D, 'POST', '/api/v1/auth/token/refresh/', { json: { refresh: fresh.refresh } })).status, 200);
+});
+
+check('django: /__control sets the lifetime of new access tokens', async () => {
+  await call(D, 'POST', '/__control', { json: { access_ttl: 7 } });
+  const { exp, iat } = claims((await djangoLogin()).access);
+  await call(D, 'POST', '/__control', { json: { access_ttl: 20 } });
+  assert.equal(exp - iat, 7);
 });
 
 check('django: preflight allows the page origin with credentials and Authorization', async () => {

@@ -7,7 +7,7 @@
 // Every child is killed when this process exits, so a failed run leaves no
 // server holding a port (the Python servers also exit when orphaned).
 import { spawn } from 'node:child_process';
-import { chmodSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,7 +60,10 @@ export async function startServer(kind, opts = {}) {
   for (const origin of [opts.allowOrigin ?? []].flat()) args.push('--allow-origin', origin);
   if (opts.accessTtl != null) args.push('--access-ttl', String(opts.accessTtl));
   if (opts.corsVariant) args.push('--cors-variant', opts.corsVariant);
-  const child = track(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] }), kind);
+  const child = track(spawn(PYTHON, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, // no __pycache__ in the source tree
+  }));
   const port = await whenReady(child, kind, (ready) => {
     let stdout = '';
     const onData = (chunk) => {
@@ -85,22 +88,22 @@ async function startNginx({ upstreamPort, port }) {
     .replaceAll('@UPSTREAM_PORT@', String(upstreamPort));
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const child = track(spawn(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')],
-    { stdio: ['ignore', 'ignore', 'pipe'] }), 'nginx');
+    { stdio: ['ignore', 'ignore', 'pipe'] }));
   child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  // nginx prints nothing when it is up: poll until the port answers.
+  // nginx prints nothing when it is up, but writes its pid file only once its
+  // listening socket is bound (a port check could be fooled by another server).
   await whenReady(child, 'nginx', (ready) => {
     const poll = () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const socket = net.connect(port, '127.0.0.1')
-        .once('connect', () => { socket.destroy(); ready(); })
-        .once('error', () => setTimeout(poll, 50));
+      if (existsSync(join(dir, 'nginx.pid'))) ready();
+      else setTimeout(poll, 50);
     };
     poll();
   });
   return handle(child, port);
 }
 
-function track(child, kind) {
+function track(child) {
   children.add(child);
   child.output = ''; // the tail of stderr, for error messages
   child.stderr.on('data', (chunk) => { child.output = (child.output + chunk).slice(-OUTPUT_KEPT); });
@@ -122,6 +125,10 @@ function whenReady(child, kind, watch) {
       reject(new Error(`${kind} exited (${signal ?? code}) before it was ready; stderr:\n${child.output}`));
     };
     child.once('close', onClose);
+    child.once('error', (error) => { // e.g. the interpreter or nginx is not installed
+      clearTimeout(timer);
+      reject(new Error(`${kind} could not be started: ${error.message}`));
+    });
     watch((value) => {
       clearTimeout(timer);
       child.off('close', onClose);
