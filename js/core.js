@@ -79,7 +79,10 @@ async function moduleArguments() {
   if (typeof window !== 'undefined' || !globalThis.process?.versions?.node) return {};
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
-  return { wasmBinary: await readFile(new URL('./authgate-core.wasm', import.meta.url)) };
+  // A variable, not a literal: webpack (Next.js server builds) rewrites a literal
+  // new URL('./x.wasm', import.meta.url) into a public asset URL that is not a file.
+  const wasmFile = './authgate-core.wasm';
+  return { wasmBinary: await readFile(new URL(wasmFile, import.meta.url)) };
 }
 
 // ---- memory helpers --------------------------------------------------------

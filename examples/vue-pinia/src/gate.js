@@ -1,0 +1,14 @@
+import { createAuthGate } from 'authgate';
+
+// The API's address: dist/config.js at runtime, else VITE_API_URL at build time.
+export const apiUrl = window.AUTHGATE_CONFIG?.apiUrl ?? import.meta.env.VITE_API_URL ?? 'http://127.0.0.1:8000';
+
+// One gate for the app, created once: the Pinia store, the router guard and axios all use it.
+export const gate = createAuthGate({
+  baseUrl: apiUrl,
+  protect: ['/api'],
+  public: ['/api/v1/auth/login', '/api/v1/auth/refresh'],
+  login: { url: '/api/v1/auth/login' },
+  refresh: { url: '/api/v1/auth/refresh' },
+  storage: 'session',
+});

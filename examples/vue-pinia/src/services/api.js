@@ -1,0 +1,9 @@
+import axios from 'axios';
+import { routeThroughGate } from 'authgate/axios';
+import { apiUrl, gate } from '../gate.js';
+
+// Every axios instance, the default one included, sends through the gate: one token store,
+// one refresh, no instance without the Authorization header (seed 000's instance conflict).
+export const api = axios.create({ baseURL: apiUrl });
+routeThroughGate(api, gate);
+routeThroughGate(axios, gate);

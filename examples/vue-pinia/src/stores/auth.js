@@ -1,0 +1,17 @@
+import { computed } from 'vue';
+import { defineStore } from 'pinia';
+import { useAuthGate } from 'authgate/vue';
+
+// A thin wrapper: the gate owns the tokens, the state and the refresh.
+export const useAuthStore = defineStore('auth', () => {
+  const { gate, state } = useAuthGate();
+  const isAuthenticated = computed(() => state.value === 'authenticated' || state.value === 'refreshing');
+
+  async function login(username, password) {
+    await gate.login({ username, password });
+  }
+  async function logout() {
+    await gate.logout();
+  }
+  return { state, isAuthenticated, login, logout };
+});

@@ -1,0 +1,35 @@
+// Type-checked (tsc --noEmit), never run: authgate/next/server compiles as documented.
+import { serverFetch, withBearerFromCookie, type ServerFetchOptions } from 'authgate/next/server';
+
+const options: ServerFetchOptions = {
+  baseUrl: 'http://127.0.0.1:8000',
+  cookieName: 'access_token',
+  public: ['/api/v1/auth'],
+  trustedOrigins: ['https://files.example'],
+};
+const api: (input: string | URL | Request, init?: RequestInit) => Promise<Response> = withBearerFromCookie(options);
+
+async function action(): Promise<void> {
+  const res: Response = await api('/api/v1/sessions', { method: 'POST' });
+  await serverFetch('/api/v1/documents', undefined, options);
+  await serverFetch(new URL('http://127.0.0.1:8000/api/v1/auth/me'), { cache: 'no-store' }, {
+    baseUrl: 'http://127.0.0.1:8000',
+    cookies: { get: (name: string) => ({ value: name }) },
+  });
+  void res;
+}
+void action;
+
+function misuse(): void {
+  // @ts-expect-error baseUrl is required
+  withBearerFromCookie({ cookieName: 'access_token' });
+  // @ts-expect-error the cookie name is a string
+  withBearerFromCookie({ baseUrl: 'http://127.0.0.1:8000', cookieName: 1 });
+  // @ts-expect-error server gates keep tokens in memory: no storage mode
+  withBearerFromCookie({ baseUrl: 'http://127.0.0.1:8000', storage: 'local' });
+  // @ts-expect-error a wrong option name (cookie for cookieName)
+  withBearerFromCookie({ baseUrl: 'http://127.0.0.1:8000', cookie: 'access_token' });
+  // @ts-expect-error serverFetch takes the options third
+  serverFetch('/api/v1/documents', { baseUrl: 'http://127.0.0.1:8000' });
+}
+void misuse;
