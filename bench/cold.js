@@ -2,6 +2,7 @@
 //   authgate-anon     import → createAuthGate → ready() (no stored session: 'anonymous')
 //   authgate-session  import → createAuthGate → ready() ('authenticated' from the persisted blob)
 //                     → the first authorized response
+//   authgate-bundled  the same as authgate-session, dist/index.js bundled into one file (esbuild --minify)
 //   ky                import ky (minified bundle) → the first authorized response, token from localStorage
 //   fetch             the first authorized response with a bare fetch (no import at all)
 // The wasm is timed by wrapping WebAssembly.instantiateStreaming: the .wasm
@@ -47,14 +48,14 @@ async function run() {
     out.firstResponseMs = performance.now() - t0;
     return out;
   }
-  const { createAuthGate } = await import('/dist/index.js');
+  const { createAuthGate } = await import(mode === 'authgate-bundled' ? '/vendor/authgate.js' : '/dist/index.js');
   out.importMs = performance.now() - t0;
   const gate = createAuthGate({
     baseUrl: location.origin,
     public: ['/api/auth/'],
     refresh: { url: '/api/auth/refresh' },
     storage: 'local',
-    storageKey: mode === 'authgate-session' ? 'bench-session' : 'bench-nothing-stored',
+    storageKey: mode === 'authgate-anon' ? 'bench-nothing-stored' : 'bench-session',
     crossTab: false,
   });
   out.state = await gate.ready();

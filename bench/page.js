@@ -10,34 +10,13 @@ const DATA = '/api/data';
 const REFRESH = '/api/auth/refresh';
 const nativeFetch = window.fetch.bind(window);
 
-// ---- tokens and the anchors' hand-written refresh --------------------------------
+// ---- backends: the loopback server, an immediate stub, an in-page fake ----------
 
-async function login() {
-  const r = await nativeFetch('/api/auth/login', { method: 'POST', body: '{}' });
+async function login(fetchImpl = nativeFetch) {
+  const r = await fetchImpl(`${origin}/api/auth/login`, { method: 'POST', body: '{}' });
   const t = await r.json();
   return { access: t.access_token, refresh: t.refresh_token, expiresIn: t.expires_in };
 }
-
-/** What apps write around ky/ofetch: one shared refresh promise, cleared when it settles. */
-function sharedRefresher(tok) {
-  let refreshing = null;
-  return () =>
-    (refreshing ??= (async () => {
-      const r = await nativeFetch(REFRESH, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh: tok.refresh }),
-      });
-      if (!r.ok) throw new Error(`refresh ${r.status}`);
-      const t = await r.json();
-      tok.access = t.access_token;
-      tok.refresh = t.refresh_token;
-    })().finally(() => {
-      refreshing = null;
-    }));
-}
-
-// ---- stubs: an answer at once, no network ----------------------------------------
 
 const BODY = '{"ok":true,"serial":1}';
 const stubFetch = () =>
@@ -52,15 +31,95 @@ const stubAxiosAdapter = (config) =>
     request: {},
   });
 
+/**
+ * The loopback server's token API, in the page: every answer comes a task
+ * later (setTimeout 0), a refresh after `refreshDelayMs`. Used for the
+ * 10,000-call storms, where Chromium's own loopback throughput (6
+ * connections per host) would hide how each client's work grows.
+ */
+function fakeBackend({ refreshDelayMs = 20 } = {}) {
+  let serial = 0;
+  const access = new Set();
+  const refresh = new Set();
+  const counters = { data200: 0, data401: 0, refreshServed: 0, refreshRefused: 0, logins: 0 };
+  const issue = () => {
+    serial += 1;
+    const t = { access_token: `acc.${serial}`, refresh_token: `ref.${serial}`, token_type: 'bearer', expires_in: 3600 };
+    access.add(t.access_token);
+    refresh.add(t.refresh_token);
+    return t;
+  };
+  const answer = (status, body) =>
+    new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  const later = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function fetchImpl(input, init) {
+    const request = new Request(input instanceof Request ? input : new URL(String(input), origin), init);
+    const path = new URL(request.url).pathname;
+    if (path === REFRESH) {
+      let token = '';
+      try {
+        token = JSON.parse(await request.text()).refresh ?? '';
+      } catch {}
+      await later(refreshDelayMs);
+      if (!refresh.delete(token)) {
+        counters.refreshRefused += 1;
+        return answer(401, { detail: 'Invalid refresh token' });
+      }
+      counters.refreshServed += 1;
+      return answer(200, issue());
+    }
+    await later(0);
+    if (path === '/api/auth/login') {
+      counters.logins += 1;
+      return answer(200, issue());
+    }
+    const auth = request.headers.get('Authorization') ?? '';
+    if (access.has(auth.slice(7))) {
+      counters.data200 += 1;
+      return answer(200, { ok: true, serial });
+    }
+    counters.data401 += 1;
+    return answer(401, { detail: 'Invalid or expired token' });
+  }
+  return {
+    fetch: fetchImpl,
+    counters,
+    expire: () => access.clear(),
+    reset: () => Object.keys(counters).forEach((k) => (counters[k] = 0)),
+  };
+}
+
+/** What apps write around ky/ofetch: one shared refresh promise, cleared when it settles. */
+function sharedRefresher(tok, fetchImpl) {
+  let refreshing = null;
+  return () =>
+    (refreshing ??= (async () => {
+      const r = await fetchImpl(`${origin}${REFRESH}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh: tok.refresh }),
+      });
+      if (!r.ok) throw new Error(`refresh ${r.status}`);
+      const t = await r.json();
+      tok.access = t.access_token;
+      tok.refresh = t.refresh_token;
+    })().finally(() => {
+      refreshing = null;
+    }));
+}
+
 // ---- the clients -----------------------------------------------------------------
 
 /**
- * Each builder returns {call(): Promise<json>, destroy()}. `stub`: the client's
- * fetch (axios: adapter) answers at once in-page.
+ * Each builder returns {call(): Promise<json>, destroy?()}. `backend`:
+ * 'net' (the loopback server), 'stub' (the client's fetch, axios: adapter,
+ * answers at once in-page) or a fakeBackend() object.
  */
+const fetchFor = (backend) => (backend === 'net' ? nativeFetch : backend === 'stub' ? stubFetch : backend.fetch);
+
 const builders = {
-  async fetch({ stub, tok }) {
-    const f = stub ? stubFetch : nativeFetch;
+  async fetch({ backend, tok }) {
+    const f = fetchFor(backend);
     return {
       async call() {
         const r = await f(DATA, { headers: { Authorization: `Bearer ${tok.access}` } });
@@ -70,14 +129,14 @@ const builders = {
     };
   },
 
-  async authgate({ stub, tok, now, storage = 'memory', crossTab = false }) {
+  async authgate({ backend, tok, now, storage = 'memory', crossTab = false }) {
     const gate = createAuthGate({
       baseUrl: origin,
       public: ['/api/auth/'],
       refresh: { url: REFRESH },
       storage,
       crossTab,
-      ...(stub ? { fetch: stubFetch } : {}),
+      ...(backend === 'net' ? {} : { fetch: fetchFor(backend) }),
       ...(now ? { now } : {}),
     });
     if (tok) gate.setTokens({ access: tok.access, refresh: tok.refresh, expiresIn: tok.expiresIn });
@@ -94,14 +153,17 @@ const builders = {
   },
 
   // axios 1.x: a request interceptor adds the bearer, axios-auth-refresh (defaults) refreshes on 401.
-  async axios({ stub, tok }) {
-    const ax = axios.create({ baseURL: origin, ...(stub ? { adapter: stubAxiosAdapter } : {}) });
+  async axios({ backend, tok }) {
+    const transport =
+      backend === 'net' ? {} : backend === 'stub' ? { adapter: stubAxiosAdapter } : { adapter: 'fetch', env: { fetch: backend.fetch } };
+    const ax = axios.create({ baseURL: origin, ...transport });
+    const plain = axios.create({ baseURL: origin, ...transport });
     ax.interceptors.request.use((config) => {
       config.headers.Authorization = `Bearer ${tok.access}`;
       return config;
     });
     createAuthRefreshInterceptor(ax, async (failed) => {
-      const r = await axios.post(`${origin}${REFRESH}`, { refresh: tok.refresh });
+      const r = await plain.post(REFRESH, { refresh: tok.refresh });
       tok.access = r.data.access_token;
       tok.refresh = r.data.refresh_token;
       failed.response.config.headers.Authorization = `Bearer ${tok.access}`;
@@ -110,9 +172,9 @@ const builders = {
   },
 
   // ky: beforeRequest adds the bearer; afterResponse refreshes (shared promise) and replays once on 401.
-  async ky({ stub, tok }) {
-    const refresh = sharedRefresher(tok);
-    const f = stub ? stubFetch : nativeFetch;
+  async ky({ backend, tok }) {
+    const f = fetchFor(backend);
+    const refresh = sharedRefresher(tok, f);
     const api = ky.create({
       prefixUrl: origin,
       fetch: f,
@@ -133,9 +195,10 @@ const builders = {
   },
 
   // ofetch: onRequest adds the bearer; on 401 onResponseError refreshes (shared promise), retry replays once.
-  async ofetch({ stub, tok }) {
-    const refresh = sharedRefresher(tok);
-    const base = stub ? createFetch({ fetch: stubFetch }) : ofetch;
+  async ofetch({ backend, tok }) {
+    const f = fetchFor(backend);
+    const refresh = sharedRefresher(tok, f);
+    const base = backend === 'net' ? ofetch : createFetch({ fetch: f });
     const $f = base.create({
       baseURL: origin,
       retry: 1,
@@ -160,7 +223,7 @@ async function client(name, stub) {
   const key = `${name}:${stub ? 'stub' : 'net'}`;
   if (!live.has(key)) {
     const tok = await login();
-    live.set(key, await builders[name]({ stub, tok }));
+    live.set(key, await builders[name]({ backend: stub ? 'stub' : 'net', tok }));
   }
   return live.get(key);
 }
@@ -202,19 +265,26 @@ window.bench = {
    * the gate's clock moves past the expiry (`expiry: 'known'`, refresh before
    * sending). n calls at once; wall time from the first call to the last settle.
    */
-  async storm(name, n, expiry = 'server') {
-    const tok = await login();
+  async storm(name, n, expiry = 'server', where = 'net') {
+    const fake = where === 'fake' ? fakeBackend() : null;
+    const backend = fake ?? 'net';
+    const tok = await login(fetchFor(backend));
     let skew = 0;
     const now = () => Date.now() + skew;
-    const c = await builders[name]({ stub: false, tok, ...(name === 'authgate' ? { now } : {}) });
+    const c = await builders[name]({ backend, tok, ...(name === 'authgate' ? { now } : {}) });
     await c.call();
-    await nativeFetch('/__expire', { method: 'POST' });
-    await nativeFetch('/__reset', { method: 'POST' });
+    if (fake) {
+      fake.expire();
+      fake.reset();
+    } else {
+      await nativeFetch('/__expire', { method: 'POST' });
+      await nativeFetch('/__reset', { method: 'POST' });
+    }
     if (expiry === 'known') skew = 2 * 3600 * 1000;
     const t0 = performance.now();
     const results = await Promise.allSettled(Array.from({ length: n }, () => c.call()));
     const ms = performance.now() - t0;
-    const server = await (await nativeFetch('/__counters')).json();
+    const server = fake ? { ...fake.counters } : await (await nativeFetch('/__counters')).json();
     c.destroy?.();
     const failures = results.filter((r) => r.status === 'rejected');
     return {
@@ -228,7 +298,7 @@ window.bench = {
   // ---- tabs: storage 'local' + crossTab ----
   async tabOpen({ first }) {
     const tok = first ? await login() : null;
-    const c = await builders.authgate({ stub: false, tok, storage: 'local', crossTab: true });
+    const c = await builders.authgate({ backend: 'net', tok, storage: 'local', crossTab: true });
     window.__tab = c;
     return c.gate.state;
   },
@@ -283,7 +353,13 @@ window.bench = {
     const start = { heapBytes: heap(), liveBlocks: core.liveAllocations() };
     skew = 2 * 3600 * 1000; // the access token is now expired: every call waits for the refresh
     const calls = Array.from({ length: n }, () => gate.fetch(DATA).then((r) => r.json()));
-    await new Promise((r) => setTimeout(r, 100)); // every call has reached the core
+    // Wait until every call has reached the core: the refresh is held, so nothing drains meanwhile.
+    for (let last = -1, still = 0; still < 3; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      const blocks = core.liveAllocations();
+      still = blocks === last && refreshes > 0 ? still + 1 : 0;
+      last = blocks;
+    }
     const queued = { heapBytes: heap(), liveBlocks: core.liveAllocations(), refreshes };
     release();
     const settled = await Promise.allSettled(calls);

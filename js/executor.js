@@ -32,6 +32,7 @@ export class Executor {
   #storage = null;
   #tabs = null;
   #timer = null;
+  #armedFor = -1; // the deadline the timer is set for
   #draining = false;
   #pendingTokens = null; // setTokens() before the core was loaded
   #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
@@ -290,9 +291,11 @@ export class Executor {
   }
 
   #arm() {
+    const deadline = this.#client.nextDeadline();
+    if (this.#timer !== null && deadline === this.#armedFor) return; // most events leave it as it was
     clearTimeout(this.#timer);
     this.#timer = null;
-    const deadline = this.#client.nextDeadline();
+    this.#armedFor = deadline;
     if (deadline < 0) return;
     const delay = Math.min(Math.max(deadline - this.#now(), 0), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {

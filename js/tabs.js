@@ -36,7 +36,7 @@ export function openTabs({ name, crossTab, area, onMessage }) {
     /** Asks for the lock; onGranted runs (asynchronously) once it is held. */
     lock(onGranted) {
       if (held) return; // the core asks once, until it unlocks
-      const entry = { granted: false, release: () => {}, abort: new AbortController() };
+      const entry = { granted: false, release: null, abort: new AbortController() };
       held = entry;
       const grant = () => {
         entry.granted = true;
@@ -53,7 +53,11 @@ export function openTabs({ name, crossTab, area, onMessage }) {
           const released = new Promise((resolve) => {
             entry.release = resolve;
           });
-          grant();
+          // The tab that held the lock posted its new tokens before releasing it: let
+          // message events already queued arrive first, so this tab sees them before
+          // the core decides whether it still needs a refresh (memory and session
+          // storage have no shared blob to read at the grant).
+          setTimeout(() => held === entry && grant(), 0);
           return released;
         })
         .catch(() => {}); // AbortError: unlocked before it was granted
@@ -63,7 +67,7 @@ export function openTabs({ name, crossTab, area, onMessage }) {
       const entry = held;
       held = null;
       if (!entry) return;
-      if (entry.granted) entry.release();
+      if (entry.release) entry.release(); // acquired (granted or about to be)
       else entry.abort.abort();
     },
 

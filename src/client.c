@@ -202,6 +202,7 @@ static void reject_call(ag_client *c, call *k, int code, const char *why) {
 
 /* Moves every waiting call on, now that the state or the token changed. */
 static void settle_waiting(ag_client *c, ag_ms now);
+static void settle_call(ag_client *c, call *k, ag_ms now);
 
 static void reject_waiting(ag_client *c, int code, const char *why) {
   while (c->wait_head) reject_call(c, c->wait_head, code, why);
@@ -298,25 +299,28 @@ static int adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, boo
   return c->oom ? AG_ERR_NOMEM : AG_OK;
 }
 
+/* Moves one waiting app call on: sent, rejected, or left waiting for a refresh. */
+static void settle_call(ag_client *c, call *k, ag_ms now) {
+  if (!has_access(c)) {
+    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+  } else if (token_usable(c, now)) {
+    k->replay = k->replay || k->awaiting_replay;
+    send_call(c, k, now);
+  } else if (!can_refresh(c)) {
+    reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
+  } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at > 0) {
+    /* A refresh is backing off; the call waits for the retry or its deadline. */
+  } else {
+    begin_refresh(c, now);
+  }
+}
+
 static void settle_waiting(ag_client *c, ag_ms now) {
   if (c->state == AG_STATE_INITIALIZING) return;
   call *k = c->wait_head;
   while (k) {
     call *next = k->wnext;
-    if (k->kind == AG_SEND_CALL) {
-      if (!has_access(c)) {
-        reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-      } else if (token_usable(c, now)) {
-        k->replay = k->replay || k->awaiting_replay;
-        send_call(c, k, now);
-      } else if (!can_refresh(c)) {
-        reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
-      } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at > 0) {
-        /* A refresh is backing off; the call waits for the retry or its deadline. */
-      } else {
-        begin_refresh(c, now);
-      }
-    }
+    if (k->kind == AG_SEND_CALL) settle_call(c, k, now);
     k = next;
   }
 }
@@ -479,7 +483,7 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
     if (can_refresh(c) && c->retry_at <= 0) begin_refresh(c, now);
   } else {
     call_wait(c, k, WAIT_REFRESH, now);
-    settle_waiting(c, now);
+    settle_call(c, k, now); /* this call only: a storm of n calls stays O(n) */
   }
   return finish(c, AG_OK);
 }

@@ -35,6 +35,9 @@ void ag_wipe(void *p, size_t n);
 /* Zeroes a NUL-terminated secret, then frees it. NULL is fine. */
 void ag_free_secret(char *s);
 
+/* ---- strtod.c: decimal text to double (also cJSON's strtod in the wasm build) ---- */
+double ag_strtod(const char *s, char **end);
+
 /* ---- json.c: the one hardened JSON parse ---- */
 struct cJSON;
 /*
