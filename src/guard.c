@@ -11,15 +11,9 @@ int ag_client_guard(ag_client *c, const char *url, size_t url_len, int has_autho
                     int mode) {
   if (!c || mode < AG_GUARD_MODE_REFUSE || mode > AG_GUARD_MODE_WARN) return AG_ERR_INVALID;
   if (!url || url_len > AG_MAX_URL) return AG_GUARD_PASS;
-  ag_url page, u;
-  int rc;
-  if (c->cfg.page_origin[0] &&
-      ag_url_parse(&page, c->cfg.page_origin, strlen(c->cfg.page_origin)) == AG_OK) {
-    rc = ag_url_resolve(&u, &page, url, url_len);
-    ag_url_free(&page);
-  } else {
-    rc = ag_url_resolve(&u, &c->cfg.base, url, url_len);
-  }
+  ag_url u;
+  const ag_url *against = c->cfg.page_origin[0] ? &c->cfg.page : &c->cfg.base;
+  int rc = ag_url_resolve(&u, against, url, url_len);
   if (rc != AG_OK) return AG_GUARD_PASS; /* not ours to judge; fetch will reject it */
   int route = ag_config_route(&c->cfg, &u);
   ag_url_free(&u);

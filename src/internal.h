@@ -182,6 +182,9 @@ typedef struct ag_config {
   char *base_url;             /* base serialized */
   char *base_origin;
   char *page_origin;          /* "" when none */
+  ag_url page;                /* the page origin parsed (zeroed when none) */
+  ag_url login;               /* login_url parsed (zeroed when none) */
+  ag_url refresh;             /* refresh_url parsed (zeroed when none) */
   char **protect;  size_t n_protect;
   char **public_;  size_t n_public;
   char **trusted;  size_t n_trusted;  /* serialized origins */

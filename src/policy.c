@@ -107,15 +107,13 @@ static int get_list(parse_ctx *p, const cJSON *item, const char *name, char ***o
 }
 
 /* Resolves an endpoint against baseUrl; it must stay on a trusted origin. */
-static int get_endpoint(parse_ctx *p, const cJSON *item, const char *name, char **out) {
+static int get_endpoint(parse_ctx *p, const cJSON *item, const char *name, char **out, ag_url *u) {
   const char *s;
   if (get_string(p, item, name, &s) != AG_OK || !s) return p->rc;
-  ag_url u;
-  if (ag_url_resolve(&u, &p->cfg->base, s, strlen(s)) != AG_OK)
+  if (ag_url_resolve(u, &p->cfg->base, s, strlen(s)) != AG_OK)
     return fail(p, AG_ERR_BAD_CONFIG, name, " is not a valid URL or path");
-  *out = ag_url_serialize(&u);
-  bool foreign = ag_config_route(p->cfg, &u) == AG_ROUTE_FOREIGN;
-  ag_url_free(&u);
+  *out = ag_url_serialize(u);
+  bool foreign = ag_config_route(p->cfg, u) == AG_ROUTE_FOREIGN;
   if (!*out) return fail(p, AG_ERR_NOMEM, "out of memory", "");
   if (foreign) return fail(p, AG_ERR_BAD_CONFIG, name, " must be on baseUrl's or a trusted origin");
   return AG_OK;
@@ -128,13 +126,12 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
     return p->rc;
   if (!base) return fail(p, AG_ERR_BAD_CONFIG, "baseUrl", " is required");
   int rc;
-  if (page_origin && page_len) {
-    ag_url page;
-    if (ag_url_parse(&page, page_origin, page_len) != AG_OK)
-      return fail(p, AG_ERR_BAD_CONFIG, "page origin", " is not an http(s) origin");
+  ag_url page;
+  /* An opaque page origin ("null": file://, sandboxed frames) counts as no page. */
+  if (page_origin && page_len && ag_url_parse(&page, page_origin, page_len) == AG_OK) {
     c->page_origin = ag_url_origin(&page); /* normalised, so comparisons are exact */
     rc = ag_url_resolve(&c->base, &page, base, strlen(base));
-    ag_url_free(&page);
+    c->page = page; /* kept parsed: every call compares its origin with the page's */
   } else {
     c->page_origin = ag_strndup("", 0);
     rc = ag_url_parse(&c->base, base, strlen(base));
@@ -142,7 +139,7 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
   if (!c->page_origin) return fail(p, AG_ERR_NOMEM, "out of memory", "");
   if (rc != AG_OK)
     return fail(p, AG_ERR_BAD_CONFIG, "baseUrl",
-                page_len ? " is not a valid http(s) URL or path"
+                c->page_origin[0] ? " is not a valid http(s) URL or path"
                          : " must be an absolute http(s) URL outside a browser page");
   c->base_origin = ag_url_origin(&c->base);
   c->base_url = ag_url_serialize(&c->base);
@@ -169,7 +166,8 @@ static int parse_login(parse_ctx *p, const cJSON *login) {
   if (!login) return AG_OK;
   if (!cJSON_IsObject(login)) return fail(p, AG_ERR_BAD_CONFIG, "login", " must be an object");
   static const char *const bodies[] = {"json", "form", NULL};
-  get_endpoint(p, cJSON_GetObjectItemCaseSensitive(login, "url"), "login.url", &p->cfg->login_url);
+  get_endpoint(p, cJSON_GetObjectItemCaseSensitive(login, "url"), "login.url", &p->cfg->login_url,
+               &p->cfg->login);
   get_choice(p, cJSON_GetObjectItemCaseSensitive(login, "body"), "login.body", bodies,
              &p->cfg->login_body, " must be 'json' or 'form'");
   if (p->rc == AG_OK && !p->cfg->login_url)
@@ -183,7 +181,7 @@ static int parse_refresh(parse_ctx *p, const cJSON *refresh) {
   static const char *const sends[] = {"json", "form", "cookie", NULL};
   const char *field;
   get_endpoint(p, cJSON_GetObjectItemCaseSensitive(refresh, "url"), "refresh.url",
-               &p->cfg->refresh_url);
+               &p->cfg->refresh_url, &p->cfg->refresh);
   get_choice(p, cJSON_GetObjectItemCaseSensitive(refresh, "send"), "refresh.send", sends,
              &p->cfg->refresh_send, " must be 'json', 'form' or 'cookie'");
   if (get_string(p, cJSON_GetObjectItemCaseSensitive(refresh, "field"), "refresh.field", &field) ==
@@ -313,6 +311,9 @@ void ag_config_free(ag_config *c) {
   free_list(c->trusted, c->n_trusted);
   ag_free(c->login_url);
   ag_free(c->refresh_url);
+  ag_url_free(&c->page);
+  ag_url_free(&c->login);
+  ag_url_free(&c->refresh);
   ag_free(c->refresh_field);
   free_list(c->fields.access, c->fields.n_access);
   free_list(c->fields.refresh, c->fields.n_refresh);
@@ -338,19 +339,14 @@ static bool matches_any(char *const *prefixes, size_t n, const char *path) {
 }
 
 /* The gate's own endpoints are public: calling them must never need a token. */
-static bool is_endpoint(const char *endpoint, const ag_url *u) {
-  if (!endpoint) return false;
-  ag_url e;
-  if (ag_url_parse(&e, endpoint, strlen(endpoint)) != AG_OK) return false;
-  bool same = ag_url_same_origin(&e, u) && !strcmp(e.path, u->path);
-  ag_url_free(&e);
-  return same;
+static bool is_endpoint(const char *endpoint, const ag_url *e, const ag_url *u) {
+  return endpoint && e->path && ag_url_same_origin(e, u) && !strcmp(e->path, u->path);
 }
 
 int ag_config_route(const ag_config *c, const ag_url *u) {
   if (!is_trusted_origin(c, u)) return AG_ROUTE_FOREIGN;
-  if (matches_any(c->public_, c->n_public, u->path) || is_endpoint(c->login_url, u) ||
-      is_endpoint(c->refresh_url, u))
+  if (matches_any(c->public_, c->n_public, u->path) || is_endpoint(c->login_url, &c->login, u) ||
+      is_endpoint(c->refresh_url, &c->refresh, u))
     return AG_ROUTE_PUBLIC;
   return matches_any(c->protect, c->n_protect, u->path) ? AG_ROUTE_PROTECTED : AG_ROUTE_PUBLIC;
 }

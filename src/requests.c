@@ -87,8 +87,5 @@ int ag_config_credentials_for(const ag_client *c, const char *url) {
 
 bool ag_config_same_origin_as_page(const ag_client *c, const ag_url *u) {
   if (!c->cfg.page_origin[0]) return true; /* no page (Node): no CORS */
-  char *origin = ag_url_origin(u);
-  bool same = origin && !strcmp(origin, c->cfg.page_origin);
-  ag_free(origin);
-  return same;
+  return ag_url_same_origin(u, &c->cfg.page);
 }
