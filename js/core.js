@@ -5,6 +5,7 @@
  */
 import createCoreModule from './authgate-core.js';
 import { AuthGateError } from './errors.js';
+import { unguarded } from './unguarded.js';
 
 // ---- ABI constants (include/authgate.h) ----------------------------------
 
@@ -67,7 +68,30 @@ export function loadCore() {
 }
 
 async function instantiate() {
-  return bind(await createCoreModule(await moduleArguments()));
+  if (typeof window !== 'undefined' || !globalThis.process?.versions?.node) return bind(await inBrowser());
+  return bind(await createCoreModule(await nodeArguments()));
+}
+
+/**
+ * In a browser the .wasm is fetched with the fetch underneath any guards:
+ * the glue would use the global one, and a guard installed before the core
+ * has loaded would wait for the very core it is waiting to download. The
+ * literal URL lets bundlers (Vite, webpack) ship the file as an asset.
+ */
+function inBrowser() {
+  let failed;
+  const failure = new Promise((_, reject) => {
+    failed = reject;
+  });
+  const instantiateWasm = (imports, receive) => {
+    const download = () => unguarded(globalThis.fetch)(new URL('./authgate-core.wasm', import.meta.url));
+    WebAssembly.instantiateStreaming(download(), imports)
+      // A server that sends the wrong Content-Type for .wasm: compile from the bytes instead.
+      .catch(() => download().then((response) => response.arrayBuffer()).then((bytes) => WebAssembly.instantiate(bytes, imports)))
+      .then(({ instance, module }) => receive(instance, module), failed);
+    return {}; // exports arrive through receive()
+  };
+  return Promise.race([createCoreModule({ instantiateWasm }), failure]);
 }
 
 /**
@@ -75,8 +99,7 @@ async function instantiate() {
  * file path in Node: there we hand it the bytes. The specifier is kept out of
  * sight of bundlers (Vite, webpack) so browser builds need no configuration.
  */
-async function moduleArguments() {
-  if (typeof window !== 'undefined' || !globalThis.process?.versions?.node) return {};
+async function nodeArguments() {
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
   // A variable, not a literal: webpack (Next.js server builds) rewrites a literal

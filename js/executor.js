@@ -16,7 +16,7 @@ import {
 } from './core.js';
 import { openStorage } from './storage.js';
 import { openTabs } from './tabs.js';
-import { unguarded } from './guard.js';
+import { unguarded } from './unguarded.js';
 
 // setTimeout fires at once for delays above 2^31-1 ms; a far deadline is re-armed on the way.
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -5,16 +5,7 @@
  */
 import { AuthGateError } from './errors.js';
 import { GUARD_MODE, VERDICT } from './core.js';
-
-// Each installed guard → the fetch it wraps.
-const wrapped = new WeakMap();
-
-/** The fetch underneath any guards: what the gate itself sends with. */
-export function unguarded(fetch) {
-  let inner = fetch;
-  while (wrapped.has(inner)) inner = wrapped.get(inner);
-  return inner;
-}
+import { wrapped } from './unguarded.js';
 
 /**
  * Replaces globalThis.fetch with a guard and returns the uninstaller.

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The demo: the FastAPI backend on 127.0.0.1:$API_PORT and a static server for
-# the repository on 127.0.0.1:$WEB_PORT (the page at /web/ imports /dist/).
-# Ctrl-C stops both. `make demo` builds dist/ first.
+# The demo: the FastAPI backend on 127.0.0.1:$API_PORT (the live gate, seed 002),
+# two Flask backends for the incidents (seeds 000, 001 and the two tabs on
+# $FLASK_PORT; seed 003's CORS policy without Authorization on $FLASK_CORS_PORT),
+# and a static server for the repository on 127.0.0.1:$WEB_PORT (the page at
+# /web/ imports /dist/). Ctrl-C stops them all. `make demo` builds dist/ first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 API_PORT=${API_PORT:-8000}
+FLASK_PORT=${FLASK_PORT:-8001}
+FLASK_CORS_PORT=${FLASK_CORS_PORT:-8002}
 WEB_PORT=${WEB_PORT:-5173}
 API="http://127.0.0.1:$API_PORT"
-PAGE="http://127.0.0.1:$WEB_PORT/web/?api=$API"
+FLASK="http://127.0.0.1:$FLASK_PORT"
+FLASK_CORS="http://127.0.0.1:$FLASK_CORS_PORT"
+PAGE="http://127.0.0.1:$WEB_PORT/web/?api=$API&flask=$FLASK&flaskCors=$FLASK_CORS"
 
 [ -f dist/index.js ] || echo "demo: dist/index.js is missing; run 'make dist' (or 'make demo')" >&2
 
@@ -18,8 +24,14 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 
 # The page may be opened as 127.0.0.1 or localhost: both are allowed origins.
-PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/servers/fastapi_app.py --port "$API_PORT" \
-  --allow-origin "http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT" >/dev/null &
+ORIGINS="http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT"
+export PYTHONDONTWRITEBYTECODE=1
+/usr/bin/python3 tests/servers/fastapi_app.py --port "$API_PORT" --allow-origin "$ORIGINS" --access-ttl 20 >/dev/null &
+pids+=($!)
+/usr/bin/python3 tests/servers/flask_app.py --port "$FLASK_PORT" --allow-origin "$ORIGINS" --cors-variant good >/dev/null &
+pids+=($!)
+/usr/bin/python3 tests/servers/flask_app.py --port "$FLASK_CORS_PORT" --allow-origin "$ORIGINS" \
+  --cors-variant no-auth-header >/dev/null &
 pids+=($!)
 node tests/servers/launch.js static . "$WEB_PORT" >/dev/null &
 pids+=($!)
@@ -33,17 +45,18 @@ wait_for_port() {
   echo "demo: nothing listening on port $1 after 10 s" >&2
   exit 1
 }
-wait_for_port "$API_PORT"
-wait_for_port "$WEB_PORT"
+for port in "$API_PORT" "$FLASK_PORT" "$FLASK_CORS_PORT" "$WEB_PORT"; do wait_for_port "$port"; done
 
 cat <<EOF
 
   authgate demo
   ─────────────
   Open:  $PAGE
-  API:   $API   (user demo / demo; access tokens live 20 s)
+  API:   $API   FastAPI (user demo / demo; access tokens live 20 s)
+         $FLASK   Flask, CORS allows Authorization (seeds 000, 001, two tabs)
+         $FLASK_CORS   Flask, CORS forgets Authorization (seed 003)
 
-  Ctrl-C stops both servers.
+  Ctrl-C stops every server.
 
 EOF
 wait -n

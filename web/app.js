@@ -1,92 +1,197 @@
-// The authgate demo page: sign in, call a protected route through the gate,
-// watch the gate's state change, and read a log of every call. The page never
-// handles a token, and redacts anything token-like before showing text.
+// The authgate demo page: a live gate (state, token lifetime, next refresh,
+// trusted origins), a timeline of every request, and five incidents replayed
+// the plain way and through authgate. The page never shows a token: the
+// recorder redacts anything token-like, and the token bar reads only the
+// expiry the gate persisted.
 
-const LOGIN_URL = '/api/v1/auth/login';
+import { Recorder, nativeFetch, redact } from './recorder.js';
+import { FASTAPI, INCIDENTS, setAccessTtl } from './incidents.js';
+
+const LIVE_KEY = 'authgate-demo';
 const ME_URL = '/api/v1/auth/me';
-const HISTORY_LENGTH = 8;
+const SKEW_S = 5;
+const HISTORY_LENGTH = 6;
+const MAX_GROUPS = 400;
 
-// scripts/demo.sh and the tests pass ?api=<origin>; otherwise port 8000 on this page's host.
-const apiBase = new URLSearchParams(location.search).get('api') ?? `${location.protocol}//${location.hostname}:8000`;
+// scripts/demo.sh and the tests pass ?api=, ?flask= and ?flaskCors=; otherwise the ports demo.sh uses on this host.
+const params = new URLSearchParams(location.search);
+const onHost = (port) => `${location.protocol}//${location.hostname}:${port}`;
+const servers = {
+  fastapi: params.get('api') ?? onHost(8000),
+  flask: params.get('flask') ?? onHost(8001),
+  flaskCors: params.get('flaskCors') ?? onHost(8002),
+};
+const SERVER_NAMES = { fastapi: 'FastAPI', flask: 'Flask', flaskCors: 'Flask (CORS without Authorization)' };
 
 const $ = (id) => document.getElementById(id);
-const absolute = (path) => new URL(path, apiBase).href;
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+const loadedAt = performance.now();
 
-// A bearer value is long; "a Bearer token" in a sentence is left alone.
-const redact = (text) => String(text)
-  .replace(/Bearer\s+[\w.~+/-]{16,}=*/gi, 'Bearer [redacted]')
-  .replace(/eyJ[\w-]*\.[\w-]+\.[\w-]*/g, '[redacted token]');
+// ---- rendering, batched to one per frame ------------------------------------------------------
 
-const clock = () => new Date().toLocaleTimeString([], { hour12: false });
-
-function showFatal(message) {
-  $('fatal').textContent = redact(message);
-  $('fatal').hidden = false;
+const dirty = new Set();
+let frame = 0;
+function schedule(what) {
+  dirty.add(what);
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+function flush() {
+  frame = 0;
+  if (dirty.has('log')) renderLog();
+  if (dirty.has('gantt')) for (const id of ran) renderGantts(id);
+  dirty.clear();
 }
 
-/** One line of the call log: what was asked, what came back, what it meant. */
-function logCall({ method, url, status, note, outcome }) {
-  const item = document.createElement('li');
-  item.className = `entry ${outcome}`;
-  const cells = [
-    ['time', clock()],
-    ['method', method],
-    ['url', url],
-    ['status', status],
-    ['note', note],
-  ];
-  for (const [name, text] of cells) {
-    const cell = document.createElement('span');
-    cell.className = name;
-    cell.textContent = redact(text);
-    item.append(cell);
+const recorder = new Recorder(() => {
+  schedule('log');
+  schedule('gantt');
+});
+
+// ---- the timeline ----------------------------------------------------------------------------
+
+const sortTime = (row) => row.attempts[0]?.sentAt ?? row.issuedAt;
+
+function groupKey(row) {
+  return [row.source, row.kind, row.method, row.url, row.did, row.status].join('\u0000');
+}
+
+function renderLog() {
+  const rows = [...recorder.rows].sort((a, b) => sortTime(a) - sortTime(b));
+  const groups = [];
+  for (const row of rows) {
+    const last = groups.at(-1);
+    if (last && groupKey(last.rows[0]) === groupKey(row)) last.rows.push(row);
+    else groups.push({ rows: [row] });
   }
-  $('log').append(item);
-  $('log').scrollTop = $('log').scrollHeight;
+  const log = $('log');
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.replaceChildren(...groups.slice(-MAX_GROUPS).map(renderGroup));
+  if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
-/** How a rejected gate call is logged: AuthGateErrors keep their code, which says why. */
-function failure(method, url, error) {
-  const gateError = error?.name === 'AuthGateError';
-  return {
-    method,
-    url,
-    status: gateError ? (error.status ?? error.code) : 'error',
-    note: gateError ? `${error.code}: ${error.message}` : String(error?.message ?? error),
-    outcome: gateError && error.code === 'NO_TOKEN' ? 'refused' : 'error',
-  };
+function renderGroup({ rows }) {
+  const row = rows[0];
+  const n = rows.length;
+  const durations = rows.filter((r) => r.endAt !== null).map((r) => Math.round(r.endAt - r.issuedAt));
+  const ms = durations.length === 0 ? '…'
+    : n === 1 ? `${durations[0]} ms` : `${Math.min(...durations)}–${Math.max(...durations)} ms`;
+  const url = splitUrl(row.url);
+  const item = el('li', { className: `entry ${row.kind} ${row.outcome}${row.plain ? ' plain' : ''}` },
+    el('span', { className: 'time', textContent: `${((sortTime(row) - loadedAt) / 1000).toFixed(2)} s` }),
+    el('span', { className: 'req' },
+      el('span', { className: 'who', textContent: row.source }),
+      n > 1 ? el('b', { className: 'count', textContent: `${n} × ` }) : null,
+      row.method ? el('span', { className: 'method', textContent: `${row.method} ` }) : null,
+      el('span', { className: 'origin', textContent: url.origin }),
+      el('wbr'),
+      url.rest),
+    el('span', { className: 'did', textContent: redact(row.did) }),
+    el('span', { className: 'status', textContent: row.status ?? (row.kind === 'note' ? '' : '…') }),
+    el('span', { className: 'ms', textContent: row.kind === 'note' ? '' : ms }));
+  return item;
 }
+
+function splitUrl(url) {
+  try {
+    const u = new URL(url);
+    return { origin: u.origin, rest: u.href.slice(u.origin.length) };
+  } catch {
+    return { origin: '', rest: url };
+  }
+}
+
+// ---- the live gate ---------------------------------------------------------------------------
 
 let shownState = null;
-
 function renderState(state) {
-  if (state === shownState) return; // main() renders the first state itself; subscribe may repeat it
+  if (state === shownState) return;
   shownState = state;
   $('state').textContent = state;
   $('state').dataset.state = state;
   const signedIn = state === 'authenticated' || state === 'refreshing';
   $('login-form').hidden = signedIn;
   $('signed-in').hidden = !signedIn;
-  const item = document.createElement('li');
-  item.textContent = `${clock()}  ${state}`;
-  $('state-history').prepend(item);
+  const time = new Date().toLocaleTimeString([], { hour12: false });
+  $('state-history').prepend(el('li', { textContent: `${time}  ${state}` }));
   while ($('state-history').childElementCount > HISTORY_LENGTH) $('state-history').lastElementChild.remove();
+  renderToken();
 }
 
-async function main() {
-  $('api-base').textContent = apiBase;
-  const { createAuthGate } = await import('../dist/index.js').catch((error) => {
-    throw new Error(`Could not load the authgate package from /dist/ (${error.message}). Run "make dist", then reload.`);
-  });
+// The expiry the gate persisted with its tokens (storage 'local'), read for display only:
+// it is the same in every tab, whichever tab refreshed. Nothing else is read from the blob.
+// (The blob's layout is the gate's own, not its API; the bar hides itself if it changes.)
+function storedExpiry() {
+  try {
+    const exp = JSON.parse(localStorage.getItem(LIVE_KEY) ?? 'null')?.exp;
+    return typeof exp === 'number' && exp > 0 ? exp : null;
+  } catch {
+    return null;
+  }
+}
+
+let seen = { exp: null, at: 0 };
+function renderToken() {
+  const state = shownState;
+  const exp = state === 'authenticated' || state === 'refreshing' ? storedExpiry() : null;
+  if (exp !== seen.exp) seen = { exp, at: Date.now() }; // the gate counts a token's life from when it got it
+  const fill = $('token-fill');
+  const mark = $('token-mark');
+  if (exp === null) {
+    fill.style.width = '0%';
+    mark.hidden = true;
+    $('token-left').textContent = state === 'initializing' ? 'Restoring the session…' : 'No token. Sign in to get one.';
+    $('token-next').textContent = '';
+    return;
+  }
+  const now = Date.now();
+  const life = Math.max(exp - seen.at, 1);
+  const left = exp - now;
+  const skew = Math.min(SKEW_S * 1000, life / 2); // as the core: never more than half the life early
+  const due = exp - skew;
+  fill.style.width = `${Math.max(0, Math.min(100, (left / life) * 100))}%`;
+  fill.classList.toggle('low', left <= skew);
+  mark.hidden = false;
+  mark.style.left = `${(skew / life) * 100}%`;
+  $('token-left').textContent = left > 0
+    ? `${(left / 1000).toFixed(1)} s left of ${Math.round(life / 1000)} s`
+    : 'expired';
+  $('token-next').textContent = state === 'refreshing' ? 'Refreshing now…'
+    : now < due ? `Next refresh in ${((due - now) / 1000).toFixed(1)} s (${(skew / 1000).toFixed(skew % 1000 ? 1 : 0)} s before expiry, at the mark)`
+      : 'Refresh due: the next call or the timer renews it.';
+}
+
+async function startLiveGate(createAuthGate) {
+  const api = servers.fastapi;
+  $('api-base').textContent = api;
+  $('trusted').textContent = new URL(api).origin;
+  $('second-tab').href = location.href;
+
   const gate = createAuthGate({
-    baseUrl: apiBase,
-    login: { url: LOGIN_URL },
-    refresh: { url: '/api/v1/auth/refresh' },
-    public: [LOGIN_URL, '/api/v1/auth/refresh', '/health'],
+    baseUrl: api,
+    login: { url: FASTAPI.login },
+    refresh: { url: FASTAPI.refresh },
+    public: [FASTAPI.login, FASTAPI.refresh, FASTAPI.health],
+    storage: 'local', // shared with a second tab of this page
+    storageKey: LIVE_KEY,
+    refreshSkewSeconds: SKEW_S,
+    fetch: recorder.instrument('live', { base: api, ...FASTAPI }),
   });
   gate.subscribe(renderState);
   renderState(gate.state);
   gate.ready().catch((error) => showFatal(`The gate did not start: ${error.message}`));
+  setInterval(renderToken, 200);
+
+  // Another tab of this page refreshed, signed in or logged out: say so on this tab's timeline.
+  addEventListener('storage', (event) => {
+    if (event.key !== LIVE_KEY) return;
+    recorder.note('live · other tab', event.newValue === null
+      ? 'the other tab logged out: this tab signs out too, nothing sent'
+      : 'new tokens from the other tab (it refreshed or signed in): adopted, nothing sent from here');
+  });
 
   $('login-form').addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -95,10 +200,10 @@ async function main() {
     submit.disabled = true;
     try {
       await gate.login({ username: form.username.value, password: form.password.value });
-      logCall({ method: 'POST', url: absolute(LOGIN_URL), status: 'ok', note: 'signed in; the gate keeps the tokens', outcome: 'ok' });
+      $('result').textContent = 'Signed in.';
       $('call-me').focus(); // the form just disappeared: keep keyboard users somewhere useful
     } catch (error) {
-      logCall(failure('POST', absolute(LOGIN_URL), error));
+      $('result').textContent = redact(error.code ? `${error.code}: ${error.message}` : error.message);
     } finally {
       submit.disabled = false;
     }
@@ -106,26 +211,221 @@ async function main() {
 
   $('call-me').addEventListener('click', async () => {
     try {
-      const res = await gate.fetch(ME_URL);
+      const res = await recorder.call(gate, 'live', api, ME_URL);
       const body = await res.json().catch(() => null);
-      const note = res.ok ? `you are ${body?.username}` : (body?.detail ?? res.statusText);
-      $('result').textContent = redact(`${res.status} ${note}`);
-      logCall({ method: 'GET', url: absolute(ME_URL), status: res.status, note, outcome: res.ok ? 'ok' : 'error' });
+      $('result').textContent = redact(`${res.status} ${res.ok ? `you are ${body?.username}` : (body?.detail ?? res.statusText)}`);
     } catch (error) {
-      const entry = failure('GET', absolute(ME_URL), error);
-      $('result').textContent = redact(entry.note);
-      logCall(entry);
+      $('result').textContent = redact(error.code ? `${error.code}: ${error.message}` : error.message);
+    }
+  });
+
+  const foreign = new URL('/api/health', servers.flask).href;
+  $('call-foreign').textContent = `Call :${new URL(foreign).port}/api/health (not trusted)`;
+  $('call-foreign').title = foreign;
+  $('call-foreign').addEventListener('click', async () => {
+    try {
+      const res = await recorder.call(gate, 'live', api, foreign);
+      $('result').textContent = `${res.status}: sent without the token, ${new URL(foreign).origin} is not trusted.`;
+    } catch (error) {
+      $('result').textContent = redact(error.code ? `${error.code}: ${error.message}` : `${error.message} (is the Flask server running?)`);
     }
   });
 
   $('logout').addEventListener('click', async () => {
     await gate.logout();
-    $('result').textContent = '';
-    logCall({ method: '—', url: 'gate.logout()', status: 'ok', note: 'tokens forgotten here and in other tabs', outcome: 'ok' });
+    $('result').textContent = 'Logged out, here and in any other tab of this page.';
     $('login-form').querySelector('button').focus();
   });
 
-  $('clear-log').addEventListener('click', () => $('log').replaceChildren());
+  $('ttl-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const seconds = Number($('ttl').value);
+    try {
+      await setAccessTtl(api, seconds);
+      const renewAt = Math.min(SKEW_S, seconds / 2);
+      $('ttl-status').textContent = `FastAPI now issues ${seconds} s tokens (from the next sign-in or refresh); `
+        + `the gate renews them ${renewAt} s before expiry.`;
+    } catch (error) {
+      $('ttl-status').textContent = `Could not set it: ${error.message}`;
+    }
+  });
+
+  $('clear-log').addEventListener('click', () => recorder.clear());
+
+}
+
+// ---- the incidents ---------------------------------------------------------------------------
+
+const ran = new Set();
+let busy = false;
+
+function renderIncidents(ctx) {
+  const list = $('incident-list');
+  for (const incident of INCIDENTS) {
+    const titleId = `incident-${incident.id}-title`;
+    const run = el('button', { type: 'button', className: 'run', textContent: 'Run both ways' });
+    run.setAttribute('aria-describedby', titleId);
+    const article = el('article', { className: 'card incident', id: `incident-${incident.id}` },
+      el('div', { className: 'incident-head' },
+        el('div', {},
+          el('p', { className: 'seed', textContent: incident.seed }),
+          el('h3', { id: titleId, textContent: incident.title })),
+        run),
+      el('p', { className: 'story', textContent: incident.story }),
+      el('div', { className: 'sides' }, side(incident, 'plain'), side(incident, 'gate')));
+    article.dataset.incident = incident.id;
+    article.dataset.state = 'idle';
+    article.setAttribute('aria-labelledby', titleId);
+    run.addEventListener('click', () => runIncident(ctx, incident, article));
+    list.append(article);
+  }
+}
+
+function side(incident, which) {
+  const spec = incident[which];
+  const counters = el('dl', { className: 'counters' }, ...incident.counters.map(([key, label]) => {
+    const box = el('div', {}, el('dt', { textContent: label }), el('dd', { textContent: '–' }));
+    box.dataset.counter = key;
+    return box;
+  }));
+  const section = el('section', { className: `side ${which}` },
+    el('h4', {},
+      el('span', { className: `badge ${which}`, textContent: which === 'plain' ? 'without' : 'with authgate' }),
+      ` ${spec.title}`),
+    el('pre', {}, el('code', { textContent: spec.code })),
+    el('div', { className: 'outcome' },
+      el('p', { className: 'verdict', textContent: 'Not run yet.' }),
+      el('div', { className: 'details' })),
+    el('p', { className: 'counted muted small', textContent: 'The server counted:' }),
+    counters,
+    el('div', { className: 'gantt' }));
+  section.querySelector('.gantt').setAttribute('aria-hidden', 'true');
+  section.querySelector('.outcome').setAttribute('role', 'status');
+  section.dataset.side = which;
+  section.setAttribute('aria-label', `${which === 'plain' ? 'Without authgate' : 'With authgate'}: ${incident.title}`);
+  return section;
+}
+
+const BAD_COUNTERS = new Set(['status_401', 'status_403', 'refreshes_refused']);
+
+async function runIncident(ctx, incident, article) {
+  if (busy) return;
+  busy = true;
+  for (const button of document.querySelectorAll('button.run')) button.disabled = true;
+  article.dataset.state = 'running';
+  ran.add(incident.id);
+  const origin = servers[incident.server];
+  for (const which of ['plain', 'gate']) {
+    const section = article.querySelector(`[data-side="${which}"]`);
+    section.querySelector('.verdict').textContent = 'Not run yet.';
+    section.querySelector('.details').replaceChildren();
+    section.dataset.state = 'idle';
+    for (const dd of section.querySelectorAll('.counters dd')) dd.textContent = '–';
+  }
+  try {
+    for (const which of ['plain', 'gate']) {
+      const section = article.querySelector(`[data-side="${which}"]`);
+      section.dataset.state = 'running';
+      section.querySelector('.verdict').textContent = 'Running…';
+      try {
+        const result = await incident[which].run(ctx, origin, incident);
+        section.querySelector('.verdict').textContent = redact(result.verdict);
+        section.querySelector('.details').replaceChildren(
+          ...(result.details ?? []).filter(Boolean).map((text) => el('p', { className: 'detail', textContent: redact(text) })));
+        for (const box of section.querySelectorAll('[data-counter]')) {
+          const value = result.counts[box.dataset.counter];
+          box.querySelector('dd').textContent = String(value);
+          box.classList.toggle('bad', BAD_COUNTERS.has(box.dataset.counter) && value > 0);
+        }
+        section.dataset.state = result.good ? 'good' : 'bad';
+      } catch (error) {
+        section.dataset.state = 'error';
+        section.querySelector('.verdict').textContent = redact(`Could not run it: ${error.message}. `
+          + `Is the ${SERVER_NAMES[incident.server]} server up at ${origin}? scripts/demo.sh starts all three.`);
+      }
+    }
+  } finally {
+    article.dataset.state = 'done';
+    busy = false;
+    for (const button of document.querySelectorAll('button.run')) button.disabled = false;
+    schedule('gantt');
+  }
+}
+
+function renderGantts(id) {
+  const article = $(`incident-${id}`);
+  for (const which of ['plain', 'gate']) {
+    const prefix = `${id} ${which}`;
+    // Sign-ins are set-up, not the incident: left out, so the axis is the incident's own.
+    const rows = recorder.rows
+      .filter((r) => r.source.startsWith(prefix) && !['note', 'login', 'probe'].includes(r.kind) && !r.source.includes('previous visit'))
+      .sort((a, b) => sortTime(a) - sortTime(b));
+    renderGantt(article.querySelector(`[data-side="${which}"] .gantt`), rows);
+  }
+}
+
+function renderGantt(box, rows) {
+  if (rows.length === 0) {
+    box.replaceChildren();
+    return;
+  }
+  const start = Math.min(...rows.map((r) => r.issuedAt));
+  const end = Math.max(...rows.map((r) => r.endAt ?? performance.now()), start + 1);
+  const span = end - start;
+  const lane = Math.max(2, Math.min(14, Math.floor(160 / rows.length)));
+  const pct = (t) => `${((t - start) / span) * 100}%`;
+  const width = (a, b) => `${Math.max(((b - a) / span) * 100, 0.6)}%`;
+  const bars = [];
+  rows.forEach((row, i) => {
+    const top = `${i * lane}px`;
+    const height = `${Math.max(lane - 1, 2)}px`;
+    const firstSent = row.attempts[0]?.sentAt ?? row.endAt ?? performance.now();
+    if (firstSent - row.issuedAt > 2) {
+      bars.push(el('i', { className: 'seg wait', style: `left:${pct(row.issuedAt)};width:${width(row.issuedAt, firstSent)};top:${top};height:${height}` }));
+    }
+    for (const attempt of row.attempts) {
+      const status = attempt.status;
+      const kind = row.kind === 'refresh' ? (status === 200 ? 'refresh' : 'bad')
+        : typeof status === 'number' && status < 300 ? 'ok' : status === undefined ? 'pending' : 'bad';
+      const stop = attempt.endAt ?? performance.now();
+      bars.push(el('i', { className: `seg ${kind}`, style: `left:${pct(attempt.sentAt)};width:${width(attempt.sentAt, stop)};top:${top};height:${height}` }));
+    }
+    if (row.attempts.length === 0 && row.endAt !== null) { // refused before it was sent
+      bars.push(el('i', { className: 'seg refused', style: `left:${pct(row.endAt)};width:0.6%;top:${top};height:${height}` }));
+    }
+  });
+  const requests = rows.reduce((n, r) => n + r.attempts.length, 0);
+  const plot = el('div', { className: 'plot', style: `height:${rows.length * lane}px` }, ...bars);
+  const axis = el('p', { className: 'axis' },
+    el('span', { textContent: `${requests} request${requests === 1 ? '' : 's'} (sign-ins not drawn)` }),
+    el('span', { textContent: `${Math.round(span)} ms` }));
+  box.replaceChildren(plot, axis);
+}
+
+// ---- start -------------------------------------------------------------------------------------
+
+function showFatal(message) {
+  $('fatal').textContent = redact(message);
+  $('fatal').hidden = false;
+}
+
+async function main() {
+  const { createAuthGate } = await import('../dist/index.js').catch((error) => {
+    throw new Error(`Could not load the authgate package from /dist/ (${error.message}). Run "make dist", then reload.`);
+  });
+  await startLiveGate(createAuthGate);
+  // axios for the "plain" side of the incidents whose teams used it (a root devDependency).
+  const axios = await import('../node_modules/axios/dist/esm/axios.min.js').then((m) => m.default, () => null);
+  const ctx = {
+    recorder,
+    createAuthGate,
+    get axios() {
+      if (!axios) throw new Error('axios is not installed (npm ci at the repository root)');
+      return axios;
+    },
+    nativeFetch,
+  };
+  renderIncidents(ctx);
 }
 
 main().catch((error) => showFatal(error.message));

@@ -12,6 +12,7 @@ import socket
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -99,6 +100,11 @@ def create_app(allow_origins, access_ttl):
     def documents(user: str = Depends(current_user)):
         return {"owner": user, "documents": [{"id": 1, "title": "Quarterly report"},
                                               {"id": 2, "title": "Meeting notes"}]}
+
+    @app.get("/api/v1/redirect")
+    def redirect(to: str, user: str = Depends(current_user)):
+        # A protected route that sends the client elsewhere: the bearer it needed must not follow.
+        return RedirectResponse(to, status_code=302)
 
     @app.get("/health")
     def health():

@@ -1,0 +1,182 @@
+// Scenario 7: two tabs of one app (two pages in one browser context) sharing a
+// session through storage 'local'. Without coordination each tab refreshes on
+// its own and, with rotating refresh tokens, one of them burns the other's
+// token; with authgate the tabs share one refresh (navigator.locks), its
+// result (BroadcastChannel / storage) and the logout. Against FastAPI, whose
+// refresh tokens work once.
+import { expect, test } from '@playwright/test';
+
+import { startServer, startStatic } from '../servers/launch.js';
+import { counters, openHarness, pathSeen, repoRoot, resetCounters, setAccessTtl, sleep } from './helpers.js';
+
+let web;
+let api;
+const ME = '/api/v1/auth/me';
+const REFRESH = '/api/v1/auth/refresh';
+
+test.beforeAll(async () => {
+  web = await startStatic(repoRoot);
+  api = await startServer('fastapi', { allowOrigin: web.origin, accessTtl: 60 });
+});
+
+test.afterAll(async () => {
+  await Promise.all([api?.stop(), web?.stop()]);
+});
+
+test.beforeEach(async () => {
+  await setAccessTtl(api, 60);
+  await resetCounters(api);
+});
+
+const OPTIONS = (baseUrl, extra = {}) => ({
+  baseUrl,
+  public: ['/api/v1/auth/login', '/api/v1/auth/refresh', '/health'],
+  login: { url: '/api/v1/auth/login' },
+  refresh: { url: '/api/v1/auth/refresh' },
+  storage: 'local',
+  refreshSkewSeconds: 0,
+  ...extra,
+});
+
+/** Two tabs of the app in one browser context, each with the harness loaded. */
+async function twoTabs(context) {
+  const a = await context.newPage();
+  const b = await context.newPage();
+  const pageErrors = [];
+  for (const page of [a, b]) page.on('pageerror', (error) => pageErrors.push(error));
+  await openHarness(a, web);
+  await openHarness(b, web);
+  await a.evaluate(() => localStorage.clear());
+  return { a, b, pageErrors };
+}
+
+/** Creates the tab's gate as window.gate, recording its state changes in window.states. */
+function openGate(page, options) {
+  return page.evaluate((opts) => {
+    window.states = [];
+    window.gate = h.createAuthGate(opts);
+    window.gate.subscribe((state) => window.states.push(state));
+    return window.gate.ready();
+  }, options);
+}
+
+const callMe = (page, n) =>
+  page.evaluate((count) => Promise.all(Array.from({ length: count }, () => h.settle(window.gate.fetch('/api/v1/auth/me')))), n);
+
+test.describe('scenario 7: two tabs, one session', () => {
+  test('without authgate: both tabs refresh with the same rotating token and one of them is logged out', async ({ context }) => {
+    const { a, b } = await twoTabs(context);
+    await setAccessTtl(api, 1);
+    await a.evaluate(async (base) => {
+      const res = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'demo', password: 'demo' }),
+      });
+      const data = await res.json();
+      localStorage.setItem('access', data.access_token);
+      localStorage.setItem('refresh', data.refresh_token);
+    }, api.origin);
+    await setAccessTtl(api, 60);
+    await sleep(2100);
+    await resetCounters(api);
+    // Each tab's own "refresh on 401" interceptor.
+    const naiveCall = (base) =>
+      (async () => {
+        const get = () =>
+          fetch(`${base}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${localStorage.getItem('access')}` } });
+        let res = await get();
+        if (res.status !== 401) return res.status;
+        const r = await fetch(`${base}/api/v1/auth/refresh`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ refresh: localStorage.getItem('refresh') }),
+        });
+        if (!r.ok) return `logged out (refresh ${r.status})`;
+        const data = await r.json();
+        localStorage.setItem('access', data.access_token);
+        localStorage.setItem('refresh', data.refresh_token);
+        res = await get();
+        return res.status;
+      })();
+    const outcomes = await Promise.all([a.evaluate(naiveCall, api.origin), b.evaluate(naiveCall, api.origin)]);
+    const seen = await counters(api);
+    expect(seen.refreshes).toBe(2);
+    expect(pathSeen(seen, REFRESH).statuses).toEqual({ 200: 1, 401: 1 }); // the second tab's token was already used
+    expect(outcomes.sort()).toEqual([200, 'logged out (refresh 401)']);
+  });
+
+  test('with authgate: both tabs need a refresh at once → one refresh on the server, both succeed', async ({ context }) => {
+    const { a, b, pageErrors } = await twoTabs(context);
+    await setAccessTtl(api, 2);
+    expect(await openGate(a, OPTIONS(api.origin))).toBe('anonymous');
+    await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
+    await setAccessTtl(api, 60);
+    expect(await openGate(b, OPTIONS(api.origin))).toBe('authenticated'); // from tab A's login
+    await resetCounters(api);
+    // Both tabs' tokens expire at the same instant: both gates' timers fire, and both tabs call.
+    await sleep(2100);
+    const [fromA, fromB] = await Promise.all([callMe(a, 5), callMe(b, 5)]);
+
+    expect([...fromA, ...fromB].map((r) => r.status)).toEqual(Array(10).fill(200));
+    const seen = await counters(api);
+    expect(seen.refreshes).toBe(1);
+    expect(pathSeen(seen, REFRESH).statuses).toEqual({ 200: 1 });
+    expect(pathSeen(seen, ME)).toMatchObject({ requests: 10, bearer: 10, statuses: { 200: 10 } });
+    expect(seen.status_401).toBe(0);
+    expect(new Set(seen.auth_headers.filter(Boolean)).size).toBe(1); // both tabs used the one refreshed token
+    for (const page of [a, b]) expect(await page.evaluate(() => window.gate.state)).toBe('authenticated');
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('with authgate: a token refreshed in one tab is used by the other without a second refresh', async ({ context }) => {
+    const { a, b, pageErrors } = await twoTabs(context);
+    // Tab A refreshes 2 s before expiry, tab B only at expiry: A's refresh comes first.
+    await setAccessTtl(api, 4);
+    await openGate(a, OPTIONS(api.origin, { refreshSkewSeconds: 2 }));
+    await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
+    const loggedInAt = Date.now();
+    await setAccessTtl(api, 60);
+    expect(await openGate(b, OPTIONS(api.origin))).toBe('authenticated');
+    const [before] = await callMe(b, 1);
+    expect(before.status).toBe(200);
+    const loginBearer = (await counters(api)).auth_headers.at(-1);
+    await resetCounters(api);
+
+    await expect.poll(async () => (await counters(api)).refreshes, { timeout: 5000 }).toBe(1); // tab A's
+    const [afterRefresh] = await callMe(b, 1); // B's old token would still be valid: B must have switched anyway
+    await sleep(Math.max(0, loggedInAt + 4200 - Date.now())); // now the login token has expired for sure
+    const [afterExpiry] = await callMe(b, 1);
+
+    expect([afterRefresh.status, afterExpiry.status]).toEqual([200, 200]);
+    const seen = await counters(api);
+    expect(seen.refreshes).toBe(1); // B never refreshed
+    expect(seen.status_401).toBe(0);
+    const bearers = seen.auth_headers.filter(Boolean);
+    expect(bearers).toHaveLength(2);
+    expect(bearers[0]).toBe(bearers[1]);
+    expect(bearers[0]).not.toBe(loginBearer);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('with authgate: logout in one tab → the other is anonymous within 2 s', async ({ context }) => {
+    const { a, b, pageErrors } = await twoTabs(context);
+    await openGate(a, OPTIONS(api.origin));
+    await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
+    expect(await openGate(b, OPTIONS(api.origin))).toBe('authenticated');
+    await resetCounters(api);
+
+    const loggedOutAt = Date.now();
+    await a.evaluate(() => window.gate.logout());
+    await expect.poll(() => b.evaluate(() => window.gate.state), { timeout: 2000, intervals: [50] }).toBe('anonymous');
+    expect(Date.now() - loggedOutAt).toBeLessThan(2000);
+    expect(await b.evaluate(() => window.states)).toContain('anonymous'); // B's subscribers were told
+
+    const call = await callMe(b, 1);
+    expect(call[0]).toMatchObject({ ok: false, code: 'NO_TOKEN' });
+    const seen = await counters(api);
+    expect(seen.requests + seen.preflights).toBe(0); // nothing left tab B
+    expect(await a.evaluate(() => localStorage.length)).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
