@@ -46,6 +46,7 @@ static call *call_new(ag_client *c, int kind) {
     k->id = ++c->next_id;
   } while (k->id == 0 || call_find(c, k->id));
   k->kind = kind;
+  if (kind == AG_SEND_LOGIN) c->logins_pending++;
   size_t b = bucket_of(c, k->id);
   k->hnext = c->buckets[b];
   c->buckets[b] = k;
@@ -69,6 +70,7 @@ static void call_free(ag_client *c, call *k) {
   while (*pp != k) pp = &(*pp)->hnext;
   *pp = k->hnext;
   c->n_calls--;
+  if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
   ag_free(k->method);
   ag_free(k->url);
   ag_free_secret(k->body);
@@ -302,6 +304,7 @@ static int adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, boo
 /* Moves one waiting app call on: sent, rejected, or left waiting for a refresh. */
 static void settle_call(ag_client *c, call *k, ag_ms now) {
   if (!has_access(c)) {
+    if (c->logins_pending) return; /* a login is under way: its outcome decides */
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   } else if (token_usable(c, now)) {
     k->replay = k->replay || k->awaiting_replay;
@@ -472,8 +475,8 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
     reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
   } else if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
     send_call(c, k, now);
-  } else if (c->state == AG_STATE_INITIALIZING) {
-    call_wait(c, k, WAIT_READY, now);
+  } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
+    call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
   } else if (!has_access(c)) {
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   } else if (token_fresh(c, now)) {
@@ -563,6 +566,7 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
   if (status < 200 || status >= 300) {
     k->status = status;
     reject_call(c, k, AG_CODE_LOGIN_FAILED, NULL);
+    settle_waiting(c, now); /* calls that waited for this login */
     return;
   }
   ag_tokens t = {0};
@@ -570,6 +574,7 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
   if (rc != AG_OK) {
     if (rc == AG_ERR_NOMEM) c->oom = true;
     reject_call(c, k, AG_CODE_BAD_TOKEN_RESPONSE, NULL);
+    settle_waiting(c, now);
     return;
   }
   call_free(c, k);
@@ -596,6 +601,7 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
     if (current) refresh_failed(c, now);
   } else {
     reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
+    settle_waiting(c, now); /* a failed login: calls that waited for it */
   }
   return finish(c, AG_OK);
 }
@@ -606,7 +612,8 @@ int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
   call *k = call_find(c, id);
   if (!k || k->kind == AG_SEND_REFRESH) return AG_ERR_INVALID;
   call_free(c, k);
-  return AG_OK;
+  settle_waiting(c, now); /* a cancelled login: calls that waited for it */
+  return finish(c, AG_OK);
 }
 
 int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
@@ -717,7 +724,7 @@ int ag_client_tick(ag_client *c, ag_ms now) {
   c->now = now;
   while (c->wait_head && c->wait_head->deadline <= now) {
     call *k = c->wait_head;
-    bool ready = k->waiting == WAIT_READY && c->state == AG_STATE_INITIALIZING;
+    bool ready = k->waiting == WAIT_READY; /* start-up, or a login, still undecided */
     reject_call(c, k, ready ? AG_CODE_READY_TIMEOUT : AG_CODE_REFRESH_FAILED, NULL);
   }
   /*

@@ -73,6 +73,7 @@ struct ag_client {
   size_t n_buckets;
   size_t n_calls;
   uint32_t next_id;
+  int logins_pending; /* login requests not yet answered: calls wait for their outcome */
   call *wait_head, *wait_tail;
 
   /* actions: a ring */

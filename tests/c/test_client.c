@@ -302,6 +302,44 @@ static void login_sends_json_credentials_and_adopts_the_tokens(void) {
   drv_close(&d);
 }
 
+static void calls_made_while_a_login_is_under_way_wait_for_its_outcome(void) {
+  driver d;
+  drv_open(&d, OPTS);
+  drv_start(&d, T0, NULL);
+  uint32_t good = 0, bad = 0;
+  ag_client_login(d.c, T0, "{}", 2, &good); /* seed 000: auto-login races the dashboard */
+  drv_drain(&d);
+  uint32_t a = drv_call(&d, T0 + 1, "GET", "/api/dashboard/stats", NULL);
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) == NULL && drv_for(&d, AG_ACTION_REJECT, a) == NULL);
+  drv_respond(&d, T0 + 5, good, 200, TOKENS("A1", "R1", 300));
+  const logged *s = drv_for(&d, AG_ACTION_SEND, a);
+  CHECK(s && s->authorization && !strcmp(s->authorization, "Bearer A1"));
+  ag_client_logout(d.c, T0 + 6);
+  ag_client_login(d.c, T0 + 7, "{}", 2, &bad);
+  drv_drain(&d);
+  uint32_t b = drv_call(&d, T0 + 8, "GET", "/api/x", NULL);
+  drv_respond(&d, T0 + 9, bad, 401, NULL);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, b);
+  CHECK(r && r->code == AG_CODE_NO_TOKEN);
+  drv_close(&d);
+}
+
+static void a_call_waiting_for_a_login_that_never_answers_times_out(void) {
+  driver d;
+  drv_open(&d, OPTS);
+  drv_start(&d, T0, NULL);
+  uint32_t login = 0;
+  ag_client_login(d.c, T0, "{}", 2, &login);
+  drv_drain(&d);
+  uint32_t a = drv_call(&d, T0, "GET", "/api/x", NULL);
+  drv_tick(&d, T0 + 10000);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, a);
+  CHECK(r && r->code == AG_CODE_READY_TIMEOUT);
+  ag_client_cancel(d.c, T0 + 10001, login);
+  CHECK(ag_client_next_deadline(d.c) == -1);
+  drv_close(&d);
+}
+
 static void login_form_body_is_url_encoded(void) {
   driver d;
   drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/token\",\"body\":\"form\"},\"crossTab\":false}");
@@ -498,6 +536,8 @@ int main(void) {
   RUN(expired_stored_session_refreshes_before_any_call_leaves);
   RUN(malformed_stored_blob_gives_a_clean_anonymous_start);
   RUN(login_sends_json_credentials_and_adopts_the_tokens);
+  RUN(calls_made_while_a_login_is_under_way_wait_for_its_outcome);
+  RUN(a_call_waiting_for_a_login_that_never_answers_times_out);
   RUN(login_form_body_is_url_encoded);
   RUN(login_refused_rejects_login_failed_and_bad_body_rejects_bad_token_response);
   RUN(refresh_form_mode_sends_the_oauth2_grant);
