@@ -183,6 +183,7 @@ static void forget_tokens(ag_client *c) {
   c->need_refresh = false;
   c->refresh_failures = 0;
   c->retry_at = 0;
+  c->refused_until = 0;
 }
 
 /* ---- sending ---- */
@@ -238,7 +239,7 @@ static int send_refresh(ag_client *c, ag_ms now) {
 static void begin_refresh(ag_client *c, ag_ms now) {
   if (!can_refresh(c)) return; /* e.g. a retry after the tokens were dropped */
   c->need_refresh = true;
-  if (c->refresh_id || c->lock_wanted || c->lock_held) return;
+  if (c->refresh_id || c->lock_wanted || c->lock_held || c->refused_until > 0) return;
   c->retry_at = 0;
   if (c->state == AG_STATE_AUTHENTICATED) set_state(c, AG_STATE_REFRESHING);
   if (c->cfg.cross_tab) {
@@ -311,8 +312,9 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
     reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
-  } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at > 0) {
-    /* A refresh is backing off; the call waits for the retry or its deadline. */
+  } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held &&
+             (c->retry_at > 0 || c->refused_until > 0)) {
+    /* A refresh is backing off, or refused and waiting for another tab: the call waits. */
   } else {
     begin_refresh(c, now);
   }
@@ -552,6 +554,17 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
   if (status == 400 || status == 401 || status == 403) {
     bool session = !c->initial_refresh || c->initial_had_session;
     c->initial_refresh = false;
+    if (session && c->cfg.cross_tab && c->cfg.storage != AG_STORAGE_LOCAL) {
+      /*
+       * Tabs share rotating refresh tokens by message, not by storage: another
+       * tab may have just rotated this one, its new tokens still on the way.
+       * Wait a moment for them before calling the session over.
+       */
+      c->refused_until = now + AG_REFUSAL_GRACE_MS;
+      c->refused_code = AG_CODE_SESSION_EXPIRED;
+      release_lock(c);
+      return;
+    }
     end_session(c, session ? AG_CODE_SESSION_EXPIRED : AG_CODE_NO_TOKEN,
                 session ? "the refresh token was refused" : NULL);
     return;
@@ -719,6 +732,12 @@ int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len
   return finish(c, AG_OK);
 }
 
+/* No refresh under way, backing off or waiting on another tab: expiry timers apply. */
+static bool refresh_idle(const ag_client *c) {
+  return !c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at <= 0 &&
+         c->refused_until <= 0;
+}
+
 int ag_client_tick(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
   c->now = now;
@@ -738,8 +757,9 @@ int ag_client_tick(ag_client *c, ag_ms now) {
     c->retry_at = 0;
     if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
   }
-  if (c->started && has_access(c) && c->tok.expires_at > 0 && !c->refresh_id && !c->lock_wanted &&
-      !c->lock_held && c->retry_at <= 0) {
+  if (c->refused_until > 0 && now >= c->refused_until)
+    end_session(c, c->refused_code, "the refresh token was refused");
+  if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c)) {
     if (can_refresh(c) && now >= refresh_due(c)) begin_refresh(c, now);
     else if (!can_refresh(c) && now >= c->tok.expires_at)
       end_session(c, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no refresh token");
@@ -756,8 +776,8 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   if (!c) return best;
   if (c->wait_head) take_min(&best, c->wait_head->deadline);
   take_min(&best, c->retry_at);
-  if (c->started && has_access(c) && c->tok.expires_at > 0 && !c->refresh_id && !c->lock_wanted &&
-      !c->lock_held && c->retry_at <= 0)
+  take_min(&best, c->refused_until);
+  if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c))
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
   return best;
 }

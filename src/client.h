@@ -65,6 +65,8 @@ struct ag_client {
   uint32_t refresh_id;       /* the refresh request in flight, 0 when none */
   uint64_t refresh_gen;
   ag_ms retry_at;            /* back-off after a failed refresh, 0 when none */
+  ag_ms refused_until;       /* a refused refresh waits for another tab's newer tokens, 0 when none */
+  int refused_code;          /* what the waiting calls get if none come */
   int refresh_failures;
   int last_refresh_status;   /* 0: network */
 

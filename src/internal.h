@@ -21,6 +21,8 @@
 #define AG_MAX_JSON (64 * 1024)
 #define AG_MAX_PREFIXES 64
 #define AG_MAX_JSON_DEPTH 16
+/* How long a refused refresh waits for another tab's newer tokens (see client.c). */
+#define AG_REFUSAL_GRACE_MS 500
 
 /* ---- alloc.c: the one allocator, counted, with cJSON's hooks ---- */
 void *ag_malloc(size_t n);

@@ -1,6 +1,7 @@
 /* test_client.c — the state machine, driven by scripted events with deterministic time. */
 #include "check.h"
 #include "driver.h"
+#include "internal.h"
 
 #define T0 1700000000000.0
 #define OPTS                                                                                 \
@@ -468,6 +469,52 @@ static void cross_tab_refresh_goes_out_once_the_lock_is_held(void) {
   drv_close(&d);
 }
 
+/* Memory storage: tabs share rotating refresh tokens by message only. */
+#define SHARED_BY_MESSAGE "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"}}"
+
+static void refused_refresh_waits_for_another_tabs_newer_tokens(void) {
+  driver d;
+  logged_in(&d, SHARED_BY_MESSAGE);
+  ag_ms t = T0 + 400000;
+  uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
+  ag_client_lock_granted(d.c, t, NULL, 0);
+  drv_drain(&d);
+  drv_respond(&d, t + 5, refresh_id(&d), 401, NULL); /* the other tab rotated R1 a moment ago */
+  CHECK(drv_for(&d, AG_ACTION_REJECT, a) == NULL);
+  CHECK(ag_client_state(d.c) != AG_STATE_ANONYMOUS);
+  CHECK(ag_client_next_deadline(d.c) == t + 5 + AG_REFUSAL_GRACE_MS);
+  uint32_t b = drv_call(&d, t + 6, "GET", "/y", NULL);
+  CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1); /* no second refresh with the refused token */
+  char msg[200];
+  snprintf(msg, sizeof msg,
+           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"A2\",\"refresh\":\"R2\",\"exp\":%.0f}",
+           t + 7, t + 300000);
+  CHECK(ag_client_message(d.c, t + 7, msg, strlen(msg)) == AG_OK);
+  drv_drain(&d);
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) && !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
+  CHECK(drv_for(&d, AG_ACTION_SEND, b) != NULL);
+  CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
+  drv_close(&d);
+}
+
+static void refused_refresh_ends_the_session_when_no_tab_answers_in_time(void) {
+  driver d;
+  logged_in(&d, SHARED_BY_MESSAGE);
+  ag_ms t = T0 + 400000;
+  uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
+  ag_client_lock_granted(d.c, t, NULL, 0);
+  drv_drain(&d);
+  drv_respond(&d, t, refresh_id(&d), 401, NULL);
+  drv_tick(&d, t + AG_REFUSAL_GRACE_MS - 1);
+  CHECK(drv_for(&d, AG_ACTION_REJECT, a) == NULL);
+  drv_tick(&d, t + AG_REFUSAL_GRACE_MS);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, a);
+  CHECK(r && r->code == AG_CODE_SESSION_EXPIRED);
+  CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
+  CHECK(ag_client_next_deadline(d.c) == -1);
+  drv_close(&d);
+}
+
 static void cancelled_call_is_forgotten(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -546,6 +593,8 @@ int main(void) {
   RUN(newer_broadcast_is_adopted_and_older_ignored);
   RUN(cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refreshed);
   RUN(cross_tab_refresh_goes_out_once_the_lock_is_held);
+  RUN(refused_refresh_waits_for_another_tabs_newer_tokens);
+  RUN(refused_refresh_ends_the_session_when_no_tab_answers_in_time);
   RUN(cancelled_call_is_forgotten);
   RUN(caller_credentials_win_and_base_origin_gets_the_configured_mode);
   RUN(two_clients_share_nothing);
