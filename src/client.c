@@ -230,7 +230,8 @@ static int send_refresh(ag_client *c, ag_ms now) {
   k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
                                                             : ag_config_credentials_for(c, k->url);
   c->refresh_id = k->id;
-  c->refresh_gen = c->gen;
+  c->bad_refresh_body = false; /* what the last attempt got, for REFRESH_FAILED's message */
+  c->last_refresh_status = 0;
   send_call(c, k, now);
   return AG_OK;
 }
@@ -394,7 +395,6 @@ static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
 int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
   if (!c || c->started) return AG_ERR_INVALID;
   c->started = true;
-  c->now = now;
   if (blob && blob_len && c->gen > 0) {
     /* login, setTokens or logout came before start: only a newer blob counts */
     int rc = take_blob(c, now, blob, blob_len);
@@ -452,7 +452,6 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
                    int credentials, uint32_t *id_out) {
   if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
     return AG_ERR_INVALID;
-  c->now = now;
   call *k = call_new(c, AG_SEND_CALL);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
@@ -499,7 +498,6 @@ static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const
 int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
                        size_t body_len) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   call *k = call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
@@ -603,7 +601,6 @@ static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const
 
 int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   call *k = call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
@@ -621,7 +618,6 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
 
 int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   call *k = call_find(c, id);
   if (!k || k->kind == AG_SEND_REFRESH) return AG_ERR_INVALID;
   call_free(c, k);
@@ -632,7 +628,6 @@ int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
 int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
                     uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
-  c->now = now;
   call *k = call_new(c, AG_SEND_LOGIN);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
@@ -657,7 +652,6 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
 
 int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   ag_tokens t = {0};
   int rc = ag_tokens_parse_set(&t, now, json, len);
   if (rc != AG_OK) return rc;
@@ -666,7 +660,6 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
 
 int ag_client_logout(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   forget_tokens(c);
   c->gen = next_gen(c, now);
   c->refresh_id = 0;
@@ -708,14 +701,12 @@ static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
 
 int ag_client_message(ag_client *c, ag_ms now, const char *msg, size_t len) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   if (!c->started) return AG_ERR_INVALID;
   return finish(c, take_blob(c, now, msg, len));
 }
 
 int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   if (!c->lock_wanted) { /* nothing wants it any more: hand it straight back */
     emit(c, AG_ACTION_UNLOCK);
     return finish(c, AG_OK);
@@ -740,7 +731,6 @@ static bool refresh_idle(const ag_client *c) {
 
 int ag_client_tick(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
-  c->now = now;
   while (c->wait_head && c->wait_head->deadline <= now) {
     call *k = c->wait_head;
     bool ready = k->waiting == WAIT_READY; /* start-up, or a login, still undecided */

@@ -46,7 +46,6 @@ struct ag_client {
   int state;
   bool started;
   bool oom; /* an allocation failed while emitting; the entry point returns NOMEM */
-  ag_ms now;
 
   /* tokens */
   ag_tokens tok;
@@ -63,12 +62,11 @@ struct ag_client {
   bool initial_had_session;  /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;
   uint32_t refresh_id;       /* the refresh request in flight, 0 when none */
-  uint64_t refresh_gen;
   ag_ms retry_at;            /* back-off after a failed refresh, 0 when none */
   ag_ms refused_until;       /* a refused refresh waits for another tab's newer tokens, 0 when none */
   int refused_code;          /* what the waiting calls get if none come */
   int refresh_failures;
-  int last_refresh_status;   /* 0: network */
+  int last_refresh_status;   /* the failed refresh's HTTP status; 0: network or none */
 
   /* calls */
   call **buckets;

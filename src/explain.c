@@ -93,11 +93,16 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
   case AG_CODE_READY_TIMEOUT:
     return "the auth state was still unknown after options.readyTimeoutMs; the call was not sent";
   case AG_CODE_REFRESH_FAILED:
-    return c->bad_refresh_body
-               ? "the refresh endpoint answered without a usable token; the call was not sent, the "
-                 "gate keeps retrying"
-               : "the token could not be refreshed in time (network or server error); the call was "
-                 "not sent, the user is still logged in and the gate keeps retrying";
+    if (c->bad_refresh_body)
+      return "the refresh endpoint answered without a usable token; the call was not sent, the "
+             "gate keeps retrying";
+    return c->last_refresh_status
+               ? "the token could not be refreshed in time (the refresh endpoint answered with a "
+                 "server error); the call was not sent, the user is still logged in and the gate "
+                 "keeps retrying"
+               : "the token could not be refreshed in time (no answer from the refresh endpoint: "
+                 "network or CORS); the call was not sent, the user is still logged in and the "
+                 "gate keeps retrying";
   case AG_CODE_BAD_TOKEN_RESPONSE:
     return "the server's answer has no usable access token (check options.tokenFields)";
   case AG_CODE_LOGIN_FAILED:
