@@ -251,7 +251,9 @@ static void put_cause(ag_buf *b, const ag_client *c, const plan *p, int reachabl
                    "the server must allow the Authorization header");
     ag_buf_puts(b, creds ? " and credentials (" : " (");
     put_cors_needs(b, c->cfg.page_origin, true, creds);
-    ag_buf_puts(b, ").");
+    ag_buf_puts(b, "). If it already does, its answer to the authorized request (often a 401 or "
+                   "403 from an auth layer that runs before the CORS middleware) lacks "
+                   "Access-Control-Allow-Origin, which hides that status from the page.");
   } else if (auth == 401 || auth == 403) {
     ag_buf_puts(b, "CORS is fine: the server answered ");
     ag_buf_put_uint(b, (uint64_t)auth);
