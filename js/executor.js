@@ -10,6 +10,7 @@ import {
   CoreClient,
   SEND_CALL,
   STATE_INITIALIZING,
+  STORAGE,
   credentialsName,
   credentialsValue,
   loadCore,
@@ -67,6 +68,7 @@ export class Executor {
       name: settings.storageKey,
       crossTab: settings.crossTab,
       area: this.#storage.area,
+      sharedStorage: settings.storage === STORAGE.LOCAL,
       onMessage: (text) => this.#feed((c, now) => c.message(now, text)),
     });
     client.start(this.#now(), this.#storage.read());

@@ -6,11 +6,18 @@
  * granted at once.
  */
 
+// The holder's message usually lands within a few ms of the grant; 50 leaves margin on a loaded machine.
+const GRANT_SETTLE_MS = 50;
+
 /**
- * @param {{name: string, crossTab: boolean, area: object | null, onMessage(text: string): void}} options
- *   `area` is the Storage whose 'storage' events count (null: none).
+ * @param {{name: string, crossTab: boolean, area: object | null, sharedStorage: boolean,
+ *          onMessage(text: string): void}} options
+ *   `area` is the Storage whose 'storage' events count (null: none); `sharedStorage`
+ *   says whether the other tabs see it too (localStorage).
  */
-export function openTabs({ name, crossTab, area, onMessage }) {
+export function openTabs({ name, crossTab, area, sharedStorage, onMessage }) {
+  // After a lock grant, how long to let the previous holder's message arrive (see lock()).
+  const settleMs = sharedStorage ? 0 : GRANT_SETTLE_MS;
   const channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null;
   if (channel) {
     channel.onmessage = (event) => {
@@ -53,11 +60,11 @@ export function openTabs({ name, crossTab, area, onMessage }) {
           const released = new Promise((resolve) => {
             entry.release = resolve;
           });
-          // The tab that held the lock posted its new tokens before releasing it: let
-          // message events already queued arrive first, so this tab sees them before
-          // the core decides whether it still needs a refresh (memory and session
-          // storage have no shared blob to read at the grant).
-          setTimeout(() => held === entry && grant(), 0);
+          // The tab that held the lock posted its new tokens before releasing it, but
+          // the message and the grant travel apart: give the message a moment to land
+          // so the core sees it before deciding whether it still needs a refresh.
+          // With localStorage the core reads the shared blob at the grant instead.
+          setTimeout(() => held === entry && grant(), settleMs);
           return released;
         })
         .catch(() => {}); // AbortError: unlocked before it was granted

@@ -392,6 +392,32 @@ static int finish(ag_client *c, int rc) {
 
 static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
 
+/*
+ * Tabs that keep tokens in memory (or per-tab session storage) have no blob
+ * to start from: a new tab asks the others, and one that holds a session
+ * answers with it. No wait: the new tab starts anonymous and adopts the
+ * answer when it comes, like any newer tokens from another tab.
+ */
+static const char hello[] = "{\"v\":1,\"type\":\"hello\"}";
+
+static void ask_other_tabs(ag_client *c) {
+  if (!c->cfg.cross_tab || c->cfg.storage == AG_STORAGE_LOCAL) return;
+  char *msg = ag_strndup(hello, sizeof hello - 1);
+  if (!msg) c->oom = true;
+  else action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
+}
+
+static bool is_hello(const char *msg, size_t len) {
+  return len == sizeof hello - 1 && !memcmp(msg, hello, len);
+}
+
+static void answer_hello(ag_client *c, ag_ms now) {
+  if (!token_usable(c, now)) return;
+  char *blob = ag_blob_write(&c->tok, c->gen);
+  if (!blob) c->oom = true;
+  else action_push(c, AG_ACTION_BROADCAST, 0, 0, blob);
+}
+
 int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
   if (!c || c->started) return AG_ERR_INVALID;
   c->started = true;
@@ -428,6 +454,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
   } else {
     if (has_access(c)) forget_tokens(c), emit(c, AG_ACTION_CLEAR_STORAGE);
     set_state(c, AG_STATE_ANONYMOUS);
+    ask_other_tabs(c);
   }
   settle_waiting(c, now);
   return finish(c, AG_OK);
@@ -702,6 +729,10 @@ static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
 int ag_client_message(ag_client *c, ag_ms now, const char *msg, size_t len) {
   if (!c) return AG_ERR_INVALID;
   if (!c->started) return AG_ERR_INVALID;
+  if (msg && is_hello(msg, len)) {
+    if (c->cfg.cross_tab) answer_hello(c, now);
+    return finish(c, AG_OK);
+  }
   return finish(c, take_blob(c, now, msg, len));
 }
 

@@ -106,13 +106,14 @@ test.describe('scenario 7: two tabs, one session', () => {
     expect(outcomes.sort()).toEqual([200, 'logged out (refresh 401)']);
   });
 
-  test('with authgate: both tabs need a refresh at once → one refresh on the server, both succeed', async ({ context }) => {
+  async function bothTabsRefreshAtOnce(context, storage) {
     const { a, b, pageErrors } = await twoTabs(context);
     await setAccessTtl(api, 2);
-    expect(await openGate(a, OPTIONS(api.origin))).toBe('anonymous');
+    expect(await openGate(a, OPTIONS(api.origin, { storage }))).toBe('anonymous');
     await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
     await setAccessTtl(api, 60);
-    expect(await openGate(b, OPTIONS(api.origin))).toBe('authenticated'); // from tab A's login
+    await openGate(b, OPTIONS(api.origin, { storage }));
+    await expect.poll(() => b.evaluate(() => window.gate.state)).toBe('authenticated'); // from tab A's session
     await resetCounters(api);
     // Both tabs' tokens expire at the same instant: both gates' timers fire, and both tabs call.
     await sleep(2100);
@@ -127,7 +128,13 @@ test.describe('scenario 7: two tabs, one session', () => {
     expect(new Set(seen.auth_headers.filter(Boolean)).size).toBe(1); // both tabs used the one refreshed token
     for (const page of [a, b]) expect(await page.evaluate(() => window.gate.state)).toBe('authenticated');
     expect(pageErrors).toEqual([]);
-  });
+  }
+
+  test('with authgate: both tabs need a refresh at once → one refresh on the server, both succeed', ({ context }) =>
+    bothTabsRefreshAtOnce(context, 'local'));
+
+  test('the same with memory storage, where tabs share tokens only by message', ({ context }) =>
+    bothTabsRefreshAtOnce(context, 'memory'));
 
   test('with authgate: a token refreshed in one tab is used by the other without a second refresh', async ({ context }) => {
     const { a, b, pageErrors } = await twoTabs(context);
@@ -177,6 +184,25 @@ test.describe('scenario 7: two tabs, one session', () => {
     const seen = await counters(api);
     expect(seen.requests + seen.preflights).toBe(0); // nothing left tab B
     expect(await a.evaluate(() => localStorage.length)).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('with the default memory storage: a tab opened later gets the session from the open one, no second login', async ({ context }) => {
+    const { a, b, pageErrors } = await twoTabs(context);
+    const memory = OPTIONS(api.origin, { storage: 'memory' }); // nothing on disk: tabs share by message
+    await openGate(a, memory);
+    await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
+    await resetCounters(api);
+
+    await openGate(b, memory); // ready() says 'anonymous' at once: B does not wait for other tabs
+    await expect.poll(() => b.evaluate(() => window.gate.state), { timeout: 2000, intervals: [50] }).toBe('authenticated');
+    const call = await callMe(b, 1);
+    expect(call[0]).toMatchObject({ ok: true, status: 200 });
+    const seen = await counters(api);
+    expect(seen.logins).toBe(0);
+    expect(seen.refreshes).toBe(0);
+    expect(pathSeen(seen, '/api/v1/auth/me')).toMatchObject({ requests: 1, bearer: 1 });
+    expect(await b.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0); // still nothing stored
     expect(pageErrors).toEqual([]);
   });
 });

@@ -515,6 +515,47 @@ static void refused_refresh_ends_the_session_when_no_tab_answers_in_time(void) {
   drv_close(&d);
 }
 
+static void a_new_tab_without_tokens_asks_the_others_and_adopts_the_answer(void) {
+  driver d;
+  drv_open(&d, SHARED_BY_MESSAGE);
+  drv_start(&d, T0, NULL);
+  const logged *b = drv_last(&d, AG_ACTION_BROADCAST, -1);
+  CHECK(b && !strcmp(b->text, "{\"v\":1,\"type\":\"hello\"}"));
+  CHECK(ag_client_ready_state(d.c) == AG_STATE_ANONYMOUS); /* no waiting on other tabs */
+  const char *answer = "{\"v\":1,\"type\":\"tokens\",\"gen\":9,\"access\":\"A7\",\"refresh\":\"R7\",\"exp\":1800000000000}";
+  CHECK(ag_client_message(d.c, T0 + 3, answer, strlen(answer)) == AG_OK);
+  drv_drain(&d);
+  CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
+  uint32_t id = drv_call(&d, T0 + 4, "GET", "/x", NULL);
+  CHECK(drv_for(&d, AG_ACTION_SEND, id) && !strcmp(drv_for(&d, AG_ACTION_SEND, id)->authorization, "Bearer A7"));
+  drv_close(&d);
+}
+
+static void a_tab_with_a_session_answers_hello_and_one_without_stays_quiet(void) {
+  const char *hello = "{\"v\":1,\"type\":\"hello\"}";
+  driver d;
+  logged_in(&d, SHARED_BY_MESSAGE);
+  CHECK(ag_client_message(d.c, T0 + 1, hello, strlen(hello)) == AG_OK);
+  drv_drain(&d);
+  const logged *b = drv_last(&d, AG_ACTION_BROADCAST, -1);
+  CHECK(b && strstr(b->text, "\"type\":\"tokens\"") && strstr(b->text, "\"access\":\"A1\""));
+  ag_client_logout(d.c, T0 + 2);
+  drv_drain(&d);
+  drv_reset_log(&d);
+  ag_client_message(d.c, T0 + 3, hello, strlen(hello));
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_BROADCAST, -1) == 0);
+  drv_close(&d);
+}
+
+static void tabs_sharing_local_storage_do_not_ask_each_other(void) {
+  driver d;
+  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"storage\":\"local\"}");
+  drv_start(&d, T0, NULL);
+  CHECK(drv_count(&d, AG_ACTION_BROADCAST, -1) == 0); /* the stored blob is the shared state */
+  drv_close(&d);
+}
+
 static void cancelled_call_is_forgotten(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -595,6 +636,9 @@ int main(void) {
   RUN(cross_tab_refresh_goes_out_once_the_lock_is_held);
   RUN(refused_refresh_waits_for_another_tabs_newer_tokens);
   RUN(refused_refresh_ends_the_session_when_no_tab_answers_in_time);
+  RUN(a_new_tab_without_tokens_asks_the_others_and_adopts_the_answer);
+  RUN(a_tab_with_a_session_answers_hello_and_one_without_stays_quiet);
+  RUN(tabs_sharing_local_storage_do_not_ask_each_other);
   RUN(cancelled_call_is_forgotten);
   RUN(caller_credentials_win_and_base_origin_gets_the_configured_mode);
   RUN(two_clients_share_nothing);

@@ -202,6 +202,8 @@ static void check_text_has_no_token(harness *h, const ag_action *a, const rec *r
     FUZZ_CHECK(!fuzz_contains(a->text, a->text_len, h->c->tok.access));
 }
 
+#define HELLO "{\"v\":1,\"type\":\"hello\"}"
+
 static void check_blob(const ag_action *a) {
   ag_tokens t = {0};
   uint64_t gen;
@@ -300,7 +302,9 @@ static int drain(harness *h) {
       break;
     case AG_ACTION_BROADCAST:
       FUZZ_CHECK(h->cfg->cross_tab);
-      check_blob(&a);
+      /* a blob, or a new tab's question to the others (only where storage is not shared) */
+      if (a.text && !strcmp(a.text, HELLO)) FUZZ_CHECK(!strstr(h->cfg->json, "\"storage\":\"local\""));
+      else check_blob(&a);
       break;
     case AG_ACTION_CLEAR_STORAGE: break;
     case AG_ACTION_STATE:
@@ -368,7 +372,7 @@ static int blob_text(harness *h, char *out, size_t cap, uint8_t pick) {
   uint64_t newer = (uint64_t)h->now + 1000000 + (uint64_t)h->token_seq;
   uint64_t exp = (uint64_t)h->now + 300000;
   const char *a = new_token(h, 'M'), *r = new_token(h, 'N');
-  switch (pick % 9) {
+  switch (pick % 10) {
   case 0: case 1:
     return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\",\"refresh\":\"%s\",\"exp\":%llu}",
                     (unsigned long long)newer, a, r, (unsigned long long)exp);
@@ -385,6 +389,7 @@ static int blob_text(harness *h, char *out, size_t cap, uint8_t pick) {
   case 7:
     return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\\r\\n\",\"exp\":0}",
                     (unsigned long long)newer, a);
+  case 8: return snprintf(out, cap, "%s", HELLO); /* a new tab asking for the session */
   default: return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu}", (unsigned long long)newer);
   }
 }
