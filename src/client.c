@@ -227,8 +227,7 @@ static int send_refresh(ag_client *c, ag_ms now) {
     call_free(c, k);
     return AG_ERR_NOMEM;
   }
-  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
-                                                            : ag_config_credentials_for(c, k->url);
+  k->credentials = ag_own_request_credentials(c, k->url);
   c->refresh_id = k->id;
   c->bad_refresh_body = false; /* what the last attempt got, for REFRESH_FAILED's message */
   c->last_refresh_status = 0;
@@ -665,8 +664,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
   if (!k->method || !k->url) return call_free(c, k), AG_ERR_NOMEM;
-  k->credentials = c->cfg.refresh_send == AG_REFRESH_COOKIE ? AG_CRED_INCLUDE
-                                                            : ag_config_credentials_for(c, k->url);
+  k->credentials = ag_own_request_credentials(c, k->url);
   int rc = ag_build_login_body(c, k, credentials_json, len);
   if (rc == AG_ERR_NOMEM) return call_free(c, k), AG_ERR_NOMEM;
   if (rc != AG_OK) {
@@ -685,21 +683,27 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
   return finish(c, adopt_tokens(c, &t, next_gen(c, now), now, true));
 }
 
-int ag_client_logout(ag_client *c, ag_ms now) {
-  if (!c) return AG_ERR_INVALID;
+/* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
+static void sign_out(ag_client *c, uint64_t gen, const char *why) {
   forget_tokens(c);
-  c->gen = next_gen(c, now);
-  c->refresh_id = 0;
+  c->gen = gen;
+  c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
   c->initial_refresh = false;
   release_lock(c);
+  set_state(c, AG_STATE_ANONYMOUS);
+  reject_waiting(c, AG_CODE_NO_TOKEN, why);
+}
+
+int ag_client_logout(ag_client *c, ag_ms now) {
+  if (!c) return AG_ERR_INVALID;
+  uint64_t gen = next_gen(c, now);
   emit(c, AG_ACTION_CLEAR_STORAGE);
   if (c->cfg.cross_tab) {
-    char *msg = ag_blob_write(NULL, c->gen);
+    char *msg = ag_blob_write(NULL, gen);
     if (!msg) c->oom = true;
     else action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
   }
-  set_state(c, AG_STATE_ANONYMOUS);
-  reject_waiting(c, AG_CODE_NO_TOKEN, "logged out");
+  sign_out(c, gen, "logged out");
   return finish(c, AG_OK);
 }
 
@@ -715,12 +719,7 @@ static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
     return AG_ERR_STALE;
   }
   if (logout) {
-    forget_tokens(c);
-    c->gen = gen;
-    c->refresh_id = 0;
-    release_lock(c);
-    set_state(c, AG_STATE_ANONYMOUS);
-    reject_waiting(c, AG_CODE_NO_TOKEN, "logged out in another tab");
+    sign_out(c, gen, "logged out in another tab");
     return AG_OK;
   }
   return adopt_tokens(c, &t, gen, now, false);

@@ -89,7 +89,8 @@ void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message);
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);
 int ag_build_refresh_body(ag_client *c, call *k);
-int ag_config_credentials_for(const ag_client *c, const char *url);
+/* Credentials for the core's own login and refresh requests to `url`. */
+int ag_own_request_credentials(const ag_client *c, const char *url);
 bool ag_config_same_origin_as_page(const ag_client *c, const ag_url *u);
 
 /* explain.c: the message of a rejection (heap string, NULL on ENOMEM). */

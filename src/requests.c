@@ -77,7 +77,9 @@ int ag_build_refresh_body(ag_client *c, call *k) {
   }
 }
 
-int ag_config_credentials_for(const ag_client *c, const char *url) {
+/* Cookie refresh needs the cookie sent, and set by the login's answer: always include. */
+int ag_own_request_credentials(const ag_client *c, const char *url) {
+  if (c->cfg.refresh_send == AG_REFRESH_COOKIE) return AG_CRED_INCLUDE;
   ag_url u;
   if (ag_url_parse(&u, url, strlen(url)) != AG_OK) return AG_CRED_UNSET;
   int mode = ag_config_credentials(&c->cfg, &u, AG_CRED_UNSET);
