@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPTIONS                                                                                  \
-  "{\"baseUrl\":\"https://api.example\",\"public\":[\"/auth/\"],"                                \
+#define OPTIONS                                                                                    \
+  "{\"baseUrl\":\"https://api.example\",\"public\":[\"/auth/\"],"                                  \
   "\"refresh\":{\"url\":\"/auth/refresh\"},\"crossTab\":false}"
 #define PAGE "https://app.example"
 #define TOKENS "{\"access\":\"acc.1\",\"refresh\":\"ref.1\",\"expiresIn\":3600}"
@@ -43,9 +43,15 @@ static void drain(ag_client *c, tally *t) {
         t->last_own = a.id;
       }
       break;
-    case AG_ACTION_RESOLVE: t->resolve++; break;
-    case AG_ACTION_REJECT: t->reject++; break;
-    default: t->other++; break;
+    case AG_ACTION_RESOLVE:
+      t->resolve++;
+      break;
+    case AG_ACTION_REJECT:
+      t->reject++;
+      break;
+    default:
+      t->other++;
+      break;
     }
   }
 }
@@ -91,7 +97,8 @@ __attribute__((noinline)) void bench_calls(ag_client *c, tally *t, uint32_t *ids
   }
 }
 
-__attribute__((noinline)) void bench_responses(ag_client *c, tally *t, const uint32_t *ids, long n) {
+__attribute__((noinline)) void bench_responses(ag_client *c, tally *t, const uint32_t *ids,
+                                               long n) {
   for (long i = 0; i < n; i++) {
     ag_client_response(c, now, ids[i], 200, NULL, 0);
     drain(c, t);

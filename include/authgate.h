@@ -40,15 +40,15 @@ typedef struct ag_client ag_client;
 
 enum ag_err {
   AG_OK = 0,
-  AG_ERR_NOMEM = -1,         /* an allocation failed; the client is unchanged */
-  AG_ERR_BAD_CONFIG = -2,    /* options are malformed or contradictory */
-  AG_ERR_BAD_TOKENS = -3,    /* a token response or setTokens input is unusable */
-  AG_ERR_BAD_BLOB = -4,      /* a stored blob or cross-tab message is malformed */
-  AG_ERR_STALE = -5,         /* a blob or message older than what the client has */
-  AG_ERR_BAD_URL = -6,       /* a URL that cannot be parsed or resolved */
-  AG_ERR_INVALID = -7,       /* a NULL handle, bad enum value or unknown call id */
-  AG_ERR_TOO_LARGE = -8,     /* input larger than the core's caps */
-  AG_ERR_DESTROYED = -9      /* reserved for embedders: the client was freed */
+  AG_ERR_NOMEM = -1,      /* an allocation failed; the client is unchanged */
+  AG_ERR_BAD_CONFIG = -2, /* options are malformed or contradictory */
+  AG_ERR_BAD_TOKENS = -3, /* a token response or setTokens input is unusable */
+  AG_ERR_BAD_BLOB = -4,   /* a stored blob or cross-tab message is malformed */
+  AG_ERR_STALE = -5,      /* a blob or message older than what the client has */
+  AG_ERR_BAD_URL = -6,    /* a URL that cannot be parsed or resolved */
+  AG_ERR_INVALID = -7,    /* a NULL handle, bad enum value or unknown call id */
+  AG_ERR_TOO_LARGE = -8,  /* input larger than the core's caps */
+  AG_ERR_DESTROYED = -9   /* reserved for embedders: the client was freed */
 };
 
 /* A static, never-NULL description of an ag_err (or "unknown error"). */
@@ -82,7 +82,8 @@ enum ag_state {
 const char *ag_state_name(int state);
 
 enum ag_credentials {
-  AG_CRED_UNSET = 0, /* as an input: the caller did not choose; as an output: leave the request's own */
+  AG_CRED_UNSET =
+      0, /* as an input: the caller did not choose; as an output: leave the request's own */
   AG_CRED_OMIT = 1,
   AG_CRED_SAME_ORIGIN = 2,
   AG_CRED_INCLUDE = 3
@@ -90,11 +91,11 @@ enum ag_credentials {
 
 enum ag_action_type {
   AG_ACTION_NONE = 0,
-  AG_ACTION_SEND = 1,          /* perform request `id` (see the fields below) */
-  AG_ACTION_RESOLVE = 2,       /* settle call `id` with the response it received (login: with nothing) */
-  AG_ACTION_REJECT = 3,        /* reject call `id` with `code` and the message in `text` */
-  AG_ACTION_LOCK = 4,          /* ask for the cross-tab refresh lock; answer with ag_client_lock_granted */
-  AG_ACTION_UNLOCK = 5,        /* release the cross-tab refresh lock */
+  AG_ACTION_SEND = 1,    /* perform request `id` (see the fields below) */
+  AG_ACTION_RESOLVE = 2, /* settle call `id` with the response it received (login: with nothing) */
+  AG_ACTION_REJECT = 3,  /* reject call `id` with `code` and the message in `text` */
+  AG_ACTION_LOCK = 4,   /* ask for the cross-tab refresh lock; answer with ag_client_lock_granted */
+  AG_ACTION_UNLOCK = 5, /* release the cross-tab refresh lock */
   AG_ACTION_PERSIST = 6,       /* store `text` (a blob) under the storage key */
   AG_ACTION_CLEAR_STORAGE = 7, /* remove the stored blob */
   AG_ACTION_BROADCAST = 8,     /* post `text` to the other tabs */
@@ -102,9 +103,11 @@ enum ag_action_type {
 };
 
 enum ag_send_kind {
-  AG_SEND_CALL = 0,    /* an app call: the shim keeps the caller's request and adds what is said here */
-  AG_SEND_LOGIN = 1,   /* the core's own request: method, url, body, content type; pass the body back */
-  AG_SEND_REFRESH = 2  /* likewise */
+  AG_SEND_CALL =
+      0, /* an app call: the shim keeps the caller's request and adds what is said here */
+  AG_SEND_LOGIN =
+      1, /* the core's own request: method, url, body, content type; pass the body back */
+  AG_SEND_REFRESH = 2 /* likewise */
 };
 
 /*
@@ -113,18 +116,19 @@ enum ag_send_kind {
  * order below is part of the wasm ABI (AG_ACTION_FIELDS counts them).
  */
 typedef struct ag_action {
-  int32_t type;               /* enum ag_action_type */
-  uint32_t id;                /* SEND, RESOLVE, REJECT: the call id */
-  int32_t code;               /* REJECT: enum ag_code; STATE: enum ag_state; SEND: enum ag_send_kind */
-  int32_t credentials;        /* SEND: enum ag_credentials (AG_CRED_UNSET: keep the request's own) */
-  int32_t replay;             /* SEND: 1 when this is the one replay after a 401 */
-  const char *method;         /* SEND: "GET", ... */
-  const char *url;            /* SEND: the final absolute URL */
-  const char *authorization;  /* SEND: the Authorization value to set, or NULL to leave the request's own */
-  const char *body;           /* SEND login/refresh: request body, `body_len` bytes (may be NULL) */
+  int32_t type;        /* enum ag_action_type */
+  uint32_t id;         /* SEND, RESOLVE, REJECT: the call id */
+  int32_t code;        /* REJECT: enum ag_code; STATE: enum ag_state; SEND: enum ag_send_kind */
+  int32_t credentials; /* SEND: enum ag_credentials (AG_CRED_UNSET: keep the request's own) */
+  int32_t replay;      /* SEND: 1 when this is the one replay after a 401 */
+  const char *method;  /* SEND: "GET", ... */
+  const char *url;     /* SEND: the final absolute URL */
+  const char
+      *authorization; /* SEND: the Authorization value to set, or NULL to leave the request's own */
+  const char *body;   /* SEND login/refresh: request body, `body_len` bytes (may be NULL) */
   uint32_t body_len;
-  const char *content_type;   /* SEND login/refresh: Content-Type of `body`, or NULL */
-  const char *text;           /* REJECT: message; PERSIST, BROADCAST: the blob */
+  const char *content_type; /* SEND login/refresh: Content-Type of `body`, or NULL */
+  const char *text;         /* REJECT: message; PERSIST, BROADCAST: the blob */
   uint32_t text_len;
 } ag_action;
 
@@ -134,10 +138,10 @@ typedef struct ag_action {
 enum ag_storage { AG_STORAGE_MEMORY = 0, AG_STORAGE_SESSION = 1, AG_STORAGE_LOCAL = 2 };
 
 typedef struct ag_settings {
-  int32_t storage;            /* enum ag_storage */
-  int32_t cross_tab;          /* 1: use BroadcastChannel and the cross-tab lock */
-  const char *storage_key;    /* the storage key, also the channel and lock name */
-  const char *base_url;       /* the resolved base URL (absolute) */
+  int32_t storage;         /* enum ag_storage */
+  int32_t cross_tab;       /* 1: use BroadcastChannel and the cross-tab lock */
+  const char *storage_key; /* the storage key, also the channel and lock name */
+  const char *base_url;    /* the resolved base URL (absolute) */
 } ag_settings;
 
 /*
@@ -158,8 +162,7 @@ long ag_live_allocations(void);
  * Returns AG_OK, AG_ERR_BAD_CONFIG, AG_ERR_NOMEM or AG_ERR_INVALID (out NULL).
  */
 int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
-                  const char *page_origin, size_t page_origin_len, char *err,
-                  size_t err_cap);
+                  const char *page_origin, size_t page_origin_len, char *err, size_t err_cap);
 
 void ag_client_free(ag_client *client);
 
@@ -191,8 +194,8 @@ int ag_client_call(ag_client *client, ag_ms now, const char *method, size_t meth
  * pass the body; for app calls the body is not needed (NULL, 0).
  * Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (unknown id: ignored).
  */
-int ag_client_response(ag_client *client, ag_ms now, uint32_t id, int status,
-                       const char *body, size_t body_len);
+int ag_client_response(ag_client *client, ag_ms now, uint32_t id, int status, const char *body,
+                       size_t body_len);
 
 /* Call `id` failed before any response (fetch threw a TypeError). */
 int ag_client_network_error(ag_client *client, ag_ms now, uint32_t id);
@@ -251,12 +254,16 @@ int ag_client_state(const ag_client *client); /* enum ag_state */
 int ag_client_ready_state(const ag_client *client);
 
 /* What guardGlobalFetch does with a raw fetch. */
-enum ag_guard_mode { AG_GUARD_MODE_REFUSE = 0, AG_GUARD_MODE_AUTHORIZE = 1, AG_GUARD_MODE_WARN = 2 };
+enum ag_guard_mode {
+  AG_GUARD_MODE_REFUSE = 0,
+  AG_GUARD_MODE_AUTHORIZE = 1,
+  AG_GUARD_MODE_WARN = 2
+};
 enum ag_guard_verdict {
-  AG_GUARD_PASS = 0,      /* not a protected call, or it carries its own bearer: leave it alone */
-  AG_GUARD_REFUSE = 1,    /* reject NO_TOKEN without sending */
-  AG_GUARD_ROUTE = 2,     /* send it through the gate (ag_client_call) instead */
-  AG_GUARD_WARN = 3       /* send it as it is, and warn */
+  AG_GUARD_PASS = 0,   /* not a protected call, or it carries its own bearer: leave it alone */
+  AG_GUARD_REFUSE = 1, /* reject NO_TOKEN without sending */
+  AG_GUARD_ROUTE = 2,  /* send it through the gate (ag_client_call) instead */
+  AG_GUARD_WARN = 3    /* send it as it is, and warn */
 };
 
 /*
@@ -264,8 +271,8 @@ enum ag_guard_verdict {
  * baseUrl) that `has_authorization` or not, under `mode`. Returns an
  * enum ag_guard_verdict, or AG_ERR_INVALID for a bad mode.
  */
-int ag_client_guard(ag_client *client, const char *url, size_t url_len,
-                    int has_authorization, int mode);
+int ag_client_guard(ag_client *client, const char *url, size_t url_len, int has_authorization,
+                    int mode);
 
 /*
  * The request plan for `url` as JSON, for diagnose(): {"url","origin",
@@ -282,8 +289,8 @@ const char *ag_client_plan(ag_client *client, const char *url, size_t url_len);
  * Authorization header and its credentials mode (0 when blocked).
  * NULL on a bad URL or allocation failure. Valid until the next call.
  */
-const char *ag_client_diagnose(ag_client *client, const char *url, size_t url_len,
-                               int reachable, int simple_status, int auth_status);
+const char *ag_client_diagnose(ag_client *client, const char *url, size_t url_len, int reachable,
+                               int simple_status, int auth_status);
 
 #ifdef __cplusplus
 }

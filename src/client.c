@@ -311,7 +311,8 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
     k->replay = k->replay || k->awaiting_replay;
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
-    reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no way to refresh it");
+    reject_call(c, k, AG_CODE_SESSION_EXPIRED,
+                "the access token expired and there is no way to refresh it");
   } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held &&
              (c->retry_at > 0 || c->refused_until > 0)) {
     /* A refresh is backing off, or refused and waiting for another tab: the call waits. */
@@ -486,8 +487,9 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
   ag_url u;
   int rc = parse_call_url(c, url, url_len, &u);
   if (rc != AG_OK) {
-    reject_call(c, k, AG_CODE_BAD_CONFIG, rc == AG_ERR_TOO_LARGE ? "the URL is too long"
-                                                                 : "the URL is not a valid http(s) URL");
+    reject_call(c, k, AG_CODE_BAD_CONFIG,
+                rc == AG_ERR_TOO_LARGE ? "the URL is too long"
+                                       : "the URL is not a valid http(s) URL");
     return finish(c, AG_OK);
   }
   k->url = ag_url_serialize(&u);
@@ -543,8 +545,10 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
     k->replay = true; /* the token was renewed meanwhile: replay with it */
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
-    end_session(c, AG_CODE_SESSION_EXPIRED, "the server refused the access token and there is no refresh token");
-    reject_call(c, k, AG_CODE_SESSION_EXPIRED, "the server refused the access token and there is no refresh token");
+    end_session(c, AG_CODE_SESSION_EXPIRED,
+                "the server refused the access token and there is no refresh token");
+    reject_call(c, k, AG_CODE_SESSION_EXPIRED,
+                "the server refused the access token and there is no refresh token");
   } else {
     c->access_dead = true;
     call_wait(c, k, WAIT_REFRESH, now);
@@ -782,7 +786,8 @@ int ag_client_tick(ag_client *c, ag_ms now) {
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c)) {
     if (can_refresh(c) && now >= refresh_due(c)) begin_refresh(c, now);
     else if (!can_refresh(c) && now >= c->tok.expires_at)
-      end_session(c, AG_CODE_SESSION_EXPIRED, "the access token expired and there is no refresh token");
+      end_session(c, AG_CODE_SESSION_EXPIRED,
+                  "the access token expired and there is no refresh token");
   }
   return finish(c, AG_OK);
 }

@@ -13,24 +13,24 @@ enum { WAIT_NONE = 0, WAIT_READY = 1, WAIT_REFRESH = 2 };
 /* One call: an app call, or the core's own login/refresh request. */
 typedef struct call {
   uint32_t id;
-  int kind;            /* enum ag_send_kind */
-  int route;           /* enum ag_route (app calls) */
-  int credentials;     /* enum ag_credentials for the SEND */
-  int waiting;         /* WAIT_* while queued */
-  int status;          /* the status that ended it, for messages */
-  bool cross_origin;   /* another origin than the page's: CORS applies */
-  bool own_auth;       /* the caller set Authorization itself: left alone */
-  bool in_flight;      /* SEND emitted, no response yet */
-  bool replay;         /* this send is the one replay after a 401 */
+  int kind;          /* enum ag_send_kind */
+  int route;         /* enum ag_route (app calls) */
+  int credentials;   /* enum ag_credentials for the SEND */
+  int waiting;       /* WAIT_* while queued */
+  int status;        /* the status that ended it, for messages */
+  bool cross_origin; /* another origin than the page's: CORS applies */
+  bool own_auth;     /* the caller set Authorization itself: left alone */
+  bool in_flight;    /* SEND emitted, no response yet */
+  bool replay;       /* this send is the one replay after a 401 */
   bool awaiting_replay;
-  uint64_t sent_gen;   /* token generation it was sent with */
-  ag_ms deadline;      /* while waiting */
+  uint64_t sent_gen; /* token generation it was sent with */
+  ag_ms deadline;    /* while waiting */
   char *method;
-  char *url;           /* final absolute URL */
-  char *body;          /* login/refresh body (a secret) */
+  char *url;  /* final absolute URL */
+  char *body; /* login/refresh body (a secret) */
   size_t body_len;
-  const char *content_type; /* static string */
-  struct call *hnext;  /* hash chain */
+  const char *content_type;   /* static string */
+  struct call *hnext;         /* hash chain */
   struct call *wprev, *wnext; /* wait FIFO */
 } call;
 
@@ -49,24 +49,24 @@ struct ag_client {
 
   /* tokens */
   ag_tokens tok;
-  char *bearer;       /* "Bearer <access>", a secret */
-  uint64_t gen;       /* generation of what we hold; orders tabs' messages */
+  char *bearer; /* "Bearer <access>", a secret */
+  uint64_t gen; /* generation of what we hold; orders tabs' messages */
   ag_ms obtained_at;
-  bool access_dead;   /* the server refused it (401): do not send it again */
+  bool access_dead; /* the server refused it (401): do not send it again */
 
   /* refresh: at most one in flight (single flight) */
   bool need_refresh;
-  bool lock_wanted;   /* LOCK emitted, not granted yet */
+  bool lock_wanted; /* LOCK emitted, not granted yet */
   bool lock_held;
-  bool initial_refresh;      /* the start-up refresh decides the first state */
-  bool initial_had_session;  /* ...of a stored session (vs a cookie probe) */
+  bool initial_refresh;     /* the start-up refresh decides the first state */
+  bool initial_had_session; /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;
-  uint32_t refresh_id;       /* the refresh request in flight, 0 when none */
-  ag_ms retry_at;            /* back-off after a failed refresh, 0 when none */
-  ag_ms refused_until;       /* a refused refresh waits for another tab's newer tokens, 0 when none */
-  int refused_code;          /* what the waiting calls get if none come */
+  uint32_t refresh_id; /* the refresh request in flight, 0 when none */
+  ag_ms retry_at;      /* back-off after a failed refresh, 0 when none */
+  ag_ms refused_until; /* a refused refresh waits for another tab's newer tokens, 0 when none */
+  int refused_code;    /* what the waiting calls get if none come */
   int refresh_failures;
-  int last_refresh_status;   /* the failed refresh's HTTP status; 0: network or none */
+  int last_refresh_status; /* the failed refresh's HTTP status; 0: network or none */
 
   /* calls */
   call **buckets;

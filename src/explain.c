@@ -10,23 +10,41 @@
 
 const char *ag_strerror(int err) {
   switch (err) {
-  case AG_OK: return "ok";
-  case AG_ERR_NOMEM: return "out of memory";
-  case AG_ERR_BAD_CONFIG: return "bad options";
-  case AG_ERR_BAD_TOKENS: return "unusable token response";
-  case AG_ERR_BAD_BLOB: return "malformed stored or broadcast tokens";
-  case AG_ERR_STALE: return "older than the tokens held";
-  case AG_ERR_BAD_URL: return "invalid URL";
-  case AG_ERR_INVALID: return "invalid argument";
-  case AG_ERR_TOO_LARGE: return "input too large";
-  case AG_ERR_DESTROYED: return "client destroyed";
-  default: return "unknown error";
+  case AG_OK:
+    return "ok";
+  case AG_ERR_NOMEM:
+    return "out of memory";
+  case AG_ERR_BAD_CONFIG:
+    return "bad options";
+  case AG_ERR_BAD_TOKENS:
+    return "unusable token response";
+  case AG_ERR_BAD_BLOB:
+    return "malformed stored or broadcast tokens";
+  case AG_ERR_STALE:
+    return "older than the tokens held";
+  case AG_ERR_BAD_URL:
+    return "invalid URL";
+  case AG_ERR_INVALID:
+    return "invalid argument";
+  case AG_ERR_TOO_LARGE:
+    return "input too large";
+  case AG_ERR_DESTROYED:
+    return "client destroyed";
+  default:
+    return "unknown error";
   }
 }
 
-static const char *const code_names[] = {
-    "",           "NO_TOKEN",        "SESSION_EXPIRED", "FOREIGN_ORIGIN",     "READY_TIMEOUT",
-    "CORS_OR_NETWORK", "REFRESH_FAILED", "BAD_CONFIG", "BAD_TOKEN_RESPONSE", "LOGIN_FAILED"};
+static const char *const code_names[] = {"",
+                                         "NO_TOKEN",
+                                         "SESSION_EXPIRED",
+                                         "FOREIGN_ORIGIN",
+                                         "READY_TIMEOUT",
+                                         "CORS_OR_NETWORK",
+                                         "REFRESH_FAILED",
+                                         "BAD_CONFIG",
+                                         "BAD_TOKEN_RESPONSE",
+                                         "LOGIN_FAILED"};
 
 const char *ag_code_name(int code) {
   if (code < 0 || code >= (int)(sizeof code_names / sizeof *code_names)) return "";
@@ -44,7 +62,8 @@ static const char *credentials_name(int mode) {
 }
 
 /* What the server must send for this page, as one clause. */
-static void put_cors_needs(ag_buf *b, const char *page_origin, bool authorization, bool credentials) {
+static void put_cors_needs(ag_buf *b, const char *page_origin, bool authorization,
+                           bool credentials) {
   ag_buf_puts(b, "Access-Control-Allow-Origin: ");
   ag_buf_puts(b, page_origin);
   if (authorization) ag_buf_puts(b, ", Access-Control-Allow-Headers: Authorization");
@@ -58,8 +77,9 @@ char *ag_explain_network_failure(const ag_config *c, const char *method, const a
   bool cross = c->page_origin[0] && origin && strcmp(origin, c->page_origin);
   bool creds = credentials == AG_CRED_INCLUDE;
   if (!cross) {
-    ag_buf_puts(&b, "no response: the server is down or unreachable (a network failure, not CORS: "
-                    "the request is same-origin). Check that it runs and that the URL's port is right.");
+    ag_buf_puts(
+        &b, "no response: the server is down or unreachable (a network failure, not CORS: "
+            "the request is same-origin). Check that it runs and that the URL's port is right.");
   } else {
     ag_buf_puts(&b, "no response from ");
     ag_buf_puts(&b, origin);
@@ -67,13 +87,16 @@ char *ag_explain_network_failure(const ag_config *c, const char *method, const a
     ag_buf_puts(&b, c->page_origin);
     ag_buf_puts(&b, "), so the browser most likely blocked it (CORS)");
     if (sent_authorization)
-      ag_buf_puts(&b, ": the Authorization header makes the browser send a preflight (OPTIONS) first");
+      ag_buf_puts(&b,
+                  ": the Authorization header makes the browser send a preflight (OPTIONS) first");
     ag_buf_puts(&b, ". The server must answer ");
     ag_buf_puts(&b, sent_authorization ? "the preflight and the request" : "the request");
     ag_buf_puts(&b, " with ");
     put_cors_needs(&b, c->page_origin, sent_authorization, creds);
-    if (creds) ag_buf_puts(&b, " (credentials are included, so the origin must be echoed, not '*')");
-    ag_buf_puts(&b, ". If it does, the server is down or unreachable. gate.diagnose(url) tells which.");
+    if (creds)
+      ag_buf_puts(&b, " (credentials are included, so the origin must be echoed, not '*')");
+    ag_buf_puts(&b,
+                ". If it does, the server is down or unreachable. gate.diagnose(url) tells which.");
   }
   (void)method;
   ag_free(origin);
@@ -84,7 +107,8 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
   switch (code) {
   case AG_CODE_NO_TOKEN:
     return "this protected route needs a bearer token and the gate has none (anonymous). Log in "
-           "first (gate.login or gate.setTokens), or list the path in options.public if it needs no token";
+           "first (gate.login or gate.setTokens), or list the path in options.public if it needs "
+           "no token";
   case AG_CODE_SESSION_EXPIRED:
     return "the session expired. Log in again";
   case AG_CODE_FOREIGN_ORIGIN:

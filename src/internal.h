@@ -74,9 +74,9 @@ void ag_buf_reset(ag_buf *b);
 
 /* ---- url.c: WHATWG-flavoured URL parsing for http(s) only ---- */
 typedef struct ag_url {
-  char *scheme;   /* "http" or "https", lower case */
-  char *host;     /* lower case; IPv6 kept in brackets; no userinfo */
-  int port;       /* explicit port, or -1 for the scheme's default (80/443 written are normalised to -1) */
+  char *scheme; /* "http" or "https", lower case */
+  char *host;   /* lower case; IPv6 kept in brackets; no userinfo */
+  int port; /* explicit port, or -1 for the scheme's default (80/443 written are normalised to -1) */
   char *path;     /* starts with '/', dot segments removed, never empty */
   char *query;    /* without '?', NULL when absent ("" when '?' with nothing after) */
   char *fragment; /* without '#', NULL when absent */
@@ -113,16 +113,19 @@ bool ag_path_has_prefix(const char *path, const char *prefix);
 
 /* ---- token.c: token responses, JWT expiry, the persisted/broadcast blob ---- */
 typedef struct ag_tokens {
-  char *access;      /* NULL when none */
-  char *refresh;     /* NULL when none (or refresh by cookie) */
-  ag_ms expires_at;  /* absolute ms; 0 when unknown (opaque token, no expires_in) */
+  char *access;     /* NULL when none */
+  char *refresh;    /* NULL when none (or refresh by cookie) */
+  ag_ms expires_at; /* absolute ms; 0 when unknown (opaque token, no expires_in) */
 } ag_tokens;
 
 /* Which JSON fields carry the tokens (the tokenFields option), in order of preference. */
 typedef struct ag_token_fields {
-  char **access;      size_t n_access;     /* default access_token, access */
-  char **refresh;     size_t n_refresh;    /* default refresh_token, refresh */
-  char **expires_in;  size_t n_expires_in; /* default expires_in */
+  char **access;
+  size_t n_access; /* default access_token, access */
+  char **refresh;
+  size_t n_refresh; /* default refresh_token, refresh */
+  char **expires_in;
+  size_t n_expires_in; /* default expires_in */
 } ag_token_fields;
 
 /*
@@ -181,26 +184,29 @@ enum ag_body_kind { AG_BODY_JSON = 0, AG_BODY_FORM = 1 };
 
 typedef struct ag_config {
   ag_url base;
-  char *base_url;             /* base serialized */
+  char *base_url; /* base serialized */
   char *base_origin;
-  char *page_origin;          /* "" when none */
-  ag_url page;                /* the page origin parsed (zeroed when none) */
-  ag_url login;               /* login_url parsed (zeroed when none) */
-  ag_url refresh;             /* refresh_url parsed (zeroed when none) */
-  char **protect;  size_t n_protect;
-  char **public_;  size_t n_public;
-  char **trusted;  size_t n_trusted;  /* serialized origins */
-  char *login_url;            /* absolute, or NULL */
-  int login_body;             /* enum ag_body_kind */
-  char *refresh_url;          /* absolute, or NULL */
-  int refresh_send;           /* enum ag_refresh_send */
-  char *refresh_field;        /* default "refresh" */
+  char *page_origin; /* "" when none */
+  ag_url page;       /* the page origin parsed (zeroed when none) */
+  ag_url login;      /* login_url parsed (zeroed when none) */
+  ag_url refresh;    /* refresh_url parsed (zeroed when none) */
+  char **protect;
+  size_t n_protect;
+  char **public_;
+  size_t n_public;
+  char **trusted;
+  size_t n_trusted;    /* serialized origins */
+  char *login_url;     /* absolute, or NULL */
+  int login_body;      /* enum ag_body_kind */
+  char *refresh_url;   /* absolute, or NULL */
+  int refresh_send;    /* enum ag_refresh_send */
+  char *refresh_field; /* default "refresh" */
   ag_token_fields fields;
-  int storage;                /* enum ag_storage */
+  int storage; /* enum ag_storage */
   char *storage_key;
   ag_ms refresh_skew_ms;
   ag_ms ready_timeout_ms;
-  int credentials;            /* enum ag_credentials for baseUrl's origin */
+  int credentials; /* enum ag_credentials for baseUrl's origin */
   bool cross_tab;
 } ag_config;
 

@@ -140,7 +140,7 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
   if (rc != AG_OK)
     return fail(p, AG_ERR_BAD_CONFIG, "baseUrl",
                 c->page_origin[0] ? " is not a valid http(s) URL or path"
-                         : " must be an absolute http(s) URL outside a browser page");
+                                  : " must be an absolute http(s) URL outside a browser page");
   c->base_origin = ag_url_origin(&c->base);
   c->base_url = ag_url_serialize(&c->base);
   return c->base_origin && c->base_url ? AG_OK : fail(p, AG_ERR_NOMEM, "out of memory", "");
@@ -198,10 +198,12 @@ static int parse_refresh(parse_ctx *p, const cJSON *refresh) {
 
 static int parse_token_fields(parse_ctx *p, const cJSON *tf) {
   ag_token_fields *f = &p->cfg->fields;
-  if (tf && !cJSON_IsObject(tf)) return fail(p, AG_ERR_BAD_CONFIG, "tokenFields", " must be an object");
+  if (tf && !cJSON_IsObject(tf))
+    return fail(p, AG_ERR_BAD_CONFIG, "tokenFields", " must be an object");
   const cJSON *el;
   cJSON_ArrayForEach(el, tf) {
-    if (strcmp(el->string, "access") && strcmp(el->string, "refresh") && strcmp(el->string, "expiresIn"))
+    if (strcmp(el->string, "access") && strcmp(el->string, "refresh") &&
+        strcmp(el->string, "expiresIn"))
       return fail(p, AG_ERR_BAD_CONFIG, "tokenFields", " accepts only access, refresh, expiresIn");
   }
   get_list(p, cJSON_GetObjectItemCaseSensitive(tf, "access"), "tokenFields.access", &f->access,
@@ -214,16 +216,17 @@ static int parse_token_fields(parse_ctx *p, const cJSON *tf) {
 }
 
 static const char *const known_keys[] = {
-    "baseUrl", "protect",           "public",         "trustedOrigins", "login",
-    "refresh", "tokenFields",       "storage",        "storageKey",     "refreshSkewSeconds",
-    "readyTimeoutMs", "credentials", "crossTab",      NULL};
+    "baseUrl",     "protect", "public",     "trustedOrigins",     "login",          "refresh",
+    "tokenFields", "storage", "storageKey", "refreshSkewSeconds", "readyTimeoutMs", "credentials",
+    "crossTab",    NULL};
 
 static int check_keys(parse_ctx *p, const cJSON *root) {
   const cJSON *el;
   cJSON_ArrayForEach(el, root) {
     bool known = false;
     for (int i = 0; known_keys[i] && !known; i++) known = strcmp(el->string, known_keys[i]) == 0;
-    if (!known) return fail(p, AG_ERR_BAD_CONFIG, el->string, " is not an option (check its spelling)");
+    if (!known)
+      return fail(p, AG_ERR_BAD_CONFIG, el->string, " is not an option (check its spelling)");
   }
   return AG_OK;
 }
@@ -278,7 +281,8 @@ static int parse_root(parse_ctx *p, const cJSON *root, const char *page_origin, 
   c->refresh_skew_ms = (ag_ms)(int64_t)(skew * 1000);
   c->ready_timeout_ms = (ag_ms)(int64_t)ready;
   const cJSON *cross = cJSON_GetObjectItemCaseSensitive(root, "crossTab");
-  if (cross && !cJSON_IsBool(cross)) return fail(p, AG_ERR_BAD_CONFIG, "crossTab", " must be a boolean");
+  if (cross && !cJSON_IsBool(cross))
+    return fail(p, AG_ERR_BAD_CONFIG, "crossTab", " must be a boolean");
   if (cross) c->cross_tab = cJSON_IsTrue(cross);
   return p->rc;
 }
@@ -288,7 +292,8 @@ int ag_config_parse(ag_config *out, const char *json, size_t len, const char *pa
   memset(out, 0, sizeof *out);
   parse_ctx p = {out, err, err_cap, AG_OK};
   if (err && err_cap) err[0] = '\0';
-  if (!json || len > AG_MAX_JSON) return fail(&p, AG_ERR_BAD_CONFIG, "options", " are missing or too large");
+  if (!json || len > AG_MAX_JSON)
+    return fail(&p, AG_ERR_BAD_CONFIG, "options", " are missing or too large");
   cJSON *root = ag_json_parse(json, len);
   if (!root || !cJSON_IsObject(root)) {
     ag_json_free(root);
@@ -327,7 +332,8 @@ static bool is_trusted_origin(const ag_config *c, const ag_url *u) {
   if (!c->n_trusted) return false;
   char *origin = ag_url_origin(u);
   bool found = false;
-  for (size_t i = 0; origin && i < c->n_trusted && !found; i++) found = !strcmp(origin, c->trusted[i]);
+  for (size_t i = 0; origin && i < c->n_trusted && !found; i++)
+    found = !strcmp(origin, c->trusted[i]);
   ag_free(origin);
   return found;
 }

@@ -93,12 +93,9 @@ static double digits_value(const char *s) {
 /* expires_in in whole milliseconds, or -1 when absent or unusable. */
 static double expires_in_ms(const cJSON *item) {
   double s;
-  if (cJSON_IsNumber(item))
-    s = item->valuedouble;
-  else if (cJSON_IsString(item) && item->valuestring != NULL)
-    s = digits_value(item->valuestring);
-  else
-    return -1;
+  if (cJSON_IsNumber(item)) s = item->valuedouble;
+  else if (cJSON_IsString(item) && item->valuestring != NULL) s = digits_value(item->valuestring);
+  else return -1;
   if (!(s > 0 && s < MAX_EXPIRES_IN_S)) return -1; /* also false for NaN and infinities */
   return (double)(int64_t)(s * 1000.0);
 }
@@ -138,10 +135,10 @@ static int parse_with_names(ag_tokens *out, const name_list *names, ag_ms now, c
 int ag_tokens_parse_response(ag_tokens *out, const ag_token_fields *fields, ag_ms now,
                              const char *body, size_t len) {
   name_list names[3];
-  names[0] = names_or(fields ? fields->access : NULL, fields ? fields->n_access : 0,
-                      default_access, 2);
-  names[1] = names_or(fields ? fields->refresh : NULL, fields ? fields->n_refresh : 0,
-                      default_refresh, 2);
+  names[0] =
+      names_or(fields ? fields->access : NULL, fields ? fields->n_access : 0, default_access, 2);
+  names[1] =
+      names_or(fields ? fields->refresh : NULL, fields ? fields->n_refresh : 0, default_refresh, 2);
   names[2] = names_or(fields ? fields->expires_in : NULL, fields ? fields->n_expires_in : 0,
                       default_expires_in, 1);
   return parse_with_names(out, names, now, body, len);

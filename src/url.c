@@ -104,9 +104,12 @@ static const char *known_scheme(span s) {
 static bool needs_encoding(unsigned char c, enum enc_set set) {
   if (c >= 0x7f || c == '"' || c == '<' || c == '>') return true;
   switch (set) {
-  case ENC_PATH: return c == '`' || c == '{' || c == '}';
-  case ENC_QUERY: return c == '\'';
-  case ENC_FRAGMENT: return c == '`';
+  case ENC_PATH:
+    return c == '`' || c == '{' || c == '}';
+  case ENC_QUERY:
+    return c == '\'';
+  case ENC_FRAGMENT:
+    return c == '`';
   }
   return false;
 }
@@ -140,8 +143,7 @@ static char *encode_dup(span s, enum enc_set set) {
 static bool is_dot(span s) { return span_ieq(s, ".") || span_ieq(s, "%2e"); }
 
 static bool is_dotdot(span s) {
-  return span_ieq(s, "..") || span_ieq(s, ".%2e") || span_ieq(s, "%2e.") ||
-         span_ieq(s, "%2e%2e");
+  return span_ieq(s, "..") || span_ieq(s, ".%2e") || span_ieq(s, "%2e.") || span_ieq(s, "%2e%2e");
 }
 
 /* Drops the last segment of out[0..*o) (WHATWG "shorten"). */
@@ -241,10 +243,8 @@ static bool is_ipv6_literal(span h) {
   size_t i, colons = 0;
   if (h.n < 4 || h.n > 47 || h.p[0] != '[' || h.p[h.n - 1] != ']') return false;
   for (i = 1; i + 1 < h.n; i++) {
-    if (h.p[i] == ':')
-      colons++;
-    else if (!is_hex(h.p[i]) && h.p[i] != '.')
-      return false;
+    if (h.p[i] == ':') colons++;
+    else if (!is_hex(h.p[i]) && h.p[i] != '.') return false;
   }
   return colons >= 2;
 }
@@ -290,8 +290,9 @@ static int set_host(ag_url *u, span a) {
   if (host.n < a.n && a.p[host.n] != ':') return AG_ERR_BAD_URL;
   if (host.n == 0 || !(host.p[0] == '[' ? is_ipv6_literal(host) : is_domain(host)))
     return AG_ERR_BAD_URL;
-  rv = parse_port(&u->port, host.n < a.n ? span_from(a.p + host.n + 1, a.n - host.n - 1)
-                                         : span_from(a.p, 0), u->scheme);
+  rv = parse_port(&u->port,
+                  host.n < a.n ? span_from(a.p + host.n + 1, a.n - host.n - 1) : span_from(a.p, 0),
+                  u->scheme);
   if (rv != AG_OK) return rv;
   u->host = ag_strndup(host.p, host.n);
   if (u->host == NULL) return AG_ERR_NOMEM;

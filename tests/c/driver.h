@@ -25,7 +25,7 @@ typedef struct driver {
   int n;
 } driver;
 
-static inline char * dup_or_null(const char *s, size_t n) {
+static inline char *dup_or_null(const char *s, size_t n) {
   if (!s) return NULL;
   char *p = malloc(n + 1);
   memcpy(p, s, n);
@@ -77,7 +77,7 @@ static inline void drv_close(driver *d) {
 }
 
 static inline uint32_t drv_call(driver *d, ag_ms now, const char *method, const char *url,
-                         const char *auth) {
+                                const char *auth) {
   uint32_t id = 0;
   ag_client_call(d->c, now, method, strlen(method), url, strlen(url), auth, auth ? strlen(auth) : 0,
                  AG_CRED_UNSET, &id);
@@ -109,14 +109,14 @@ static inline int drv_count(const driver *d, int type, int code) {
 }
 
 /* The last logged action of `type` (and kind/code), or NULL. */
-static inline const logged * drv_last(const driver *d, int type, int code) {
+static inline const logged *drv_last(const driver *d, int type, int code) {
   for (int i = d->n - 1; i >= 0; i--)
     if (d->log[i].type == type && (code < 0 || d->log[i].code == code)) return &d->log[i];
   return NULL;
 }
 
 /* The logged action for call `id` of `type`, or NULL. */
-static inline const logged * drv_for(const driver *d, int type, uint32_t id) {
+static inline const logged *drv_for(const driver *d, int type, uint32_t id) {
   for (int i = d->n - 1; i >= 0; i--)
     if (d->log[i].type == type && d->log[i].id == id) return &d->log[i];
   return NULL;

@@ -18,24 +18,26 @@ static void *failing_malloc(size_t n) {
 }
 
 #define T0 1700000000000.0
-#define OPTS                                                                                    \
-  "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/login\"},"   \
-  "\"refresh\":{\"url\":\"/refresh\"},\"storage\":\"local\",\"tokenFields\":{\"access\":[\"a\",\"access_token\"]}}"
+#define OPTS                                                                                       \
+  "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/login\"},"      \
+  "\"refresh\":{\"url\":\"/"                                                                       \
+  "refresh\"},\"storage\":\"local\",\"tokenFields\":{\"access\":[\"a\",\"access_token\"]}}"
 
 static void drain(ag_client *c) {
   ag_action a;
-  while (ag_client_next_action(c, &a)) {
-  }
+  while (ag_client_next_action(c, &a)) {}
 }
 
 /* Runs one session, ignoring the results: only crashes and leaks matter here. */
 static void session(void) {
   ag_client *c = NULL;
   char err[128];
-  if (ag_client_new(&c, OPTS, strlen(OPTS), "http://app.test", 15, err, sizeof err) != AG_OK) return;
+  if (ag_client_new(&c, OPTS, strlen(OPTS), "http://app.test", 15, err, sizeof err) != AG_OK)
+    return;
   uint32_t id = 0, login = 0;
   ag_client_call(c, T0, "GET", 3, "/api/a", 6, NULL, 0, AG_CRED_UNSET, &id);
-  const char *blob = "{\"v\":1,\"type\":\"tokens\",\"gen\":2,\"access\":\"A\",\"refresh\":\"R\",\"exp\":1000}";
+  const char *blob =
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":2,\"access\":\"A\",\"refresh\":\"R\",\"exp\":1000}";
   ag_client_start(c, T0, blob, strlen(blob));
   drain(c);
   ag_client_lock_granted(c, T0, NULL, 0);
@@ -59,7 +61,8 @@ static void session(void) {
   ag_client_message(c, T0 + 70003, msg, strlen(msg));
   ag_client_plan(c, "/api/x", 6);
   ag_client_diagnose(c, "/api/x", 6, 1, 200, 0);
-  ag_client_call(c, T0 + 70004, "GET", 3, "http://other.test/", 18, "Bearer M", 8, AG_CRED_UNSET, &id);
+  ag_client_call(c, T0 + 70004, "GET", 3, "http://other.test/", 18, "Bearer M", 8, AG_CRED_UNSET,
+                 &id);
   ag_client_network_error(c, T0 + 70005, id);
   ag_client_logout(c, T0 + 70006);
   drain(c);

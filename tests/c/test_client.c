@@ -4,10 +4,11 @@
 #include "internal.h"
 
 #define T0 1700000000000.0
-#define OPTS                                                                                 \
+#define OPTS                                                                                       \
   "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/login\"}," \
   "\"refresh\":{\"url\":\"/auth/refresh\"},\"crossTab\":false,\"storage\":\"local\"}"
-#define TOKENS(a, r, s) "{\"access_token\":\"" a "\",\"refresh_token\":\"" r "\",\"expires_in\":" #s "}"
+#define TOKENS(a, r, s)                                                                            \
+  "{\"access_token\":\"" a "\",\"refresh_token\":\"" r "\",\"expires_in\":" #s "}"
 
 /* A started, logged-in client holding access A1 / refresh R1 for 300 s from T0. */
 static void logged_in(driver *d, const char *options) {
@@ -29,7 +30,9 @@ static void protected_call_while_initializing_waits_then_goes_with_bearer(void) 
   drv_open(&d, OPTS);
   uint32_t id = drv_call(&d, T0, "GET", "/api/items", NULL);
   CHECK(d.n == 0); /* nothing leaves before the state is known */
-  drv_start(&d, T0 + 5, "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A1\",\"refresh\":\"R1\",\"exp\":1800000000000}");
+  drv_start(&d, T0 + 5,
+            "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A1\",\"refresh\":\"R1\",\"exp\":"
+            "1800000000000}");
   const logged *s = drv_for(&d, AG_ACTION_SEND, id);
   CHECK(s && s->authorization && !strcmp(s->authorization, "Bearer A1"));
   CHECK_STR_EQ(s ? s->url : NULL, "http://api.test/api/items");
@@ -260,19 +263,23 @@ static void expired_stored_session_refreshes_before_any_call_leaves(void) {
   drv_open(&d, OPTS);
   uint32_t a = drv_call(&d, T0, "GET", "/api/dashboard/stats", NULL);
   uint32_t b = drv_call(&d, T0, "GET", "/api/dashboard/items", NULL);
-  drv_start(&d, T0 + 1, "{\"v\":1,\"type\":\"tokens\",\"gen\":3,\"access\":\"OLD\",\"refresh\":\"R0\",\"exp\":1000}");
+  drv_start(
+      &d, T0 + 1,
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":3,\"access\":\"OLD\",\"refresh\":\"R0\",\"exp\":1000}");
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_CALL) == 0);
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 1);
   CHECK(ag_client_state(d.c) == AG_STATE_INITIALIZING);
   drv_respond(&d, T0 + 30, refresh_id(&d), 200, TOKENS("A2", "R2", 300));
-  CHECK(drv_for(&d, AG_ACTION_SEND, a) && !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
   CHECK(drv_for(&d, AG_ACTION_SEND, b) != NULL);
   CHECK(ag_client_ready_state(d.c) == AG_STATE_AUTHENTICATED);
   drv_close(&d);
 }
 
 static void malformed_stored_blob_gives_a_clean_anonymous_start(void) {
-  const char *bad[] = {"garbage", "{\"v\":1}", "[1,2]", "{\"v\":1,\"type\":\"tokens\",\"gen\":1}", ""};
+  const char *bad[] = {"garbage", "{\"v\":1}", "[1,2]", "{\"v\":1,\"type\":\"tokens\",\"gen\":1}",
+                       ""};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     driver d;
     drv_open(&d, OPTS);
@@ -343,7 +350,8 @@ static void a_call_waiting_for_a_login_that_never_answers_times_out(void) {
 
 static void login_form_body_is_url_encoded(void) {
   driver d;
-  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/token\",\"body\":\"form\"},\"crossTab\":false}");
+  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/"
+               "token\",\"body\":\"form\"},\"crossTab\":false}");
   drv_start(&d, T0, NULL);
   uint32_t id = 0;
   const char *cred = "{\"username\":\"a b\",\"password\":\"x&y=z\"}";
@@ -374,7 +382,8 @@ static void login_refused_rejects_login_failed_and_bad_body_rejects_bad_token_re
 
 static void refresh_form_mode_sends_the_oauth2_grant(void) {
   driver d;
-  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/token\",\"send\":\"form\"},\"crossTab\":false}");
+  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/"
+                "token\",\"send\":\"form\"},\"crossTab\":false}");
   drv_call(&d, T0 + 400000, "GET", "/x", NULL);
   const logged *s = drv_last(&d, AG_ACTION_SEND, AG_SEND_REFRESH);
   CHECK_STR_EQ(s ? s->body : NULL, "grant_type=refresh_token&refresh_token=R1");
@@ -383,7 +392,8 @@ static void refresh_form_mode_sends_the_oauth2_grant(void) {
 
 static void cookie_refresh_probes_at_start_with_credentials_included(void) {
   driver d;
-  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/refresh\",\"send\":\"cookie\"},\"crossTab\":false}");
+  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/"
+               "refresh\",\"send\":\"cookie\"},\"crossTab\":false}");
   uint32_t a = drv_call(&d, T0, "GET", "/me", NULL);
   drv_start(&d, T0, NULL);
   const logged *s = drv_last(&d, AG_ACTION_SEND, AG_SEND_REFRESH);
@@ -397,7 +407,8 @@ static void cookie_refresh_probes_at_start_with_credentials_included(void) {
 
 static void logout_forgets_everywhere_and_rejects_waiting_calls(void) {
   driver d;
-  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
+  logged_in(&d,
+            "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
   ag_client_logout(d.c, T0 + 5);
   drv_drain(&d);
   CHECK(drv_count(&d, AG_ACTION_CLEAR_STORAGE, -1) == 1);
@@ -412,17 +423,20 @@ static void logout_forgets_everywhere_and_rejects_waiting_calls(void) {
 static void newer_broadcast_is_adopted_and_older_ignored(void) {
   driver d;
   logged_in(&d, OPTS);
-  const char *old = "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"OLD\",\"exp\":1800000000000}";
+  const char *old =
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"OLD\",\"exp\":1800000000000}";
   CHECK(ag_client_message(d.c, T0, old, strlen(old)) == AG_ERR_STALE);
   char newer[200];
   snprintf(newer, sizeof newer,
-           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"NEW\",\"refresh\":\"RN\",\"exp\":1800000000000}",
+           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"NEW\",\"refresh\":\"RN\","
+           "\"exp\":1800000000000}",
            T0 + 100);
   CHECK(ag_client_message(d.c, T0 + 1, newer, strlen(newer)) == AG_OK);
   drv_drain(&d);
   CHECK(drv_count(&d, AG_ACTION_BROADCAST, -1) == 0); /* not echoed back */
   uint32_t id = drv_call(&d, T0 + 2, "GET", "/x", NULL);
-  CHECK(drv_for(&d, AG_ACTION_SEND, id) && !strcmp(drv_for(&d, AG_ACTION_SEND, id)->authorization, "Bearer NEW"));
+  CHECK(drv_for(&d, AG_ACTION_SEND, id) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, id)->authorization, "Bearer NEW"));
   CHECK(ag_client_message(d.c, T0, "{\"v\":1,\"type\":\"nonsense\"}", 25) == AG_ERR_BAD_BLOB);
   char bye[80];
   snprintf(bye, sizeof bye, "{\"v\":1,\"type\":\"logout\",\"gen\":%.0f}", T0 + 200);
@@ -434,7 +448,8 @@ static void newer_broadcast_is_adopted_and_older_ignored(void) {
 
 static void cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refreshed(void) {
   driver d;
-  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
+  logged_in(&d,
+            "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
   ag_ms t = T0 + 400000;
   uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
   CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1);
@@ -443,7 +458,8 @@ static void cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refr
   CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1); /* single flight across calls */
   char blob[200];
   snprintf(blob, sizeof blob,
-           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"OTHER\",\"refresh\":\"R5\",\"exp\":%.0f}",
+           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"OTHER\",\"refresh\":\"R5\","
+           "\"exp\":%.0f}",
            t - 5, t + 300000);
   ag_client_lock_granted(d.c, t + 10, blob, strlen(blob));
   drv_drain(&d);
@@ -456,7 +472,8 @@ static void cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refr
 
 static void cross_tab_refresh_goes_out_once_the_lock_is_held(void) {
   driver d;
-  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
+  logged_in(&d,
+            "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
   ag_ms t = T0 + 400000;
   drv_call(&d, t, "GET", "/x", NULL);
   ag_client_lock_granted(d.c, t + 1, NULL, 0);
@@ -487,11 +504,13 @@ static void refused_refresh_waits_for_another_tabs_newer_tokens(void) {
   CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1); /* no second refresh with the refused token */
   char msg[200];
   snprintf(msg, sizeof msg,
-           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"A2\",\"refresh\":\"R2\",\"exp\":%.0f}",
+           "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"A2\",\"refresh\":\"R2\",\"exp\":"
+           "%.0f}",
            t + 7, t + 300000);
   CHECK(ag_client_message(d.c, t + 7, msg, strlen(msg)) == AG_OK);
   drv_drain(&d);
-  CHECK(drv_for(&d, AG_ACTION_SEND, a) && !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
   CHECK(drv_for(&d, AG_ACTION_SEND, b) != NULL);
   CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
   drv_close(&d);
@@ -522,12 +541,14 @@ static void a_new_tab_without_tokens_asks_the_others_and_adopts_the_answer(void)
   const logged *b = drv_last(&d, AG_ACTION_BROADCAST, -1);
   CHECK(b && !strcmp(b->text, "{\"v\":1,\"type\":\"hello\"}"));
   CHECK(ag_client_ready_state(d.c) == AG_STATE_ANONYMOUS); /* no waiting on other tabs */
-  const char *answer = "{\"v\":1,\"type\":\"tokens\",\"gen\":9,\"access\":\"A7\",\"refresh\":\"R7\",\"exp\":1800000000000}";
+  const char *answer = "{\"v\":1,\"type\":\"tokens\",\"gen\":9,\"access\":\"A7\",\"refresh\":"
+                       "\"R7\",\"exp\":1800000000000}";
   CHECK(ag_client_message(d.c, T0 + 3, answer, strlen(answer)) == AG_OK);
   drv_drain(&d);
   CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
   uint32_t id = drv_call(&d, T0 + 4, "GET", "/x", NULL);
-  CHECK(drv_for(&d, AG_ACTION_SEND, id) && !strcmp(drv_for(&d, AG_ACTION_SEND, id)->authorization, "Bearer A7"));
+  CHECK(drv_for(&d, AG_ACTION_SEND, id) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, id)->authorization, "Bearer A7"));
   drv_close(&d);
 }
 

@@ -7,7 +7,8 @@
 
 static void cross_origin_failure_names_cors_the_authorization_header_and_the_origin(void) {
   driver d;
-  drv_open(&d, "{\"baseUrl\":\"http://api.test:8000\",\"credentials\":\"include\",\"crossTab\":false}");
+  drv_open(&d,
+           "{\"baseUrl\":\"http://api.test:8000\",\"credentials\":\"include\",\"crossTab\":false}");
   drv_start(&d, T0, NULL);
   const char *set = "{\"access\":\"SECRET\"}";
   ag_client_set_tokens(d.c, T0, set, strlen(set));
@@ -85,7 +86,8 @@ static void plan_describes_the_request_the_gate_would_send(void) {
 }
 
 static void every_code_and_error_has_a_name(void) {
-  for (int code = AG_CODE_NO_TOKEN; code <= AG_CODE_LOGIN_FAILED; code++) CHECK(ag_code_name(code)[0]);
+  for (int code = AG_CODE_NO_TOKEN; code <= AG_CODE_LOGIN_FAILED; code++)
+    CHECK(ag_code_name(code)[0]);
   CHECK_STR_EQ(ag_code_name(AG_CODE_CORS_OR_NETWORK), "CORS_OR_NETWORK");
   CHECK_STR_EQ(ag_code_name(99), "");
   CHECK_STR_EQ(ag_state_name(AG_STATE_REFRESHING), "refreshing");

@@ -8,10 +8,11 @@
 #include "driver.h"
 
 #define T0 1700000000000.0
-#define OPTS                                                                                        \
-  "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/login\"},"  \
+#define OPTS                                                                                       \
+  "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/login\"}," \
   "\"refresh\":{\"url\":\"/auth/refresh\"},\"crossTab\":false,\"storage\":\"local\"}"
-#define NO_REFRESH "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/auth/login\"},\"crossTab\":false}"
+#define NO_REFRESH                                                                                 \
+  "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/auth/login\"},\"crossTab\":false}"
 #define SECRET "SECRETtoken42"
 #define CREDS "{\"username\":\"u\",\"password\":\"p\"}"
 
@@ -48,7 +49,8 @@ static int login_code(const char *options, const char *body, size_t len) {
 }
 
 /* The logged SEND for a call to `url` made by a client holding SECRET, or NULL. */
-static int send_of(driver *d, const char *url, const char *auth, const logged **send, const logged **reject) {
+static int send_of(driver *d, const char *url, const char *auth, const logged **send,
+                   const logged **reject) {
   uint32_t id = drv_call(d, T0 + 10, "GET", url, auth);
   *send = drv_for(d, AG_ACTION_SEND, id);
   *reject = drv_for(d, AG_ACTION_REJECT, id);
@@ -97,14 +99,17 @@ static void deeply_nested_json_is_refused_everywhere(void) {
   opts[o] = '\0';
   ag_client *c = (ag_client *)1;
   char err[128];
-  CHECK(ag_client_new(&c, opts, strlen(opts), PAGE, strlen(PAGE), err, sizeof err) == AG_ERR_BAD_CONFIG);
+  CHECK(ag_client_new(&c, opts, strlen(opts), PAGE, strlen(PAGE), err, sizeof err) ==
+        AG_ERR_BAD_CONFIG);
   CHECK(c == NULL && err[0]);
 }
 
 static void non_utf8_and_nul_bytes_in_tokens_are_refused(void) {
-  const char bad_utf8[] = "{\"access_token\":\"A\xff\xfe" "1\"}";
+  const char bad_utf8[] = "{\"access_token\":\"A\xff\xfe"
+                          "1\"}";
   CHECK(login_code(OPTS, bad_utf8, sizeof bad_utf8 - 1) == AG_CODE_BAD_TOKEN_RESPONSE);
-  const char raw_nul[] = "{\"access_token\":\"A\0" "1\"}";
+  const char raw_nul[] = "{\"access_token\":\"A\0"
+                         "1\"}";
   CHECK(login_code(OPTS, raw_nul, sizeof raw_nul - 1) == AG_CODE_BAD_TOKEN_RESPONSE);
   const char escaped_nul[] = "{\"access_token\":\"A\\u00001\"}";
   CHECK(login_code(OPTS, escaped_nul, sizeof escaped_nul - 1) == AG_CODE_BAD_TOKEN_RESPONSE);
@@ -212,9 +217,14 @@ static void far_future_expires_in_is_refused_as_unusable(void) {
 static void urls_with_credentials_or_other_schemes_are_bad_config_and_never_sent(void) {
   driver d;
   logged_in(&d, OPTS);
-  const char *bad[] = {"http://user:pw@api.test/api/x", "https://:@api.test/", "javascript:alert(1)",
-                       "data:text/html,<script>x</script>", "file:///etc/passwd",
-                       "http://b\xc3\xbc\x63her.example/", "http://api.test/a b", "http://api.test:99999/"};
+  const char *bad[] = {"http://user:pw@api.test/api/x",
+                       "https://:@api.test/",
+                       "javascript:alert(1)",
+                       "data:text/html,<script>x</script>",
+                       "file:///etc/passwd",
+                       "http://b\xc3\xbc\x63her.example/",
+                       "http://api.test/a b",
+                       "http://api.test:99999/"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     const logged *s, *r;
     send_of(&d, bad[i], NULL, &s, &r);
@@ -228,9 +238,14 @@ static void urls_with_credentials_or_other_schemes_are_bad_config_and_never_sent
 static void other_hosts_however_written_never_get_the_token(void) {
   driver d;
   logged_in(&d, OPTS);
-  const char *foreign[] = {"//evil.example/api", "\\\\evil.example/api", "/\\evil.example/api", "http://api.test.evil.example/api",
-                           "http://xn--bcher-kva.example/api", "https://api.test/api",
-                           "http://api.test:8080/api", "http://evil.example/http://api.test/"};
+  const char *foreign[] = {"//evil.example/api",
+                           "\\\\evil.example/api",
+                           "/\\evil.example/api",
+                           "http://api.test.evil.example/api",
+                           "http://xn--bcher-kva.example/api",
+                           "https://api.test/api",
+                           "http://api.test:8080/api",
+                           "http://evil.example/http://api.test/"};
   for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
     const logged *s, *r;
     send_of(&d, foreign[i], NULL, &s, &r);
@@ -249,8 +264,8 @@ static void other_hosts_however_written_never_get_the_token(void) {
 static void mixed_case_hosts_and_default_ports_are_the_same_origin(void) {
   driver d;
   logged_in(&d, OPTS);
-  const char *same[] = {"http://API.Test/api/x", "http://api.test:80/api/x", "HTTP://api.test/api/x",
-                        "http://api.test/a/../api/x", "/api/x#frag"};
+  const char *same[] = {"http://API.Test/api/x", "http://api.test:80/api/x",
+                        "HTTP://api.test/api/x", "http://api.test/a/../api/x", "/api/x#frag"};
   for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
     const logged *s, *r;
     send_of(&d, same[i], NULL, &s, &r);
@@ -284,7 +299,8 @@ static void broadcasts_from_an_older_generation_or_with_a_forged_shape_change_no
   driver d;
   logged_in(&d, OPTS); /* generation T0 */
   const char *older = "{\"v\":1,\"type\":\"logout\",\"gen\":5}";
-  const char *older_tokens = "{\"v\":1,\"type\":\"tokens\",\"gen\":6,\"access\":\"EVIL\",\"exp\":0}";
+  const char *older_tokens =
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":6,\"access\":\"EVIL\",\"exp\":0}";
   CHECK(ag_client_message(d.c, T0 + 1, older, strlen(older)) == AG_ERR_STALE);
   CHECK(ag_client_message(d.c, T0 + 1, older_tokens, strlen(older_tokens)) == AG_ERR_STALE);
   const char *forged[] = {
@@ -338,20 +354,22 @@ static void tokens_never_appear_in_a_rejection_message(void) {
   driver d;
   logged_in(&d, OPTS);
   const logged *s, *r;
-  send_of(&d, "//evil.example/x", "Bearer " SECRET, &s, &r);              /* FOREIGN_ORIGIN */
+  send_of(&d, "//evil.example/x", "Bearer " SECRET, &s, &r); /* FOREIGN_ORIGIN */
   uint32_t a = drv_call(&d, T0 + 20, "GET", "/api/a", NULL);
-  ag_client_network_error(d.c, T0 + 21, a);                                /* CORS_OR_NETWORK */
+  ag_client_network_error(d.c, T0 + 21, a); /* CORS_OR_NETWORK */
   drv_drain(&d);
   uint32_t b = drv_call(&d, T0 + 22, "GET", "/api/b", NULL);
-  drv_respond(&d, T0 + 23, b, 401, NULL);                                  /* refresh starts */
+  drv_respond(&d, T0 + 23, b, 401, NULL); /* refresh starts */
   const logged *rs = drv_last(&d, AG_ACTION_SEND, AG_SEND_REFRESH);
   CHECK(rs && strstr(rs->body, "R" SECRET));
-  drv_respond(&d, T0 + 24, rs ? rs->id : 0, 401, "{\"detail\":\"" SECRET "\"}"); /* SESSION_EXPIRED */
+  drv_respond(&d, T0 + 24, rs ? rs->id : 0, 401,
+              "{\"detail\":\"" SECRET "\"}"); /* SESSION_EXPIRED */
   uint32_t login = 0;
   ag_client_login(d.c, T0 + 25, CREDS, strlen(CREDS), &login);
   drv_drain(&d);
-  drv_respond(&d, T0 + 26, login, 200, "{\"access_token\":\"" SECRET "\\n\"}"); /* BAD_TOKEN_RESPONSE */
-  drv_call(&d, T0 + 27, "GET", "/api/c", NULL);                            /* NO_TOKEN */
+  drv_respond(&d, T0 + 26, login, 200,
+              "{\"access_token\":\"" SECRET "\\n\"}"); /* BAD_TOKEN_RESPONSE */
+  drv_call(&d, T0 + 27, "GET", "/api/c", NULL);        /* NO_TOKEN */
   int rejects = 0;
   for (int i = 0; i < d.n; i++) {
     if (d.log[i].type != AG_ACTION_REJECT) continue;
@@ -370,7 +388,8 @@ static void set_tokens_before_start_wins_over_an_older_stored_blob(void) {
   drv_open(&d, OPTS);
   const char *set = "{\"access\":\"NEW\",\"expiresIn\":300}";
   CHECK(ag_client_set_tokens(d.c, T0, set, strlen(set)) == AG_OK);
-  drv_start(&d, T0 + 1, "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"OLD\",\"exp\":1800000000000}");
+  drv_start(&d, T0 + 1,
+            "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"OLD\",\"exp\":1800000000000}");
   const logged *s, *r;
   send_of(&d, "/api/x", NULL, &s, &r);
   CHECK(s && !strcmp(s->authorization, "Bearer NEW"));
@@ -382,7 +401,9 @@ static void logout_before_start_ignores_an_older_stored_session(void) {
   driver d;
   drv_open(&d, OPTS);
   CHECK(ag_client_logout(d.c, T0) == AG_OK);
-  drv_start(&d, T0 + 1, "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"OLD\",\"refresh\":\"R\",\"exp\":1}");
+  drv_start(
+      &d, T0 + 1,
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"OLD\",\"refresh\":\"R\",\"exp\":1}");
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
   CHECK(drv_count(&d, AG_ACTION_SEND, -1) == 0);
   drv_close(&d);
@@ -392,7 +413,9 @@ static void logout_before_start_ignores_an_older_stored_session(void) {
 static void a_slow_refresh_is_not_sent_twice_and_its_late_answer_is_used(void) {
   driver d;
   drv_open(&d, OPTS);
-  drv_start(&d, T0, "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A1\",\"refresh\":\"R1\",\"exp\":1}");
+  drv_start(
+      &d, T0,
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A1\",\"refresh\":\"R1\",\"exp\":1}");
   const logged *rs = drv_last(&d, AG_ACTION_SEND, AG_SEND_REFRESH);
   uint32_t refresh = rs ? rs->id : 0;
   uint32_t a = drv_call(&d, T0 + 1, "GET", "/api/a", NULL);
@@ -400,7 +423,8 @@ static void a_slow_refresh_is_not_sent_twice_and_its_late_answer_is_used(void) {
   CHECK(drv_for(&d, AG_ACTION_REJECT, a) != NULL);
   drv_tick(&d, T0 + 3600000);
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 1);
-  drv_respond(&d, T0 + 3600001, refresh, 200, "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":300}");
+  drv_respond(&d, T0 + 3600001, refresh, 200,
+              "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":300}");
   CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
   const logged *s, *r;
   send_of(&d, "/api/b", NULL, &s, &r);

@@ -46,7 +46,8 @@ static void relative_base_url_without_a_page_is_bad_config(void) {
 static void prefixes_match_on_segment_boundaries_and_public_wins(void) {
   ag_config c;
   char err[200];
-  CHECK(parse(&c, "{\"baseUrl\":\"http://api.test\",\"protect\":[\"/api\"],\"public\":[\"/api/auth\"]}",
+  CHECK(parse(&c,
+              "{\"baseUrl\":\"http://api.test\",\"protect\":[\"/api\"],\"public\":[\"/api/auth\"]}",
               PAGE, err) == AG_OK);
   CHECK(route_of(&c, "/api") == AG_ROUTE_PROTECTED);
   CHECK(route_of(&c, "/api/v1/x") == AG_ROUTE_PROTECTED);
@@ -61,8 +62,9 @@ static void prefixes_match_on_segment_boundaries_and_public_wins(void) {
 static void login_and_refresh_endpoints_are_public_by_themselves(void) {
   ag_config c;
   char err[200];
-  CHECK(parse(&c, "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/auth/login\"},"
-                  "\"refresh\":{\"url\":\"http://api.test/auth/refresh\"}}",
+  CHECK(parse(&c,
+              "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/auth/login\"},"
+              "\"refresh\":{\"url\":\"http://api.test/auth/refresh\"}}",
               PAGE, err) == AG_OK);
   CHECK(route_of(&c, "/auth/login") == AG_ROUTE_PUBLIC);
   CHECK(route_of(&c, "/auth/refresh") == AG_ROUTE_PUBLIC);
@@ -74,7 +76,8 @@ static void login_and_refresh_endpoints_are_public_by_themselves(void) {
 static void trusted_origins_are_normalised(void) {
   ag_config c;
   char err[200];
-  CHECK(parse(&c, "{\"baseUrl\":\"http://api.test\",\"trustedOrigins\":[\"HTTPS://Files.Test:443/\"]}",
+  CHECK(parse(&c,
+              "{\"baseUrl\":\"http://api.test\",\"trustedOrigins\":[\"HTTPS://Files.Test:443/\"]}",
               PAGE, err) == AG_OK);
   CHECK_STR_EQ(c.trusted[0], "https://files.test");
   CHECK(route_of(&c, "https://files.test/x") == AG_ROUTE_PROTECTED);
@@ -96,8 +99,10 @@ static void every_bad_option_is_bad_config_with_a_reason(void) {
       {"{\"baseUrl\":\"http://a.test\",\"protect\":[\"api\"]}", "protect"},
       {"{\"baseUrl\":\"http://a.test\",\"protect\":\"/api\"}", "protect"},
       {"{\"baseUrl\":\"http://a.test\",\"login\":{}}", "login.url"},
-      {"{\"baseUrl\":\"http://a.test\",\"login\":{\"url\":\"http://evil.test/login\"}}", "login.url"},
-      {"{\"baseUrl\":\"http://a.test\",\"refresh\":{\"url\":\"/r\",\"send\":\"header\"}}", "refresh.send"},
+      {"{\"baseUrl\":\"http://a.test\",\"login\":{\"url\":\"http://evil.test/login\"}}",
+       "login.url"},
+      {"{\"baseUrl\":\"http://a.test\",\"refresh\":{\"url\":\"/r\",\"send\":\"header\"}}",
+       "refresh.send"},
       {"{\"baseUrl\":\"http://a.test\",\"refreshSkewSeconds\":-1}", "refreshSkewSeconds"},
       {"{\"baseUrl\":\"http://a.test\",\"readyTimeoutMs\":\"10\"}", "readyTimeoutMs"},
       {"{\"baseUrl\":\"http://a.test\",\"crossTab\":1}", "crossTab"},
@@ -118,7 +123,8 @@ static void every_bad_option_is_bad_config_with_a_reason(void) {
 static void caller_credentials_win_over_the_configured_mode(void) {
   ag_config c;
   char err[200];
-  CHECK(parse(&c, "{\"baseUrl\":\"http://api.test\",\"credentials\":\"include\"}", PAGE, err) == AG_OK);
+  CHECK(parse(&c, "{\"baseUrl\":\"http://api.test\",\"credentials\":\"include\"}", PAGE, err) ==
+        AG_OK);
   ag_url u, f;
   ag_url_parse(&u, "http://api.test/x", 17);
   ag_url_parse(&f, "http://else.test/x", 18);
@@ -139,7 +145,8 @@ static void guard_refuses_authorizes_or_warns_only_bare_protected_calls(void) {
   CHECK(ag_client_guard(cl, p, strlen(p), 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
   CHECK(ag_client_guard(cl, p, strlen(p), 0, AG_GUARD_MODE_WARN) == AG_GUARD_WARN);
   CHECK(ag_client_guard(cl, p, strlen(p), 1, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(ag_client_guard(cl, "http://api.test/health", 22, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
+  CHECK(ag_client_guard(cl, "http://api.test/health", 22, 0, AG_GUARD_MODE_REFUSE) ==
+        AG_GUARD_PASS);
   /* raw calls resolve against the page: a relative path is the page's own origin */
   CHECK(ag_client_guard(cl, "/api/x", 6, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
   CHECK(ag_client_guard(cl, "http://cdn.test/x.js", 20, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);

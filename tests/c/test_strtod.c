@@ -22,7 +22,8 @@ static void integers_up_to_two_to_the_53_are_exact(void) {
 }
 
 static void decimals_match_the_c_library_within_a_rounding_step(void) {
-  const char *cases[] = {"0.5", "12.5", "3.14159", "-0.001", "2.5e-3", "6.02E23", "1e-300", "123456.789e2"};
+  const char *cases[] = {"0.5",    "12.5",    "3.14159", "-0.001",
+                         "2.5e-3", "6.02E23", "1e-300",  "123456.789e2"};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     size_t used;
     double ours = conv(cases[i], &used), libc = strtod(cases[i], NULL);
@@ -36,7 +37,7 @@ static void decimals_match_the_c_library_within_a_rounding_step(void) {
 static void end_stops_where_the_number_stops(void) {
   size_t used;
   CHECK(conv("15,", &used) == 15 && used == 2);
-  CHECK(conv("7e", &used) == 7 && used == 1);   /* an exponent needs digits */
+  CHECK(conv("7e", &used) == 7 && used == 1); /* an exponent needs digits */
   CHECK(conv("7e+", &used) == 7 && used == 1);
   CHECK(conv("x", &used) == 0 && used == 0);
   CHECK(conv("-", &used) == 0 && used == 0);

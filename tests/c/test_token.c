@@ -176,12 +176,20 @@ static void jwt_exp_is_used_when_there_is_no_expires_in(void) {
 }
 
 static void unusable_expires_in_falls_back_to_jwt_exp(void) {
-  static const char *bad[] = {
-      ",\"expires_in\":0",        ",\"expires_in\":-5",        ",\"expires_in\":\"abc\"",
-      ",\"expires_in\":\"\"",     ",\"expires_in\":\"-1\"",    ",\"expires_in\":\"12.5\"",
-      ",\"expires_in\":1e400",    ",\"expires_in\":-1e400",    ",\"expires_in\":315360000",
-      ",\"expires_in\":true",     ",\"expires_in\":{}",        ",\"expires_in\":[60]",
-      ",\"expires_in\":\"99999999999\"", ",\"expires_in\":null"};
+  static const char *bad[] = {",\"expires_in\":0",
+                              ",\"expires_in\":-5",
+                              ",\"expires_in\":\"abc\"",
+                              ",\"expires_in\":\"\"",
+                              ",\"expires_in\":\"-1\"",
+                              ",\"expires_in\":\"12.5\"",
+                              ",\"expires_in\":1e400",
+                              ",\"expires_in\":-1e400",
+                              ",\"expires_in\":315360000",
+                              ",\"expires_in\":true",
+                              ",\"expires_in\":{}",
+                              ",\"expires_in\":[60]",
+                              ",\"expires_in\":\"99999999999\"",
+                              ",\"expires_in\":null"};
   size_t i;
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     ag_tokens t = {0};
@@ -378,12 +386,12 @@ static void jwt_with_base64_padding_is_accepted(void) {
 }
 
 static void jwt_with_bad_base64url_is_treated_as_opaque(void) {
-  CHECK(exp_of("h.eyJleHAiOjEyfQ=.s") == 0);    /* incomplete padding */
-  CHECK(exp_of("h.eyJleHAiOjEyfQ===.s") == 0);  /* too much */
-  CHECK(exp_of("h.eyJle+AiOjEyfQ.s") == 0);     /* standard alphabet */
+  CHECK(exp_of("h.eyJleHAiOjEyfQ=.s") == 0);   /* incomplete padding */
+  CHECK(exp_of("h.eyJleHAiOjEyfQ===.s") == 0); /* too much */
+  CHECK(exp_of("h.eyJle+AiOjEyfQ.s") == 0);    /* standard alphabet */
   CHECK(exp_of("h.eyJle*AiOjEyfQ.s") == 0);
-  CHECK(exp_of("h.eyJleHAiOjEyfQx.s") == 0);    /* one char too many */
-  CHECK(exp_of("h.eyJleHAiOjEyfR.s") == 0);     /* non-zero leftover bits */
+  CHECK(exp_of("h.eyJleHAiOjEyfQx.s") == 0); /* one char too many */
+  CHECK(exp_of("h.eyJleHAiOjEyfR.s") == 0);  /* non-zero leftover bits */
 }
 
 static void jwt_with_unusable_payload_is_treated_as_opaque(void) {
@@ -514,8 +522,9 @@ static void blob_with_extra_fields_and_other_key_order_is_read(void) {
   ag_tokens out = {0};
   uint64_t gen = 0;
   bool logout = true;
-  CHECK(read_blob(" {\"exp\":5,\"access\":\"A\",\"gen\":2.0,\"type\":\"tokens\",\"v\":1,\"new\":[1]} ",
-                  &out, &gen, &logout) == AG_OK);
+  CHECK(read_blob(
+            " {\"exp\":5,\"access\":\"A\",\"gen\":2.0,\"type\":\"tokens\",\"v\":1,\"new\":[1]} ",
+            &out, &gen, &logout) == AG_OK);
   CHECK(gen == 2 && !logout && out.expires_at == 5);
   ag_tokens_clear(&out);
 }
@@ -573,7 +582,8 @@ static void blob_with_bad_tokens_is_rejected(void) {
   BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":7,\"exp\":1}");
   BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":null,\"exp\":1}");
   BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":\"A\",\"refresh\":null,\"exp\":1}");
-  BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":\"A\",\"refresh\":\"a b\",\"exp\":1}");
+  BAD_BLOB(
+      "{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":\"A\",\"refresh\":\"a b\",\"exp\":1}");
   BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":\"A\",\"refresh\":{},\"exp\":1}");
   BAD_BLOB("{\"v\":1,\"gen\":1,\"type\":\"tokens\",\"access\":\"\\u00e9\",\"exp\":1}");
 }
@@ -681,8 +691,8 @@ static void allocation_failure_in_parsing_is_reported_and_leaks_nothing(void) {
     budget = k;
     rv = parse(&t, body);
     /* cJSON reports no allocation failure of its own: it looks like bad input */
-    CHECK(rv == AG_OK || ((rv == AG_ERR_NOMEM || rv == AG_ERR_BAD_TOKENS) &&
-                          ag_live_allocations() == before));
+    CHECK(rv == AG_OK ||
+          ((rv == AG_ERR_NOMEM || rv == AG_ERR_BAD_TOKENS) && ag_live_allocations() == before));
   }
   CHECK(rv == AG_OK && t.expires_at == 1800000000000.0);
   ag_tokens_clear(&t);
@@ -706,8 +716,8 @@ static void allocation_failure_in_blobs_is_reported_and_leaks_nothing(void) {
     long before = ag_live_allocations();
     budget = k;
     rv = read_blob(b, &out, &gen, &logout);
-    CHECK(rv == AG_OK || ((rv == AG_ERR_NOMEM || rv == AG_ERR_BAD_BLOB) &&
-                          ag_live_allocations() == before));
+    CHECK(rv == AG_OK ||
+          ((rv == AG_ERR_NOMEM || rv == AG_ERR_BAD_BLOB) && ag_live_allocations() == before));
   }
   budget = -1;
   CHECK(rv == AG_OK);

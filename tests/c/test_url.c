@@ -277,8 +277,12 @@ static void control_characters_and_inner_spaces_are_refused(void) {
   CHECK_STR_EQ(parsed("https://h/a b"), BAD);
   CHECK_STR_EQ(parsed("https://h/a\tb"), BAD);
   CHECK_STR_EQ(parsed("https://h/a\r\nX-Evil: 1"), BAD);
-  CHECK_STR_EQ(parsed("https://h/a\x7f" "b"), BAD);
-  CHECK_STR_EQ(parsed("https://h/a\x1b" "b"), BAD);
+  CHECK_STR_EQ(parsed("https://h/a\x7f"
+                      "b"),
+               BAD);
+  CHECK_STR_EQ(parsed("https://h/a\x1b"
+                      "b"),
+               BAD);
   CHECK_STR_EQ(parsed("https://h /"), BAD);
   CHECK_STR_EQ(href(BASE, "a b"), BAD);
 }
@@ -299,7 +303,9 @@ static void backslash_in_authority_is_refused(void) {
 }
 
 static void non_ascii_and_percent_encoded_hosts_are_refused(void) {
-  CHECK_STR_EQ(parsed("https://b\xc3\xbc" "cher.example/"), BAD);
+  CHECK_STR_EQ(parsed("https://b\xc3\xbc"
+                      "cher.example/"),
+               BAD);
   CHECK_STR_EQ(parsed("https://xn--bcher-kva.example/"), "https://xn--bcher-kva.example/");
   CHECK_STR_EQ(parsed("https://ex%61mple.com/"), BAD);
   CHECK_STR_EQ(parsed("https://a<b/"), BAD);

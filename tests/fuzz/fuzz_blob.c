@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool logout2 = !logout;
     FUZZ_CHECK(ag_blob_read(again, strlen(again), &t2, &gen2, &logout2) == AG_OK);
     FUZZ_CHECK(gen2 == gen && logout2 == logout);
-    FUZZ_CHECK((!t.access && !t2.access) || (t.access && t2.access && !strcmp(t.access, t2.access)));
+    FUZZ_CHECK((!t.access && !t2.access) ||
+               (t.access && t2.access && !strcmp(t.access, t2.access)));
     FUZZ_CHECK((!t.refresh && !t2.refresh) ||
                (t.refresh && t2.refresh && !strcmp(t.refresh, t2.refresh)));
     FUZZ_CHECK(t2.expires_at == t.expires_at);
@@ -60,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int cleared = 0;
   ag_action a;
   while (ag_client_next_action(c, &a)) {
-    FUZZ_CHECK(a.type != AG_ACTION_SEND && a.type != AG_ACTION_PERSIST && a.type != AG_ACTION_BROADCAST);
+    FUZZ_CHECK(a.type != AG_ACTION_SEND && a.type != AG_ACTION_PERSIST &&
+               a.type != AG_ACTION_BROADCAST);
     if (a.type == AG_ACTION_CLEAR_STORAGE) cleared++;
   }
   bool usable = rc == AG_OK && !logout && (t.expires_at <= 0 || FUZZ_T0 < t.expires_at);

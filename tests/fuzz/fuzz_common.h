@@ -16,18 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_CHECK(cond)                                                          \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      fprintf(stderr, "invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                    \
-    }                                                                             \
+#define FUZZ_CHECK(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #cond);                 \
+      abort();                                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define FUZZ_FAIL(why)                                                            \
-  do {                                                                            \
-    fprintf(stderr, "invariant failed: %s:%d: %s\n", __FILE__, __LINE__, why);    \
-    abort();                                                                      \
+#define FUZZ_FAIL(why)                                                                             \
+  do {                                                                                             \
+    fprintf(stderr, "invariant failed: %s:%d: %s\n", __FILE__, __LINE__, why);                     \
+    abort();                                                                                       \
   } while (0)
 
 /* A date in 2023, as Date.now() would give it. */

@@ -14,7 +14,8 @@
 #include "fuzz_common.h"
 
 static const char *const options[] = {
-    "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/auth/refresh\"},\"storage\":\"local\"}",
+    "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/auth/"
+    "refresh\"},\"storage\":\"local\"}",
     "{\"baseUrl\":\"http://api.test\",\"crossTab\":false}",
     "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\",\"send\":\"cookie\"}}",
 };
@@ -38,11 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ag_action a;
   FUZZ_CHECK(ag_client_message(c, now, "{}", 2) == AG_ERR_INVALID); /* not started yet */
   FUZZ_CHECK(ag_client_start(c, now, NULL, 0) == AG_OK);
-  while (ag_client_next_action(c, &a)) {
-  }
+  while (ag_client_next_action(c, &a)) {}
   FUZZ_CHECK(ag_client_set_tokens(c, now, SET, strlen(SET)) == AG_OK);
-  while (ag_client_next_action(c, &a)) {
-  }
+  while (ag_client_next_action(c, &a)) {}
 
   while (in.n) {
     size_t len;

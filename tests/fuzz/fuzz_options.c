@@ -20,8 +20,13 @@
 static const char *const pages[] = {"", "http://app.test", "https://app.example:8443",
                                     "http://[::1]:3000"};
 static const size_t err_caps[] = {0, 1, 2, 16, 256};
-static const char *const probe_urls[] = {"/", "/api/x", "http://api.test/a", "//evil.example/x",
-                                         "https://files.test/f", "javascript:alert(1)", "health",
+static const char *const probe_urls[] = {"/",
+                                         "/api/x",
+                                         "http://api.test/a",
+                                         "//evil.example/x",
+                                         "https://files.test/f",
+                                         "javascript:alert(1)",
+                                         "health",
                                          "http://user:pw@api.test/"};
 
 static void check_absolute(const char *url) {

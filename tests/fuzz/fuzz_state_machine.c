@@ -49,42 +49,101 @@ typedef struct config {
 } config;
 
 static const config configs[] = {
-    {"{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/login\"},"
+    {"{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/"
+     "login\"},"
      "\"refresh\":{\"url\":\"/auth/refresh\"},\"crossTab\":false,\"storage\":\"local\"}",
-     {"http://api.test"}, {"/"}, {"/health"}, {"/auth/login", "/auth/refresh"},
-     "http://api.test/auth/login", "http://api.test/auth/refresh", false, true, false},
+     {"http://api.test"},
+     {"/"},
+     {"/health"},
+     {"/auth/login", "/auth/refresh"},
+     "http://api.test/auth/login",
+     "http://api.test/auth/refresh",
+     false,
+     true,
+     false},
     {"{\"baseUrl\":\"http://api.test/\",\"login\":{\"url\":\"http://api.test/auth/login\"},"
      "\"refresh\":{\"url\":\"/auth/refresh\"},\"readyTimeoutMs\":5000}",
-     {"http://api.test"}, {"/"}, {NULL}, {"/auth/login", "/auth/refresh"},
-     "http://api.test/auth/login", "http://api.test/auth/refresh", false, false, true},
-    {"{\"baseUrl\":\"http://api.test\",\"protect\":[\"/api\"],\"trustedOrigins\":[\"https://files.test:443\"],"
+     {"http://api.test"},
+     {"/"},
+     {NULL},
+     {"/auth/login", "/auth/refresh"},
+     "http://api.test/auth/login",
+     "http://api.test/auth/refresh",
+     false,
+     false,
+     true},
+    {"{\"baseUrl\":\"http://api.test\",\"protect\":[\"/api\"],\"trustedOrigins\":[\"https://"
+     "files.test:443\"],"
      "\"login\":{\"url\":\"/auth/login\",\"body\":\"form\"},\"refresh\":{\"url\":\"/auth/refresh\","
      "\"send\":\"form\"},\"storage\":\"session\",\"refreshSkewSeconds\":60}",
-     {"http://api.test", "https://files.test"}, {"/api"}, {NULL}, {"/auth/login", "/auth/refresh"},
-     "http://api.test/auth/login", "http://api.test/auth/refresh", false, true, true},
-    {"{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/login\"},"
+     {"http://api.test", "https://files.test"},
+     {"/api"},
+     {NULL},
+     {"/auth/login", "/auth/refresh"},
+     "http://api.test/auth/login",
+     "http://api.test/auth/refresh",
+     false,
+     true,
+     true},
+    {"{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"],\"login\":{\"url\":\"/auth/"
+     "login\"},"
      "\"refresh\":{\"url\":\"/auth/refresh\",\"send\":\"cookie\"},\"credentials\":\"include\"}",
-     {"http://api.test"}, {"/"}, {"/health"}, {"/auth/login", "/auth/refresh"},
-     "http://api.test/auth/login", "http://api.test/auth/refresh", true, false, true},
+     {"http://api.test"},
+     {"/"},
+     {"/health"},
+     {"/auth/login", "/auth/refresh"},
+     "http://api.test/auth/login",
+     "http://api.test/auth/refresh",
+     true,
+     false,
+     true},
     {"{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/auth/login\"},\"crossTab\":false,"
      "\"refreshSkewSeconds\":0}",
-     {"http://api.test"}, {"/"}, {NULL}, {"/auth/login"}, "http://api.test/auth/login", NULL, false,
-     false, false},
+     {"http://api.test"},
+     {"/"},
+     {NULL},
+     {"/auth/login"},
+     "http://api.test/auth/login",
+     NULL,
+     false,
+     false,
+     false},
 };
 #define N_CONFIGS (sizeof configs / sizeof *configs)
 
 static const char *const call_urls[] = {
-    "/api/items", "/api/items?x=1#f", "http://api.test/api/a", "/health", "/health/deep", "/auth/login",
-    "/auth/refresh", "https://files.test/f", "https://files.test:443/api/f", "http://evil.example/collect",
-    "//evil.example/x", "http://API.TEST:80/api/b", "http://api.test:8080/api", "https://api.test/api",
-    "/API/x", "/apix", "javascript:alert(1)", "data:text/plain,hi", "http://u:p@api.test/api",
-    "http:\\\\evil.example\\x", "/a/../api/b", "", "\\\\evil.example/api", "api/rel", "/%2e%2e/api",
+    "/api/items",
+    "/api/items?x=1#f",
+    "http://api.test/api/a",
+    "/health",
+    "/health/deep",
+    "/auth/login",
+    "/auth/refresh",
+    "https://files.test/f",
+    "https://files.test:443/api/f",
+    "http://evil.example/collect",
+    "//evil.example/x",
+    "http://API.TEST:80/api/b",
+    "http://api.test:8080/api",
+    "https://api.test/api",
+    "/API/x",
+    "/apix",
+    "javascript:alert(1)",
+    "data:text/plain,hi",
+    "http://u:p@api.test/api",
+    "http:\\\\evil.example\\x",
+    "/a/../api/b",
+    "",
+    "\\\\evil.example/api",
+    "api/rel",
+    "/%2e%2e/api",
 };
 #define N_URLS (sizeof call_urls / sizeof *call_urls)
 static const char *const methods[] = {"GET", "POST", "DELETE", "PUT"};
 static const int call_statuses[] = {200, 204, 401, 401, 403, 404, 500, 0};
 static const int auth_statuses[] = {200, 200, 201, 400, 401, 403, 429, 500, 502};
-static const ag_ms deltas[] = {0, 1, 7, 100, 999, 1000, 5000, 10000, 29999, 30000, 60000, 300000, 3600000};
+static const ag_ms deltas[] = {0,     1,     7,     100,   999,    1000,   5000,
+                               10000, 29999, 30000, 60000, 300000, 3600000};
 
 /* ---- the harness's model ---- */
 
@@ -96,15 +155,15 @@ enum { LOCK_IDLE = 0, LOCK_ASKED = 1, LOCK_HELD = 2 };
 
 typedef struct rec {
   uint32_t id;
-  int kind;       /* enum ag_send_kind */
-  int state;      /* ST_* (app calls and logins) */
+  int kind;  /* enum ag_send_kind */
+  int state; /* ST_* (app calls and logins) */
   int sends;
   bool in_flight; /* sent, not answered yet */
   bool got_401;
   bool own_auth;
   bool gate_token_to_foreign; /* own header carried the gate's token to a foreign origin */
-  char *url;      /* the URL as given (for token-in-text checks) */
-  char *body;     /* refresh: the body sent */
+  char *url;                  /* the URL as given (for token-in-text checks) */
+  char *body;                 /* refresh: the body sent */
 } rec;
 
 typedef struct harness {
@@ -251,9 +310,11 @@ static void on_send(harness *h, const ag_action *a) {
     if (route == 1 && !r->own_auth) {
       FUZZ_CHECK(a->authorization != NULL); /* never a bare protected call */
       FUZZ_CHECK(c->bearer && !strcmp(a->authorization, c->bearer));
-      FUZZ_CHECK(!strncmp(a->authorization, "Bearer ", 7) && !strcmp(a->authorization + 7, c->tok.access));
+      FUZZ_CHECK(!strncmp(a->authorization, "Bearer ", 7) &&
+                 !strcmp(a->authorization + 7, c->tok.access));
       FUZZ_CHECK(token_usable_now(c, h->now));
-      FUZZ_CHECK(ag_client_state(c) != AG_STATE_ANONYMOUS && ag_client_state(c) != AG_STATE_INITIALIZING);
+      FUZZ_CHECK(ag_client_state(c) != AG_STATE_ANONYMOUS &&
+                 ag_client_state(c) != AG_STATE_INITIALIZING);
     } else {
       FUZZ_CHECK(a->authorization == NULL); /* foreign, public, or the caller's own header */
     }
@@ -285,9 +346,13 @@ static int drain(harness *h) {
           a.url ? a.url : "-", a.authorization ? a.authorization : "-", (int)a.body_len,
           a.body ? a.body : "", (int)(a.text_len > 120 ? 120 : a.text_len), a.text ? a.text : "");
     switch (a.type) {
-    case AG_ACTION_SEND: on_send(h, &a); break;
+    case AG_ACTION_SEND:
+      on_send(h, &a);
+      break;
     case AG_ACTION_RESOLVE:
-    case AG_ACTION_REJECT: on_settle(h, &a); break;
+    case AG_ACTION_REJECT:
+      on_settle(h, &a);
+      break;
     case AG_ACTION_LOCK:
       FUZZ_CHECK(h->cfg->cross_tab && h->lock == LOCK_IDLE);
       h->lock = LOCK_ASKED;
@@ -303,15 +368,18 @@ static int drain(harness *h) {
     case AG_ACTION_BROADCAST:
       FUZZ_CHECK(h->cfg->cross_tab);
       /* a blob, or a new tab's question to the others (only where storage is not shared) */
-      if (a.text && !strcmp(a.text, HELLO)) FUZZ_CHECK(!strstr(h->cfg->json, "\"storage\":\"local\""));
+      if (a.text && !strcmp(a.text, HELLO))
+        FUZZ_CHECK(!strstr(h->cfg->json, "\"storage\":\"local\""));
       else check_blob(&a);
       break;
-    case AG_ACTION_CLEAR_STORAGE: break;
+    case AG_ACTION_CLEAR_STORAGE:
+      break;
     case AG_ACTION_STATE:
       FUZZ_CHECK(a.code >= AG_STATE_INITIALIZING && a.code <= AG_STATE_REFRESHING);
       last_state = a.code;
       break;
-    default: FUZZ_FAIL("unknown action type");
+    default:
+      FUZZ_FAIL("unknown action type");
     }
   }
   if (last_state >= 0) FUZZ_CHECK(last_state == ag_client_state(h->c));
@@ -353,18 +421,29 @@ static void tick(harness *h) {
 static int token_body(harness *h, char *out, size_t cap, uint8_t pick) {
   const char *a = new_token(h, 'A'), *r = new_token(h, 'R');
   switch (pick % 12) {
-  case 0: case 1: case 2:
-    return snprintf(out, cap, "{\"access_token\":\"%s\",\"refresh_token\":\"%s\",\"expires_in\":300}", a, r);
-  case 3: return snprintf(out, cap, "{\"access_token\":\"%s\",\"expires_in\":20}", a);
-  case 4: return snprintf(out, cap, "{\"access\":\"%s\",\"refresh\":\"%s\",\"expires_in\":\"1\"}", a, r);
-  case 5: return snprintf(out, cap, "{\"access_token\":\"%s\"}", a); /* opaque, no expiry */
+  case 0:
+  case 1:
+  case 2:
+    return snprintf(out, cap,
+                    "{\"access_token\":\"%s\",\"refresh_token\":\"%s\",\"expires_in\":300}", a, r);
+  case 3:
+    return snprintf(out, cap, "{\"access_token\":\"%s\",\"expires_in\":20}", a);
+  case 4:
+    return snprintf(out, cap, "{\"access\":\"%s\",\"refresh\":\"%s\",\"expires_in\":\"1\"}", a, r);
+  case 5:
+    return snprintf(out, cap, "{\"access_token\":\"%s\"}", a); /* opaque, no expiry */
   case 6: /* a JWT whose exp is 2023-11-14T22:15:00Z (FUZZ_T0 + 100 s) */
     return snprintf(out, cap, "{\"access_token\":\"e30.eyJleHAiOjE3MDAwMDAxMDB9.%s\"}", a);
-  case 7: return snprintf(out, cap, "{\"access_token\":\"%s\\r\\nX-Evil: 1\"}", a);
-  case 8: return snprintf(out, cap, "{\"access_token\":\"%s %s\"}", a, r);
-  case 9: return snprintf(out, cap, "[\"%s\"]", a);
-  case 10: return snprintf(out, cap, "{\"access_token\":\"%s\",\"expires_in\":-5,", a);
-  default: return snprintf(out, cap, "{\"detail\":\"no\"}");
+  case 7:
+    return snprintf(out, cap, "{\"access_token\":\"%s\\r\\nX-Evil: 1\"}", a);
+  case 8:
+    return snprintf(out, cap, "{\"access_token\":\"%s %s\"}", a, r);
+  case 9:
+    return snprintf(out, cap, "[\"%s\"]", a);
+  case 10:
+    return snprintf(out, cap, "{\"access_token\":\"%s\",\"expires_in\":-5,", a);
+  default:
+    return snprintf(out, cap, "{\"detail\":\"no\"}");
   }
 }
 
@@ -373,24 +452,38 @@ static int blob_text(harness *h, char *out, size_t cap, uint8_t pick) {
   uint64_t exp = (uint64_t)h->now + 300000;
   const char *a = new_token(h, 'M'), *r = new_token(h, 'N');
   switch (pick % 10) {
-  case 0: case 1:
-    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\",\"refresh\":\"%s\",\"exp\":%llu}",
+  case 0:
+  case 1:
+    return snprintf(out, cap,
+                    "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\",\"refresh\":\"%"
+                    "s\",\"exp\":%llu}",
                     (unsigned long long)newer, a, r, (unsigned long long)exp);
   case 2: /* newer, already expired */
-    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\",\"refresh\":\"%s\",\"exp\":%llu}",
+    return snprintf(out, cap,
+                    "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\",\"refresh\":\"%"
+                    "s\",\"exp\":%llu}",
                     (unsigned long long)newer, a, r, (unsigned long long)h->now - 1);
-  case 3: return snprintf(out, cap, "{\"v\":1,\"type\":\"logout\",\"gen\":%llu}", (unsigned long long)newer);
+  case 3:
+    return snprintf(out, cap, "{\"v\":1,\"type\":\"logout\",\"gen\":%llu}",
+                    (unsigned long long)newer);
   case 4: /* an older generation */
-    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"%s\",\"exp\":0}", a);
-  case 5: return snprintf(out, cap, "{\"v\":1,\"type\":\"logout\",\"gen\":1}");
+    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"%s\",\"exp\":0}",
+                    a);
+  case 5:
+    return snprintf(out, cap, "{\"v\":1,\"type\":\"logout\",\"gen\":1}");
   case 6: /* forged shape */
-    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":\"%llu\",\"access\":\"%s\",\"exp\":0}",
+    return snprintf(out, cap,
+                    "{\"v\":1,\"type\":\"tokens\",\"gen\":\"%llu\",\"access\":\"%s\",\"exp\":0}",
                     (unsigned long long)newer, a);
   case 7:
-    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\\r\\n\",\"exp\":0}",
+    return snprintf(out, cap,
+                    "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu,\"access\":\"%s\\r\\n\",\"exp\":0}",
                     (unsigned long long)newer, a);
-  case 8: return snprintf(out, cap, "%s", HELLO); /* a new tab asking for the session */
-  default: return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu}", (unsigned long long)newer);
+  case 8:
+    return snprintf(out, cap, "%s", HELLO); /* a new tab asking for the session */
+  default:
+    return snprintf(out, cap, "{\"v\":1,\"type\":\"tokens\",\"gen\":%llu}",
+                    (unsigned long long)newer);
   }
 }
 
@@ -433,21 +526,28 @@ static void ev_call(harness *h, fuzz_in *in) {
   char auth[64];
   const char *own = NULL;
   switch (a % 6) {
-  case 1: own = "Bearer mine"; break;
+  case 1:
+    own = "Bearer mine";
+    break;
   case 2: /* the gate's own token, put on by hand */
     snprintf(auth, sizeof auth, "Bearer %s", h->c->tok.access ? h->c->tok.access : "none");
     own = auth;
     break;
-  case 3: own = "Basic dXNlcjpwdw=="; break;
-  case 4: own = ""; break;
-  default: break;
+  case 3:
+    own = "Basic dXNlcjpwdw==";
+    break;
+  case 4:
+    own = "";
+    break;
+  default:
+    break;
   }
   bool had_token = h->c->tok.access != NULL && own && strstr(own, h->c->tok.access);
   uint32_t id = 0;
   const char *method = methods[m % 4];
   trace(h, "call %s %.*s own=%s", methods[m % 4], (int)url_len, url, own ? own : "-");
-  int rc = ag_client_call(h->c, h->now, method, strlen(method), url, url_len, own, own ? strlen(own) : 0,
-                          (a >> 4) & 3, &id);
+  int rc = ag_client_call(h->c, h->now, method, strlen(method), url, url_len, own,
+                          own ? strlen(own) : 0, (a >> 4) & 3, &id);
   FUZZ_CHECK(rc == AG_OK && id != 0);
   rec *r = add_rec(h, id, AG_SEND_CALL);
   r->own_auth = own != NULL;
@@ -509,12 +609,14 @@ static void ev_start(harness *h, fuzz_in *in) {
   int rc = ag_client_start(h->c, h->now, n ? blob : NULL, (size_t)n);
   FUZZ_CHECK(started ? rc == AG_ERR_INVALID : rc == AG_OK);
   drain(h);
-  if (!started) FUZZ_CHECK(ag_client_state(h->c) != AG_STATE_INITIALIZING || h->c->refresh_id || h->lock == LOCK_ASKED);
+  if (!started)
+    FUZZ_CHECK(ag_client_state(h->c) != AG_STATE_INITIALIZING || h->c->refresh_id ||
+               h->lock == LOCK_ASKED);
 }
 
 static void ev_login(harness *h, fuzz_in *in) {
-  static const char *const creds[] = {"{\"username\":\"u\",\"password\":\"p w&=\"}", "{\"u\":1}", "[]",
-                                      "{\"username\":\"\\u00e9\"}"};
+  static const char *const creds[] = {"{\"username\":\"u\",\"password\":\"p w&=\"}", "{\"u\":1}",
+                                      "[]", "{\"username\":\"\\u00e9\"}"};
   const char *cr = creds[fuzz_byte(in) % 4];
   uint32_t id = 0;
   trace(h, "login %s", cr);
@@ -528,11 +630,22 @@ static void ev_set_tokens(harness *h, fuzz_in *in) {
   const char *a = new_token(h, 'S'), *r = new_token(h, 'T');
   int n;
   switch (fuzz_byte(in) % 5) {
-  case 0: n = snprintf(json, sizeof json, "{\"access\":\"%s\",\"refresh\":\"%s\",\"expiresIn\":300}", a, r); break;
-  case 1: n = snprintf(json, sizeof json, "{\"access\":\"%s\",\"expiresIn\":2}", a); break;
-  case 2: n = snprintf(json, sizeof json, "{\"access\":\"%s\"}", a); break;
-  case 3: n = snprintf(json, sizeof json, "{\"access\":\"%s\\n\"}", a); break;
-  default: n = snprintf(json, sizeof json, "{\"refresh\":\"%s\"}", r); break;
+  case 0:
+    n = snprintf(json, sizeof json, "{\"access\":\"%s\",\"refresh\":\"%s\",\"expiresIn\":300}", a,
+                 r);
+    break;
+  case 1:
+    n = snprintf(json, sizeof json, "{\"access\":\"%s\",\"expiresIn\":2}", a);
+    break;
+  case 2:
+    n = snprintf(json, sizeof json, "{\"access\":\"%s\"}", a);
+    break;
+  case 3:
+    n = snprintf(json, sizeof json, "{\"access\":\"%s\\n\"}", a);
+    break;
+  default:
+    n = snprintf(json, sizeof json, "{\"refresh\":\"%s\"}", r);
+    break;
   }
   trace(h, "set_tokens %s", json);
   int rc = ag_client_set_tokens(h->c, h->now, json, (size_t)n);
@@ -548,11 +661,13 @@ static void ev_message(harness *h, fuzz_in *in, bool lock) {
     if (h->lock != LOCK_ASKED) return; /* the Web Locks API grants only what was asked */
     h->lock = LOCK_HELD;
     trace(h, "lock granted %s", (k & 0x80) ? blob : "-");
-    FUZZ_CHECK(ag_client_lock_granted(h->c, h->now, (k & 0x80) ? blob : NULL, (k & 0x80) ? (size_t)n : 0) == AG_OK);
+    FUZZ_CHECK(ag_client_lock_granted(h->c, h->now, (k & 0x80) ? blob : NULL,
+                                      (k & 0x80) ? (size_t)n : 0) == AG_OK);
   } else {
     trace(h, "message %s", blob);
     int rc = ag_client_message(h->c, h->now, blob, (size_t)n);
-    FUZZ_CHECK(rc == AG_OK || rc == AG_ERR_BAD_BLOB || rc == AG_ERR_STALE || (rc == AG_ERR_INVALID && !h->c->started));
+    FUZZ_CHECK(rc == AG_OK || rc == AG_ERR_BAD_BLOB || rc == AG_ERR_STALE ||
+               (rc == AG_ERR_INVALID && !h->c->started));
   }
   drain(h);
 }
@@ -565,7 +680,8 @@ static void advance(harness *h, uint8_t k) {
 static void finish_all(harness *h) {
   for (int round = 0; round < 64; round++) {
     bool open = false;
-    for (int i = 0; i < h->n_recs; i++) open |= h->recs[i].kind != AG_SEND_REFRESH && h->recs[i].state == ST_OPEN;
+    for (int i = 0; i < h->n_recs; i++)
+      open |= h->recs[i].kind != AG_SEND_REFRESH && h->recs[i].state == ST_OPEN;
     if (!open) break;
     if (h->lock == LOCK_ASKED) {
       h->lock = LOCK_HELD;
@@ -587,8 +703,8 @@ static void finish_all(harness *h) {
   for (int i = 0; i < h->n_recs; i++) {
     const rec *r = &h->recs[i];
     if (r->kind != AG_SEND_REFRESH && r->state == ST_OPEN) {
-      fprintf(stderr, "call %u (kind %d, sends %d, in flight %d) never settled\n", r->id, r->kind, r->sends,
-              r->in_flight);
+      fprintf(stderr, "call %u (kind %d, sends %d, in flight %d) never settled\n", r->id, r->kind,
+              r->sends, r->in_flight);
       FUZZ_FAIL("every call settles once everything is answered and time passes");
     }
   }
@@ -603,29 +719,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(h, 0, sizeof *h);
   h->cfg = &configs[fuzz_byte(&in) % N_CONFIGS];
   h->now = FUZZ_T0;
-  FUZZ_CHECK(ag_client_new(&h->c, h->cfg->json, strlen(h->cfg->json), "http://app.test", 15, NULL, 0) == AG_OK);
+  FUZZ_CHECK(ag_client_new(&h->c, h->cfg->json, strlen(h->cfg->json), "http://app.test", 15, NULL,
+                           0) == AG_OK);
 
   int events = 0;
   while (in.n && events++ < 2000) {
     uint8_t op = fuzz_byte(&in);
     switch (op % 14) {
-    case 0: case 1: ev_call(h, &in); break;
-    case 2: case 3: ev_answer(h, &in, false); break;
-    case 4: ev_answer(h, &in, true); break;
-    case 5: ev_cancel(h, &in); break;
-    case 6: advance(h, fuzz_byte(&in)); tick(h); break;
+    case 0:
+    case 1:
+      ev_call(h, &in);
+      break;
+    case 2:
+    case 3:
+      ev_answer(h, &in, false);
+      break;
+    case 4:
+      ev_answer(h, &in, true);
+      break;
+    case 5:
+      ev_cancel(h, &in);
+      break;
+    case 6:
+      advance(h, fuzz_byte(&in));
+      tick(h);
+      break;
     case 7: { /* tick exactly at the deadline (or one ms before it) */
       ag_ms d = ag_client_next_deadline(h->c);
       if (d > h->now) h->now = (op & 0x80) ? d - 1 : d;
       tick(h);
       break;
     }
-    case 8: ev_start(h, &in); break;
-    case 9: ev_login(h, &in); break;
-    case 10: ev_set_tokens(h, &in); break;
-    case 11: trace(h, "logout"); FUZZ_CHECK(ag_client_logout(h->c, h->now) == AG_OK); drain(h); break;
-    case 12: ev_message(h, &in, false); break;
-    default: ev_message(h, &in, true); break;
+    case 8:
+      ev_start(h, &in);
+      break;
+    case 9:
+      ev_login(h, &in);
+      break;
+    case 10:
+      ev_set_tokens(h, &in);
+      break;
+    case 11:
+      trace(h, "logout");
+      FUZZ_CHECK(ag_client_logout(h->c, h->now) == AG_OK);
+      drain(h);
+      break;
+    case 12:
+      ev_message(h, &in, false);
+      break;
+    default:
+      ev_message(h, &in, true);
+      break;
     }
     check_step(h);
     if (op & 0x40) advance(h, op); /* time passes between most events */

@@ -15,8 +15,9 @@
 #include "fuzz_common.h"
 #include "internal.h"
 
-static char *const names[] = {"access_token", "access", "token", "id_token", "refresh_token",
-                              "refresh", "expires_in", "expiresIn", "exp", "a", "", "jwt"};
+static char *const names[] = {"access_token",  "access",  "token",      "id_token",
+                              "refresh_token", "refresh", "expires_in", "expiresIn",
+                              "exp",           "a",       "",           "jwt"};
 #define N_NAMES (sizeof names / sizeof *names)
 
 static const ag_ms nows[] = {FUZZ_T0, 0, 1, 4102444800000.0, 9007199254740991.0};

@@ -29,7 +29,8 @@ static char *check_url(const ag_url *u) {
   FUZZ_CHECK(!(u->port == 80 && !strcmp(u->scheme, "http")));
   FUZZ_CHECK(!(u->port == 443 && !strcmp(u->scheme, "https")));
   FUZZ_CHECK(u->path && u->path[0] == '/');
-  for (const char *p = u->path; *p; p++) FUZZ_CHECK((unsigned char)*p > 0x20 && *p != '\\' && *p != '?' && *p != '#');
+  for (const char *p = u->path; *p; p++)
+    FUZZ_CHECK((unsigned char)*p > 0x20 && *p != '\\' && *p != '?' && *p != '#');
   if (u->query)
     for (const char *p = u->query; *p; p++) FUZZ_CHECK((unsigned char)*p > 0x20 && *p != '#');
 
@@ -80,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc == AG_OK) {
       char *text = check_url(&r);
       /* An absolute reference resolves to itself, whatever the base. */
-      if (alone_rc == AG_OK && strcmp(ref_alone.scheme, base.scheme) != 0) FUZZ_CHECK(!strcmp(text, alone_text));
+      if (alone_rc == AG_OK && strcmp(ref_alone.scheme, base.scheme) != 0)
+        FUZZ_CHECK(!strcmp(text, alone_text));
       /* Resolving the result's own serialisation against the base changes nothing. */
       ag_url r2;
       FUZZ_CHECK(ag_url_resolve(&r2, &base, text, strlen(text)) == AG_OK);
