@@ -47,8 +47,7 @@ enum ag_err {
   AG_ERR_STALE = -5,      /* a blob or message older than what the client has */
   AG_ERR_BAD_URL = -6,    /* a URL that cannot be parsed or resolved */
   AG_ERR_INVALID = -7,    /* a NULL handle, bad enum value or unknown call id */
-  AG_ERR_TOO_LARGE = -8,  /* input larger than the core's caps */
-  AG_ERR_DESTROYED = -9   /* reserved for embedders: the client was freed */
+  AG_ERR_TOO_LARGE = -8   /* input larger than the core's caps */
 };
 
 /* A static, never-NULL description of an ag_err (or "unknown error"). */

@@ -9,123 +9,10 @@
 
 #include <string.h>
 
-/* ---- calls: a hash table by id, and one FIFO of waiting calls ---- */
-
-static size_t bucket_of(const ag_client *c, uint32_t id) { return id & (c->n_buckets - 1); }
-
-static int table_grow(ag_client *c) {
-  size_t n = c->n_buckets ? c->n_buckets * 2 : 64;
-  call **b = ag_calloc(n, sizeof *b);
-  if (!b) return AG_ERR_NOMEM;
-  for (size_t i = 0; i < c->n_buckets; i++) {
-    for (call *k = c->buckets[i], *next; k; k = next) {
-      next = k->hnext;
-      k->hnext = b[k->id & (n - 1)];
-      b[k->id & (n - 1)] = k;
-    }
-  }
-  ag_free(c->buckets);
-  c->buckets = b;
-  c->n_buckets = n;
-  return AG_OK;
-}
-
-static call *call_find(const ag_client *c, uint32_t id) {
-  if (!c->n_buckets) return NULL;
-  for (call *k = c->buckets[bucket_of(c, id)]; k; k = k->hnext)
-    if (k->id == id) return k;
-  return NULL;
-}
-
-/* A new call record, registered under a fresh id. */
-static call *call_new(ag_client *c, int kind) {
-  if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
-  call *k = ag_calloc(1, sizeof *k);
-  if (!k) return NULL;
-  do {
-    k->id = ++c->next_id;
-  } while (k->id == 0 || call_find(c, k->id));
-  k->kind = kind;
-  if (kind == AG_SEND_LOGIN) c->logins_pending++;
-  size_t b = bucket_of(c, k->id);
-  k->hnext = c->buckets[b];
-  c->buckets[b] = k;
-  c->n_calls++;
-  return k;
-}
-
-static void wait_unlink(ag_client *c, call *k) {
-  if (!k->waiting) return;
-  if (k->wprev) k->wprev->wnext = k->wnext;
-  else c->wait_head = k->wnext;
-  if (k->wnext) k->wnext->wprev = k->wprev;
-  else c->wait_tail = k->wprev;
-  k->wprev = k->wnext = NULL;
-  k->waiting = 0;
-}
-
-static void call_free(ag_client *c, call *k) {
-  wait_unlink(c, k);
-  call **pp = &c->buckets[bucket_of(c, k->id)];
-  while (*pp != k) pp = &(*pp)->hnext;
-  *pp = k->hnext;
-  c->n_calls--;
-  if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
-  ag_free(k->method);
-  ag_free(k->url);
-  ag_free_secret(k->body);
-  ag_free(k);
-}
-
-/* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
-static void call_wait(ag_client *c, call *k, int why, ag_ms now) {
-  if (k->waiting) wait_unlink(c, k);
-  k->waiting = why;
-  k->deadline = now + c->cfg.ready_timeout_ms;
-  k->wprev = c->wait_tail;
-  if (c->wait_tail) c->wait_tail->wnext = k;
-  else c->wait_head = k;
-  c->wait_tail = k;
-}
-
-/* ---- actions ---- */
-
-static void action_push(ag_client *c, int type, uint32_t id, int code, char *text) {
-  if (c->n_actions == c->cap_actions) {
-    size_t cap = c->cap_actions ? c->cap_actions * 2 : 16;
-    pending *grown = ag_calloc(cap, sizeof *grown);
-    if (!grown) {
-      /* Out of memory while emitting: remember it; the entry point reports NOMEM. */
-      c->oom = true;
-      ag_free_secret(text);
-      return;
-    }
-    for (size_t i = 0; i < c->n_actions; i++)
-      grown[i] = c->actions[(c->head_action + i) % c->cap_actions];
-    ag_free(c->actions);
-    c->actions = grown;
-    c->cap_actions = cap;
-    c->head_action = 0;
-  }
-  pending *p = &c->actions[(c->head_action + c->n_actions) % c->cap_actions];
-  p->type = type;
-  p->id = id;
-  p->code = code;
-  p->text = text;
-  c->n_actions++;
-}
-
-void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message) {
-  if (!message) c->oom = true;
-  action_push(c, AG_ACTION_REJECT, id, code, message);
-}
-
-static void emit(ag_client *c, int type) { action_push(c, type, 0, 0, NULL); }
-
 static void set_state(ag_client *c, int state) {
   if (c->state == state) return;
   c->state = state;
-  action_push(c, AG_ACTION_STATE, 0, state, NULL);
+  ag_action_push(c, AG_ACTION_STATE, 0, state, NULL);
 }
 
 /* ---- tokens ---- */
@@ -150,12 +37,12 @@ static ag_ms refresh_due(const ag_client *c) {
   return c->tok.expires_at - skew;
 }
 
-static bool token_usable(const ag_client *c, ag_ms now) {
+bool ag_token_usable(const ag_client *c, ag_ms now) {
   return has_access(c) && !c->access_dead && (c->tok.expires_at <= 0 || now < c->tok.expires_at);
 }
 
 static bool token_fresh(const ag_client *c, ag_ms now) {
-  return token_usable(c, now) && (c->tok.expires_at <= 0 || now < refresh_due(c));
+  return ag_token_usable(c, now) && (c->tok.expires_at <= 0 || now < refresh_due(c));
 }
 
 static int make_bearer(ag_client *c) {
@@ -190,16 +77,16 @@ static void forget_tokens(ag_client *c) {
 
 static void send_call(ag_client *c, call *k, ag_ms now) {
   (void)now;
-  wait_unlink(c, k);
+  ag_call_unwait(c, k);
   k->sent_gen = c->gen;
   k->in_flight = true;
-  action_push(c, AG_ACTION_SEND, k->id, k->kind, NULL);
+  ag_action_push(c, AG_ACTION_SEND, k->id, k->kind, NULL);
 }
 
 static void reject_call(ag_client *c, call *k, int code, const char *why) {
   uint32_t id = k->id;
   char *msg = ag_explain_rejection(c, k, code, why);
-  call_free(c, k);
+  ag_call_free(c, k);
   ag_emit_reject(c, id, code, msg);
 }
 
@@ -214,17 +101,17 @@ static void reject_waiting(ag_client *c, int code, const char *why) {
 /* ---- refresh ---- */
 
 static void release_lock(ag_client *c) {
-  if (c->lock_held) emit(c, AG_ACTION_UNLOCK);
+  if (c->lock_held) ag_emit(c, AG_ACTION_UNLOCK);
   c->lock_held = false;
 }
 
 static int send_refresh(ag_client *c, ag_ms now) {
-  call *k = call_new(c, AG_SEND_REFRESH);
+  call *k = ag_call_new(c, AG_SEND_REFRESH);
   if (!k) return AG_ERR_NOMEM;
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
   if (!k->method || !k->url || ag_build_refresh_body(c, k) != AG_OK) {
-    call_free(c, k);
+    ag_call_free(c, k);
     return AG_ERR_NOMEM;
   }
   k->credentials = ag_own_request_credentials(c, k->url);
@@ -244,7 +131,7 @@ static void begin_refresh(ag_client *c, ag_ms now) {
   if (c->state == AG_STATE_AUTHENTICATED) set_state(c, AG_STATE_REFRESHING);
   if (c->cfg.cross_tab) {
     c->lock_wanted = true;
-    emit(c, AG_ACTION_LOCK);
+    ag_emit(c, AG_ACTION_LOCK);
     return;
   }
   if (send_refresh(c, now) != AG_OK) c->oom = true;
@@ -256,7 +143,7 @@ static void end_session(ag_client *c, int code, const char *why) {
   forget_tokens(c);
   c->refresh_id = 0;
   release_lock(c);
-  if (had) emit(c, AG_ACTION_CLEAR_STORAGE);
+  if (had) ag_emit(c, AG_ACTION_CLEAR_STORAGE);
   set_state(c, AG_STATE_ANONYMOUS);
   reject_waiting(c, code, why);
 }
@@ -275,7 +162,7 @@ static void refresh_failed(ag_client *c, ag_ms now) {
 }
 
 /* New tokens from login, refresh, setTokens, another tab or storage. */
-static int adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
+int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
   forget_tokens(c);
   c->tok = *t;
   memset(t, 0, sizeof *t);
@@ -289,9 +176,9 @@ static int adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, boo
       ag_free_secret(blob);
       return AG_ERR_NOMEM;
     }
-    if (c->cfg.storage != AG_STORAGE_MEMORY) action_push(c, AG_ACTION_PERSIST, 0, 0, blob);
+    if (c->cfg.storage != AG_STORAGE_MEMORY) ag_action_push(c, AG_ACTION_PERSIST, 0, 0, blob);
     else ag_free_secret(blob);
-    if (c->cfg.cross_tab) action_push(c, AG_ACTION_BROADCAST, 0, 0, copy);
+    if (c->cfg.cross_tab) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, copy);
     else ag_free_secret(copy);
   }
   c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
@@ -307,7 +194,7 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
   if (!has_access(c)) {
     if (c->logins_pending) return; /* a login is under way: its outcome decides */
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-  } else if (token_usable(c, now)) {
+  } else if (ag_token_usable(c, now)) {
     k->replay = k->replay || k->awaiting_replay;
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
@@ -333,11 +220,6 @@ static void settle_waiting(ag_client *c, ag_ms now) {
 
 /* ---- entry points ---- */
 
-static void clear_current(ag_client *c) {
-  ag_free_secret(c->current_text);
-  c->current_text = NULL;
-}
-
 int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
                   const char *page_origin, size_t page_origin_len, char *err, size_t err_cap) {
   if (!out) return AG_ERR_INVALID;
@@ -357,16 +239,8 @@ int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
 
 void ag_client_free(ag_client *c) {
   if (!c) return;
-  for (size_t i = 0; i < c->n_buckets; i++)
-    while (c->buckets[i]) call_free(c, c->buckets[i]);
-  ag_free(c->buckets);
-  while (c->n_actions) {
-    ag_free_secret(c->actions[c->head_action].text);
-    c->head_action = (c->head_action + 1) % c->cap_actions;
-    c->n_actions--;
-  }
-  ag_free(c->actions);
-  clear_current(c);
+  ag_calls_free_all(c);
+  ag_actions_free_all(c);
   forget_tokens(c);
   ag_free(c->scratch);
   ag_config_free(&c->cfg);
@@ -382,7 +256,7 @@ void ag_client_settings(const ag_client *c, ag_settings *out) {
   out->base_url = c->cfg.base_url;
 }
 
-static int finish(ag_client *c, int rc) {
+int ag_finish(ag_client *c, int rc) {
   if (c->oom) {
     c->oom = false;
     return AG_ERR_NOMEM;
@@ -390,42 +264,14 @@ static int finish(ag_client *c, int rc) {
   return rc;
 }
 
-static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
-
-/*
- * Tabs that keep tokens in memory (or per-tab session storage) have no blob
- * to start from: a new tab asks the others, and one that holds a session
- * answers with it. No wait: the new tab starts anonymous and adopts the
- * answer when it comes, like any newer tokens from another tab.
- */
-static const char hello[] = "{\"v\":1,\"type\":\"hello\"}";
-
-static void ask_other_tabs(ag_client *c) {
-  if (!c->cfg.cross_tab || c->cfg.storage == AG_STORAGE_LOCAL) return;
-  char *msg = ag_strndup(hello, sizeof hello - 1);
-  if (!msg) c->oom = true;
-  else action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
-}
-
-static bool is_hello(const char *msg, size_t len) {
-  return len == sizeof hello - 1 && !memcmp(msg, hello, len);
-}
-
-static void answer_hello(ag_client *c, ag_ms now) {
-  if (!token_usable(c, now)) return;
-  char *blob = ag_blob_write(&c->tok, c->gen);
-  if (!blob) c->oom = true;
-  else action_push(c, AG_ACTION_BROADCAST, 0, 0, blob);
-}
-
 int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
   if (!c || c->started) return AG_ERR_INVALID;
   c->started = true;
   if (blob && blob_len && c->gen > 0) {
     /* login, setTokens or logout came before start: only a newer blob counts */
-    int rc = take_blob(c, now, blob, blob_len);
+    int rc = ag_tabs_take_blob(c, now, blob, blob_len);
     if (rc == AG_ERR_NOMEM) return rc;
-    if (rc == AG_ERR_BAD_BLOB) emit(c, AG_ACTION_CLEAR_STORAGE);
+    if (rc == AG_ERR_BAD_BLOB) ag_emit(c, AG_ACTION_CLEAR_STORAGE);
   } else if (blob && blob_len) {
     ag_tokens t = {0};
     uint64_t gen;
@@ -433,7 +279,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
     int rc = ag_blob_read(blob, blob_len, &t, &gen, &logout);
     if (rc == AG_ERR_NOMEM) return rc;
     if (rc != AG_OK) {
-      emit(c, AG_ACTION_CLEAR_STORAGE);
+      ag_emit(c, AG_ACTION_CLEAR_STORAGE);
     } else {
       c->gen = gen;
       if (!logout) {
@@ -443,7 +289,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
       }
     }
   }
-  if (token_usable(c, now)) {
+  if (ag_token_usable(c, now)) {
     set_state(c, AG_STATE_AUTHENTICATED);
     if (!token_fresh(c, now) && can_refresh(c)) begin_refresh(c, now);
   } else if (can_refresh(c)) {
@@ -452,12 +298,12 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
     c->initial_had_session = has_access(c) || c->tok.refresh;
     begin_refresh(c, now);
   } else {
-    if (has_access(c)) forget_tokens(c), emit(c, AG_ACTION_CLEAR_STORAGE);
+    if (has_access(c)) forget_tokens(c), ag_emit(c, AG_ACTION_CLEAR_STORAGE);
     set_state(c, AG_STATE_ANONYMOUS);
-    ask_other_tabs(c);
+    ag_tabs_ask(c);
   }
   settle_waiting(c, now);
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u) {
@@ -479,45 +325,44 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
                    int credentials, uint32_t *id_out) {
   if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
     return AG_ERR_INVALID;
-  call *k = call_new(c, AG_SEND_CALL);
+  call *k = ag_call_new(c, AG_SEND_CALL);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
   k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
-  if (!k->method) return call_free(c, k), AG_ERR_NOMEM;
+  if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
   ag_url u;
   int rc = parse_call_url(c, url, url_len, &u);
   if (rc != AG_OK) {
     reject_call(c, k, AG_CODE_BAD_CONFIG,
                 rc == AG_ERR_TOO_LARGE ? "the URL is too long"
                                        : "the URL is not a valid http(s) URL");
-    return finish(c, AG_OK);
+    return ag_finish(c, AG_OK);
   }
   k->url = ag_url_serialize(&u);
   k->route = ag_config_route(&c->cfg, &u);
-  k->cross_origin = !ag_config_same_origin_as_page(c, &u);
   k->credentials = ag_config_credentials(&c->cfg, &u, credentials);
   k->own_auth = authorization != NULL;
   ag_url_free(&u);
-  if (!k->url) return call_free(c, k), AG_ERR_NOMEM;
+  if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
 
   if (k->route == AG_ROUTE_FOREIGN && carries_gate_token(c, authorization, authorization_len)) {
     reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
   } else if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
     send_call(c, k, now);
   } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
-    call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
+    ag_call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
   } else if (!has_access(c)) {
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   } else if (token_fresh(c, now)) {
     send_call(c, k, now);
-  } else if (token_usable(c, now)) {
+  } else if (ag_token_usable(c, now)) {
     send_call(c, k, now); /* still valid: go now, and renew in the background */
     if (can_refresh(c) && c->retry_at <= 0) begin_refresh(c, now);
   } else {
-    call_wait(c, k, WAIT_REFRESH, now);
+    ag_call_wait(c, k, WAIT_REFRESH, now);
     settle_call(c, k, now); /* this call only: a storm of n calls stays O(n) */
   }
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
@@ -526,22 +371,22 @@ static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const
 int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
                        size_t body_len) {
   if (!c) return AG_ERR_INVALID;
-  call *k = call_find(c, id);
+  call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
   if (k->kind != AG_SEND_CALL) {
     on_auth_response(c, k, now, status, body, body_len);
-    return finish(c, AG_OK);
+    return ag_finish(c, AG_OK);
   }
   bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
   if (status != 401 || !gate_token || k->replay) {
-    call_free(c, k);
-    action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
-    return finish(c, AG_OK);
+    ag_call_free(c, k);
+    ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+    return ag_finish(c, AG_OK);
   }
   /* 401 on the gate's token: one refresh, one replay, never a loop. */
   k->awaiting_replay = true;
-  if (k->sent_gen != c->gen && token_usable(c, now)) {
+  if (k->sent_gen != c->gen && ag_token_usable(c, now)) {
     k->replay = true; /* the token was renewed meanwhile: replay with it */
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
@@ -551,16 +396,16 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
                 "the server refused the access token and there is no refresh token");
   } else {
     c->access_dead = true;
-    call_wait(c, k, WAIT_REFRESH, now);
+    ag_call_wait(c, k, WAIT_REFRESH, now);
     begin_refresh(c, now);
   }
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
                                 size_t len) {
   bool current = k->id == c->refresh_id;
-  call_free(c, k);
+  ag_call_free(c, k);
   if (!current) return; /* superseded: logout, new login, or another tab's tokens */
   c->refresh_id = 0;
   if (status >= 200 && status < 300) {
@@ -571,7 +416,7 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
         t.refresh = c->tok.refresh;
         c->tok.refresh = NULL;
       }
-      if (adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+      if (ag_adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
       return;
     }
     if (rc == AG_ERR_NOMEM) c->oom = true;
@@ -618,9 +463,9 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
     settle_waiting(c, now);
     return;
   }
-  call_free(c, k);
-  if (adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
-  action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+  ag_call_free(c, k);
+  if (ag_adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+  ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
 }
 
 static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
@@ -631,52 +476,52 @@ static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const
 
 int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
-  call *k = call_find(c, id);
+  call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
   if (k->kind == AG_SEND_REFRESH) {
     bool current = k->id == c->refresh_id;
-    call_free(c, k);
+    ag_call_free(c, k);
     c->last_refresh_status = 0;
     if (current) refresh_failed(c, now);
   } else {
     reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
     settle_waiting(c, now); /* a failed login: calls that waited for it */
   }
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
-  call *k = call_find(c, id);
+  call *k = ag_call_find(c, id);
   if (!k || k->kind == AG_SEND_REFRESH) return AG_ERR_INVALID;
-  call_free(c, k);
+  ag_call_free(c, k);
   settle_waiting(c, now); /* a cancelled login: calls that waited for it */
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
                     uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
-  call *k = call_new(c, AG_SEND_LOGIN);
+  call *k = ag_call_new(c, AG_SEND_LOGIN);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
   if (!c->cfg.login_url) {
     reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
-    return finish(c, AG_OK);
+    return ag_finish(c, AG_OK);
   }
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
-  if (!k->method || !k->url) return call_free(c, k), AG_ERR_NOMEM;
+  if (!k->method || !k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
   k->credentials = ag_own_request_credentials(c, k->url);
   int rc = ag_build_login_body(c, k, credentials_json, len);
-  if (rc == AG_ERR_NOMEM) return call_free(c, k), AG_ERR_NOMEM;
+  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
   if (rc != AG_OK) {
     reject_call(c, k, AG_CODE_BAD_CONFIG, "login credentials must be a JSON object of strings");
-    return finish(c, AG_OK);
+    return ag_finish(c, AG_OK);
   }
   send_call(c, k, now);
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) {
@@ -684,11 +529,11 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
   ag_tokens t = {0};
   int rc = ag_tokens_parse_set(&t, now, json, len);
   if (rc != AG_OK) return rc;
-  return finish(c, adopt_tokens(c, &t, next_gen(c, now), now, true));
+  return ag_finish(c, ag_adopt_tokens(c, &t, next_gen(c, now), now, true));
 }
 
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
-static void sign_out(ag_client *c, uint64_t gen, const char *why) {
+void ag_sign_out(ag_client *c, uint64_t gen, const char *why) {
   forget_tokens(c);
   c->gen = gen;
   c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
@@ -701,60 +546,33 @@ static void sign_out(ag_client *c, uint64_t gen, const char *why) {
 int ag_client_logout(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
   uint64_t gen = next_gen(c, now);
-  emit(c, AG_ACTION_CLEAR_STORAGE);
+  ag_emit(c, AG_ACTION_CLEAR_STORAGE);
   if (c->cfg.cross_tab) {
     char *msg = ag_blob_write(NULL, gen);
     if (!msg) c->oom = true;
-    else action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
+    else ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
   }
-  sign_out(c, gen, "logged out");
-  return finish(c, AG_OK);
-}
-
-/* Adopts a newer blob from another tab; AG_ERR_STALE/BAD_BLOB when not. */
-static int take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
-  ag_tokens t = {0};
-  uint64_t gen;
-  bool logout;
-  int rc = ag_blob_read(blob, len, &t, &gen, &logout);
-  if (rc != AG_OK) return rc;
-  if (gen <= c->gen) {
-    ag_tokens_clear(&t);
-    return AG_ERR_STALE;
-  }
-  if (logout) {
-    sign_out(c, gen, "logged out in another tab");
-    return AG_OK;
-  }
-  return adopt_tokens(c, &t, gen, now, false);
-}
-
-int ag_client_message(ag_client *c, ag_ms now, const char *msg, size_t len) {
-  if (!c) return AG_ERR_INVALID;
-  if (!c->started) return AG_ERR_INVALID;
-  if (msg && is_hello(msg, len)) {
-    if (c->cfg.cross_tab) answer_hello(c, now);
-    return finish(c, AG_OK);
-  }
-  return finish(c, take_blob(c, now, msg, len));
+  ag_sign_out(c, gen, "logged out");
+  return ag_finish(c, AG_OK);
 }
 
 int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len) {
   if (!c) return AG_ERR_INVALID;
   if (!c->lock_wanted) { /* nothing wants it any more: hand it straight back */
-    emit(c, AG_ACTION_UNLOCK);
-    return finish(c, AG_OK);
+    ag_emit(c, AG_ACTION_UNLOCK);
+    return ag_finish(c, AG_OK);
   }
   c->lock_wanted = false;
   c->lock_held = true;
-  if (blob && len) take_blob(c, now, blob, len); /* another tab may have refreshed meanwhile */
-  if (!c->lock_held) return finish(c, AG_OK);    /* adopted: lock released, calls sent */
+  if (blob && len)
+    ag_tabs_take_blob(c, now, blob, len);        /* another tab may have refreshed meanwhile */
+  if (!c->lock_held) return ag_finish(c, AG_OK); /* adopted: lock released, calls sent */
   if (!c->need_refresh || (!has_access(c) && !c->initial_refresh)) {
     release_lock(c);
-    return finish(c, AG_OK);
+    return ag_finish(c, AG_OK);
   }
   if (send_refresh(c, now) != AG_OK) c->oom = true;
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 /* No refresh under way, backing off or waiting on another tab: expiry timers apply. */
@@ -789,7 +607,7 @@ int ag_client_tick(ag_client *c, ag_ms now) {
       end_session(c, AG_CODE_SESSION_EXPIRED,
                   "the access token expired and there is no refresh token");
   }
-  return finish(c, AG_OK);
+  return ag_finish(c, AG_OK);
 }
 
 static void take_min(ag_ms *best, ag_ms t) {
@@ -805,40 +623,6 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c))
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
   return best;
-}
-
-int ag_client_next_action(ag_client *c, ag_action *out) {
-  if (!c || !out) return 0;
-  clear_current(c);
-  while (c->n_actions) {
-    pending p = c->actions[c->head_action];
-    c->head_action = (c->head_action + 1) % c->cap_actions;
-    c->n_actions--;
-    memset(out, 0, sizeof *out);
-    out->type = p.type;
-    out->id = p.id;
-    out->code = p.code;
-    c->current_text = p.text;
-    out->text = p.text;
-    out->text_len = p.text ? (uint32_t)strlen(p.text) : 0;
-    if (p.type != AG_ACTION_SEND) return 1;
-    call *k = call_find(c, p.id);
-    if (!k || !k->in_flight) { /* cancelled before it was drained */
-      clear_current(c);
-      continue;
-    }
-    out->credentials = k->credentials;
-    out->replay = k->replay;
-    out->method = k->method;
-    out->url = k->url;
-    out->body = k->body;
-    out->body_len = k->body ? (uint32_t)k->body_len : 0;
-    out->content_type = k->content_type;
-    if (k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth)
-      out->authorization = c->bearer;
-    return 1;
-  }
-  return 0;
 }
 
 int ag_client_state(const ag_client *c) { return c ? c->state : AG_STATE_INITIALIZING; }

@@ -1,5 +1,6 @@
 /*
  * client.h — the client's state, shared by client.c (the state machine),
+ * calls.c (the call table), actions.c (the action ring), tabs.c (the tab protocol),
  * requests.c (the core's own request bodies), explain.c (messages,
  * diagnose) and guard.c. Private.
  */
@@ -13,15 +14,14 @@ enum { WAIT_NONE = 0, WAIT_READY = 1, WAIT_REFRESH = 2 };
 /* One call: an app call, or the core's own login/refresh request. */
 typedef struct call {
   uint32_t id;
-  int kind;          /* enum ag_send_kind */
-  int route;         /* enum ag_route (app calls) */
-  int credentials;   /* enum ag_credentials for the SEND */
-  int waiting;       /* WAIT_* while queued */
-  int status;        /* the status that ended it, for messages */
-  bool cross_origin; /* another origin than the page's: CORS applies */
-  bool own_auth;     /* the caller set Authorization itself: left alone */
-  bool in_flight;    /* SEND emitted, no response yet */
-  bool replay;       /* this send is the one replay after a 401 */
+  int kind;        /* enum ag_send_kind */
+  int route;       /* enum ag_route (app calls) */
+  int credentials; /* enum ag_credentials for the SEND */
+  int waiting;     /* WAIT_* while queued */
+  int status;      /* the status that ended it, for messages */
+  bool own_auth;   /* the caller set Authorization itself: left alone */
+  bool in_flight;  /* SEND emitted, no response yet */
+  bool replay;     /* this send is the one replay after a 401 */
   bool awaiting_replay;
   uint64_t sent_gen; /* token generation it was sent with */
   ag_ms deadline;    /* while waiting */
@@ -83,8 +83,37 @@ struct ag_client {
   char *scratch;      /* plan/diagnose JSON, freed at the next such call */
 };
 
-/* client.c */
+/* calls.c: the call table (by id) and the FIFO of waiting calls */
+call *ag_call_new(ag_client *c, int kind); /* registered under a fresh id; NULL on ENOMEM */
+call *ag_call_find(const ag_client *c, uint32_t id);
+void ag_call_free(ag_client *c, call *k); /* unlinks it from the table and the wait FIFO */
+/* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
+void ag_call_wait(ag_client *c, call *k, int why, ag_ms now);
+void ag_call_unwait(ag_client *c, call *k);
+void ag_calls_free_all(ag_client *c);
+
+/* actions.c: the action ring. Out of memory while emitting sets c->oom (the entry point
+ * then returns AG_ERR_NOMEM); `text` is owned by the ring from here on. */
+void ag_action_push(ag_client *c, int type, uint32_t id, int code, char *text);
+void ag_emit(ag_client *c, int type);
 void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message);
+void ag_actions_clear_current(ag_client *c);
+void ag_actions_free_all(ag_client *c);
+
+/* tabs.c: the cross-tab protocol */
+void ag_tabs_ask(
+    ag_client *c); /* a new tab without shared storage asks the others for the session */
+/* Adopts a newer blob from another tab or storage; AG_ERR_STALE / AG_ERR_BAD_BLOB when not. */
+int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
+
+/* client.c: the state machine, as far as tabs.c needs it */
+/* New tokens from login, refresh, setTokens, another tab or storage (`share`: persist, broadcast). */
+int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share);
+/* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
+void ag_sign_out(ag_client *c, uint64_t gen, const char *why);
+bool ag_token_usable(const ag_client *c, ag_ms now);
+/* An entry point's result: AG_ERR_NOMEM when an allocation failed while emitting. */
+int ag_finish(ag_client *c, int rc);
 
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);

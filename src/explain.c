@@ -28,8 +28,6 @@ const char *ag_strerror(int err) {
     return "invalid argument";
   case AG_ERR_TOO_LARGE:
     return "input too large";
-  case AG_ERR_DESTROYED:
-    return "client destroyed";
   default:
     return "unknown error";
   }

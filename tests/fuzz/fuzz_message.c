@@ -14,8 +14,7 @@
 #include "fuzz_common.h"
 
 static const char *const options[] = {
-    "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/auth/"
-    "refresh\"},\"storage\":\"local\"}",
+    "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/auth/refresh\"},\"storage\":\"local\"}",
     "{\"baseUrl\":\"http://api.test\",\"crossTab\":false}",
     "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\",\"send\":\"cookie\"}}",
 };

@@ -1,0 +1,93 @@
+/*
+ * calls.c — the call table: every call the client knows (app calls and the
+ * core's own requests) by id in a hash table, and one FIFO of the calls that
+ * wait for readiness or a refresh. O(1) lookup, insert, unlink.
+ */
+#include "client.h"
+
+#include <string.h>
+
+static size_t bucket_of(const ag_client *c, uint32_t id) { return id & (c->n_buckets - 1); }
+
+static int table_grow(ag_client *c) {
+  size_t n = c->n_buckets ? c->n_buckets * 2 : 64;
+  call **b = ag_calloc(n, sizeof *b);
+  if (!b) return AG_ERR_NOMEM;
+  for (size_t i = 0; i < c->n_buckets; i++) {
+    for (call *k = c->buckets[i], *next; k; k = next) {
+      next = k->hnext;
+      k->hnext = b[k->id & (n - 1)];
+      b[k->id & (n - 1)] = k;
+    }
+  }
+  ag_free(c->buckets);
+  c->buckets = b;
+  c->n_buckets = n;
+  return AG_OK;
+}
+
+call *ag_call_find(const ag_client *c, uint32_t id) {
+  if (!c->n_buckets) return NULL;
+  for (call *k = c->buckets[bucket_of(c, id)]; k; k = k->hnext)
+    if (k->id == id) return k;
+  return NULL;
+}
+
+/* A new call record, registered under a fresh id. */
+call *ag_call_new(ag_client *c, int kind) {
+  if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
+  call *k = ag_calloc(1, sizeof *k);
+  if (!k) return NULL;
+  do {
+    k->id = ++c->next_id;
+  } while (k->id == 0 || ag_call_find(c, k->id));
+  k->kind = kind;
+  if (kind == AG_SEND_LOGIN) c->logins_pending++;
+  size_t b = bucket_of(c, k->id);
+  k->hnext = c->buckets[b];
+  c->buckets[b] = k;
+  c->n_calls++;
+  return k;
+}
+
+void ag_call_unwait(ag_client *c, call *k) {
+  if (!k->waiting) return;
+  if (k->wprev) k->wprev->wnext = k->wnext;
+  else c->wait_head = k->wnext;
+  if (k->wnext) k->wnext->wprev = k->wprev;
+  else c->wait_tail = k->wprev;
+  k->wprev = k->wnext = NULL;
+  k->waiting = 0;
+}
+
+void ag_call_free(ag_client *c, call *k) {
+  ag_call_unwait(c, k);
+  call **pp = &c->buckets[bucket_of(c, k->id)];
+  while (*pp != k) pp = &(*pp)->hnext;
+  *pp = k->hnext;
+  c->n_calls--;
+  if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
+  ag_free(k->method);
+  ag_free(k->url);
+  ag_free_secret(k->body);
+  ag_free(k);
+}
+
+/* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
+void ag_call_wait(ag_client *c, call *k, int why, ag_ms now) {
+  if (k->waiting) ag_call_unwait(c, k);
+  k->waiting = why;
+  k->deadline = now + c->cfg.ready_timeout_ms;
+  k->wprev = c->wait_tail;
+  if (c->wait_tail) c->wait_tail->wnext = k;
+  else c->wait_head = k;
+  c->wait_tail = k;
+}
+
+void ag_calls_free_all(ag_client *c) {
+  for (size_t i = 0; i < c->n_buckets; i++)
+    while (c->buckets[i]) ag_call_free(c, c->buckets[i]);
+  ag_free(c->buckets);
+  c->buckets = NULL;
+  c->n_buckets = 0;
+}
