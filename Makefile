@@ -194,4 +194,4 @@ bench-native:
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DAUTHGATE_BUILD_TESTS=OFF >/dev/null
 	@$(CMAKE_BUILD) build-bench --parallel $(JOBS) >/dev/null
 	cc -O2 -Wall -Wextra -Werror -Iinclude bench/native_bench.c build-bench/libauthgate.a \
-	  $$(pkg-config --libs libcjson) -o $(BENCH_NATIVE)
+	  build-bench/libauthgate_cjson.a -o $(BENCH_NATIVE)

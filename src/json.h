@@ -1,12 +1,8 @@
 /*
- * json.h — where cJSON's header lives: the system package natively
- * (libcjson-dev), the Debian source folder in the Emscripten build.
+ * json.h — cJSON's header: the source folder the build compiles (CMake puts
+ * a forwarding cjson/cJSON.h on the include path), or the system package.
  */
 #ifndef AUTHGATE_JSON_H
 #define AUTHGATE_JSON_H
-#ifdef __EMSCRIPTEN__
-#include "cJSON.h"
-#else
 #include <cjson/cJSON.h>
-#endif
 #endif

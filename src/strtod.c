@@ -1,7 +1,9 @@
 /*
- * strtod.c — a small decimal-to-double conversion for cJSON in the wasm
- * build. The C library's strtod is exact for every input, and for that it
- * pulls in 128-bit soft-float arithmetic: about a quarter of the wasm. The
+ * strtod.c — a small decimal-to-double conversion: cJSON's number parser
+ * in every build (CMake compiles cJSON.c with -Dstrtod=ag_strtod), so the
+ * native tests and fuzzers run the parser that ships. The C library's
+ * strtod is exact for every input, and for that it pulls in 128-bit
+ * soft-float arithmetic: about a quarter of the wasm. The
  * numbers the core reads are integers (expires_in, exp, generations), which
  * this conversion gives exactly up to 2^53; other decimals come out within
  * a rounding step or two, which no decision here depends on.
@@ -51,8 +53,3 @@ double ag_strtod(const char *s, char **end) {
   v = scale10(v, exp);
   return negative ? -v : v;
 }
-
-#ifdef __EMSCRIPTEN__
-/* cJSON calls strtod; in the wasm build this definition is the one it links. */
-double strtod(const char *restrict s, char **restrict end) { return ag_strtod(s, end); }
-#endif
