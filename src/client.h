@@ -124,5 +124,10 @@ bool ag_config_same_origin_as_page(const ag_client *c, const ag_url *u);
 
 /* explain.c: the message of a rejection (heap string, NULL on ENOMEM). */
 char *ag_explain_rejection(const ag_client *c, const call *k, int code, const char *why);
+/* What the server must send for this page (CORS), as one clause. */
+void ag_put_cors_needs(ag_buf *b, const char *page_origin, bool authorization, bool credentials);
+
+/* names.c */
+const char *ag_credentials_name(int mode); /* "omit", ...; "default" for AG_CRED_UNSET */
 
 #endif

@@ -299,88 +299,26 @@ int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool 
   return rv;
 }
 
-/* Bytes s takes as a JSON string literal, quotes included. */
-static size_t json_string_size(const char *s) {
-  size_t n = 2;
-  for (; *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
-    n += (c == '"' || c == '\\') ? 2 : c < 0x20 ? 6 : 1;
-  }
-  return n;
-}
-
-static char *put_json_string(char *p, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  *p++ = '"';
-  for (; *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      *p++ = '\\';
-      *p++ = (char)c;
-    } else if (c < 0x20) {
-      memcpy(p, "\\u00", 4);
-      p[4] = hex[c >> 4];
-      p[5] = hex[c & 15];
-      p += 6;
-    } else {
-      *p++ = (char)c;
-    }
-  }
-  *p++ = '"';
-  return p;
-}
-
-static char *put_str(char *p, const char *s) {
-  size_t n = strlen(s);
-  memcpy(p, s, n);
-  return p + n;
-}
-
-static char *put_uint(char *p, uint64_t v) {
-  char digits[20];
-  size_t n = 0;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  while (n > 0) *p++ = digits[--n];
-  return p;
-}
-
 /* An expiry as written: whole ms in [0, 2^53), anything else as 0 (unknown). */
 static uint64_t exp_field(ag_ms e) { return (e >= 0 && e < MAX_SAFE_INTEGER) ? (uint64_t)e : 0; }
 
-#define LOGOUT_HEAD "{\"v\":1,\"type\":\"logout\",\"gen\":"
-#define TOKENS_HEAD "{\"v\":1,\"type\":\"tokens\",\"gen\":"
-
-static char *write_logout(uint64_t gen) {
-  char *s = ag_malloc(sizeof(LOGOUT_HEAD) + 20 + 2);
-  char *p;
-  if (s == NULL) return NULL;
-  p = put_uint(put_str(s, LOGOUT_HEAD), gen);
-  p = put_str(p, "}");
-  *p = '\0';
-  return s;
-}
-
-static char *write_tokens(const ag_tokens *t, uint64_t gen) {
-  size_t size = sizeof(TOKENS_HEAD) + 20 + sizeof(",\"access\":") + json_string_size(t->access) +
-                sizeof(",\"exp\":") + 20 + 2;
-  char *s, *p;
-  if (t->refresh != NULL) size += sizeof(",\"refresh\":") + json_string_size(t->refresh);
-  s = ag_malloc(size);
-  if (s == NULL) return NULL;
-  p = put_uint(put_str(s, TOKENS_HEAD), gen);
-  p = put_json_string(put_str(p, ",\"access\":"), t->access);
-  if (t->refresh != NULL) p = put_json_string(put_str(p, ",\"refresh\":"), t->refresh);
-  p = put_uint(put_str(p, ",\"exp\":"), exp_field(t->expires_at));
-  p = put_str(p, "}");
-  *p = '\0';
-  return s;
-}
-
 char *ag_blob_write(const ag_tokens *t, uint64_t gen) {
   if (gen >= (uint64_t)1 << 53) return NULL; /* ag_blob_read would refuse it */
-  if (t == NULL || t->access == NULL) return write_logout(gen);
-  return write_tokens(t, gen);
+  bool logout = t == NULL || t->access == NULL;
+  ag_buf b = {0};
+  ag_buf_puts(&b, logout ? "{\"v\":1,\"type\":\"logout\",\"gen\":"
+                         : "{\"v\":1,\"type\":\"tokens\",\"gen\":");
+  ag_buf_put_uint(&b, gen);
+  if (!logout) {
+    ag_buf_puts(&b, ",\"access\":");
+    ag_buf_put_json_string(&b, t->access);
+    if (t->refresh != NULL) {
+      ag_buf_puts(&b, ",\"refresh\":");
+      ag_buf_put_json_string(&b, t->refresh);
+    }
+    ag_buf_puts(&b, ",\"exp\":");
+    ag_buf_put_uint(&b, exp_field(t->expires_at));
+  }
+  ag_buf_putc(&b, '}');
+  return ag_buf_take(&b); /* ag_buf wipes what it outgrows: no stray copy of a token */
 }
