@@ -10,15 +10,17 @@ static void ids_are_unique_and_found_after_the_table_grows(void) {
   drv_open(&d, OPTS);
   enum { N = 300 }; /* past the first table size (64) twice over */
   call *k[N];
+  uint32_t id[N];
   for (int i = 0; i < N; i++) {
     k[i] = ag_call_new(d.c, AG_SEND_CALL);
     CHECK(k[i] && k[i]->id != 0);
+    id[i] = k[i]->id;
   }
   for (int i = 0; i < N; i++) CHECK(ag_call_find(d.c, k[i]->id) == k[i]);
   for (int i = 1; i < N; i++) CHECK(k[i]->id != k[i - 1]->id);
   CHECK(d.c->n_calls == N);
   for (int i = 0; i < N; i += 2) ag_call_free(d.c, k[i]);
-  for (int i = 0; i < N; i++) CHECK((ag_call_find(d.c, k[i]->id) != NULL) == (i % 2 == 1));
+  for (int i = 0; i < N; i++) CHECK((ag_call_find(d.c, id[i]) != NULL) == (i % 2 == 1));
   for (int i = 1; i < N; i += 2) ag_call_free(d.c, k[i]);
   CHECK(d.c->n_calls == 0);
   CHECK(ag_call_find(d.c, 12345) == NULL);
