@@ -19,6 +19,7 @@ static const char *const options[] = {
     "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\",\"send\":\"cookie\"}}",
 };
 
+#define HELLO "{\"v\":1,\"type\":\"hello\"}"
 #define SET "{\"access\":\"tokA1\",\"refresh\":\"tokR1\",\"expiresIn\":300}"
 
 static void check_reject_text(const ag_client *c, const ag_action *a) {
@@ -48,15 +49,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     now += 1000;
     uint64_t gen = c->gen;
     char *bearer = c->bearer ? fuzz_strdup(c->bearer, strlen(c->bearer)) : NULL;
+    /* A new tab's hello is answered with what this tab holds, and changes nothing. */
+    bool hello = len == sizeof HELLO - 1 && !memcmp(msg, HELLO, len);
     int rc = ag_client_message(c, now, msg, len);
     int n_actions = 0;
     while (ag_client_next_action(c, &a)) {
       n_actions++;
       FUZZ_CHECK(a.type != AG_ACTION_SEND || a.code == AG_SEND_REFRESH);
-      FUZZ_CHECK(a.type != AG_ACTION_PERSIST && a.type != AG_ACTION_BROADCAST);
+      FUZZ_CHECK(a.type != AG_ACTION_PERSIST);
+      FUZZ_CHECK(a.type != AG_ACTION_BROADCAST ||
+                 (hello && c->tok.access && fuzz_contains(a.text, a.text_len, c->tok.access)));
       if (a.type == AG_ACTION_REJECT) check_reject_text(c, &a);
     }
-    if (rc == AG_OK) {
+    if (hello) {
+      FUZZ_CHECK(rc == AG_OK && c->gen == gen && n_actions <= 1);
+    } else if (rc == AG_OK) {
       FUZZ_CHECK(c->gen > gen);
     } else {
       FUZZ_CHECK(rc == AG_ERR_BAD_BLOB || rc == AG_ERR_STALE);
