@@ -265,13 +265,43 @@ enum ag_guard_verdict {
   AG_GUARD_WARN = 3    /* send it as it is, and warn */
 };
 
+/* The room ag_client_guard and ag_guard_unconfigured need in `out`: AG_MAX_URL + 1. */
+#define AG_GUARD_URL_CAP 8193
+
 /*
- * Verdict for a raw fetch of `url` (resolved against the page origin, not
- * baseUrl) that `has_authorization` or not, under `mode`. Returns an
- * enum ag_guard_verdict, or AG_ERR_INVALID for a bad mode.
+ * Verdict for a raw fetch of `url` (the caller's input as given) that
+ * `has_authorization` or not, under `mode`. `url` resolves against
+ * `page_url`, the document's base URL (NULL or unparsable: the page origin
+ * given to ag_client_new, else none), as the browser resolves it: baseUrl
+ * and its path prefix play no part. `href` is the browser's own resolution
+ * (new URL(url, page_url).href), or NULL: it is used when the core refuses
+ * `url` by its documented subset (IDNA, non-canonical IPv4, percent-encoded
+ * hosts), and must name the same origin as the core's resolution otherwise;
+ * when it does not, the verdict is AG_GUARD_REFUSE (fail closed).
+ * `out` (at least AG_GUARD_URL_CAP bytes) receives the absolute URL judged,
+ * fragment included: route exactly that through ag_client_call. It is ""
+ * when nothing was judged (PASS: not an http(s) URL the core can read;
+ * REFUSE: the disagreement above).
+ * Returns an enum ag_guard_verdict, AG_ERR_NOMEM, or AG_ERR_INVALID (a bad
+ * mode, `out` too small).
  */
-int ag_client_guard(ag_client *client, const char *url, size_t url_len, int has_authorization,
-                    int mode);
+int ag_client_guard(ag_client *client, const char *page_url, size_t page_len, const char *url,
+                    size_t url_len, const char *href, size_t href_len, int has_authorization,
+                    int mode, char *out, size_t out_cap);
+
+/*
+ * The guard of a gate whose options were refused (ag_client_new gave
+ * AG_ERR_BAD_CONFIG), so no client exists. Stateless: reads `options_json`
+ * best effort for what the gate was meant to protect — baseUrl's origin
+ * (the page's when baseUrl is unusable) and the readable trustedOrigins —
+ * and returns AG_GUARD_REFUSE for a call there without its own
+ * Authorization (fail closed: the gate cannot authorize it), AG_GUARD_PASS
+ * for everything else, whatever the mode. Arguments and `out` as for
+ * ag_client_guard. Returns a verdict, AG_ERR_NOMEM or AG_ERR_INVALID.
+ */
+int ag_guard_unconfigured(const char *options_json, size_t options_len, const char *page_url,
+                          size_t page_len, const char *url, size_t url_len, const char *href,
+                          size_t href_len, int has_authorization, char *out, size_t out_cap);
 
 /*
  * The request plan for `url` as JSON, for diagnose(): {"url","origin",

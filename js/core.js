@@ -48,6 +48,8 @@ const ACTION_BYTES = 4 * ACTION_FIELDS;
 // struct ag_settings: storage, cross_tab, storage_key, base_url.
 const SETTINGS_BYTES = 16;
 const ERR_CAP = 256;
+// AG_GUARD_URL_CAP: the room the guard exports need for the URL they judged.
+const GUARD_URL_CAP = 8193;
 
 // ---- loading ---------------------------------------------------------------
 
@@ -167,6 +169,33 @@ function bind(m) {
     /** Blocks the core holds now, all clients together (for leak tests). */
     liveAllocations: () => m._ag_live_allocations(),
   };
+}
+
+// ---- the guard's verdicts --------------------------------------------------
+
+/** Runs a guard export with an out-buffer for the judged URL; throws on a core error. */
+function judge(core, what, run) {
+  const out = core.alloc(GUARD_URL_CAP);
+  try {
+    const verdict = run(out);
+    if (verdict < 0) throw new Error(`authgate: ${what}: ${core.strerror(verdict)}`);
+    return { verdict, url: core.cstring(out) };
+  } finally {
+    core.m._free(out);
+  }
+}
+
+/**
+ * The verdict for a raw fetch when the gate's options were refused (no client
+ * exists): the core reads the options best effort and fails closed only for
+ * what they meant to protect (ag_guard_unconfigured).
+ */
+export function guardUnconfigured(core, optionsJson, raw) {
+  return judge(core, `fetch(${raw.url})`, (out) =>
+    core.withInputs([optionsJson, raw.pageUrl, raw.url, raw.href], (o, oLen, p, pLen, u, uLen, h, hLen) =>
+      core.m._ag_guard_unconfigured(o, oLen, p, pLen, u, uLen, h, hLen, raw.hasAuthorization ? 1 : 0, out, GUARD_URL_CAP),
+    ),
+  );
 }
 
 // ---- one client ------------------------------------------------------------
@@ -296,9 +325,17 @@ export class CoreClient {
     return this.#x._ag_client_ready_state(this.#handle);
   }
 
-  guard(url, hasAuthorization, mode) {
-    return this.#core.withInputs([url], (u, len) =>
-      this.#x._ag_client_guard(this.#handle, u, len, hasAuthorization ? 1 : 0, mode),
+  /**
+   * The core's verdict on a raw fetch: {verdict, url}, `url` being the absolute
+   * URL it judged ('' when it judged none). `raw` is {pageUrl, url, href,
+   * hasAuthorization}: the document's base URL, the caller's input, and the
+   * browser's own resolution of it (or null).
+   */
+  guard(raw, mode) {
+    return judge(this.#core, `fetch(${raw.url})`, (out) =>
+      this.#core.withInputs([raw.pageUrl, raw.url, raw.href], (p, pLen, u, uLen, h, hLen) =>
+        this.#x._ag_client_guard(this.#handle, p, pLen, u, uLen, h, hLen, raw.hasAuthorization ? 1 : 0, mode, out, GUARD_URL_CAP),
+      ),
     );
   }
 

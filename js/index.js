@@ -6,6 +6,7 @@
 import { AuthGateError } from './errors.js';
 import { Executor } from './executor.js';
 import { installGuard } from './guard.js';
+import { guardUnconfigured, loadCore } from './core.js';
 import { diagnose } from './diagnose.js';
 
 export { AuthGateError };
@@ -17,8 +18,10 @@ export { AuthGateError };
  * reports it through ready() and every method (AuthGateError BAD_CONFIG).
  */
 export function createAuthGate(options) {
-  const exec = new Executor(checkOptions(options));
+  const checked = checkOptions(options);
+  const exec = new Executor(checked);
   const guards = new Set();
+  const verdict = guardVerdict(exec, checked.optionsJson);
 
   return {
     get state() {
@@ -31,11 +34,7 @@ export function createAuthGate(options) {
     fetch: (input, init) => exec.fetch(input, init),
     subscribe: (listener) => exec.subscribe(listener),
     guardGlobalFetch(mode) {
-      const uninstall = installGuard(mode, {
-        verdict: async (url, hasAuthorization, modeValue) =>
-          (await exec.client()).guard(url, hasAuthorization, modeValue),
-        route: (input, init) => exec.fetch(input, init),
-      });
+      const uninstall = installGuard(mode, { verdict, route: (input, init) => exec.fetch(input, init) });
       guards.add(uninstall);
       return () => {
         guards.delete(uninstall);
@@ -49,6 +48,32 @@ export function createAuthGate(options) {
       guards.clear();
       exec.destroy();
     },
+  };
+}
+
+/**
+ * The guard's verdict source. With refused options there is no client: the
+ * core then judges from the raw options (ag_guard_unconfigured), so only what
+ * the gate was meant to protect fails closed, and the reason is told once.
+ */
+function guardVerdict(exec, optionsJson) {
+  let told = false;
+  return async (raw, mode) => {
+    let client;
+    try {
+      client = await exec.client();
+    } catch (error) {
+      if (error?.code !== 'BAD_CONFIG') throw error;
+      if (!told) {
+        told = true;
+        console.error(
+          `authgate: THIS GATE IS NOT WORKING: ${error.message} Until the options are fixed, ` +
+            'guardGlobalFetch refuses raw calls to the origins the gate was meant to protect and passes the rest.',
+        );
+      }
+      return { ...guardUnconfigured(await loadCore(), optionsJson, raw), badConfig: error };
+    }
+    return client.guard(raw, mode);
   };
 }
 

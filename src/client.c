@@ -306,9 +306,11 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
   return ag_finish(c, AG_OK);
 }
 
-static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u) {
-  if (!url || len > AG_MAX_URL) return AG_ERR_TOO_LARGE;
-  return ag_url_resolve(u, &c->cfg.base, url, len);
+/* The caller's raw input against baseUrl (its path a prefix); *why says what is wrong with it. */
+static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u, const char **why) {
+  *why = "the URL is missing";
+  if (!url) return AG_ERR_BAD_URL;
+  return ag_config_resolve(&c->cfg, url, len, u, why);
 }
 
 /* True when the caller's own Authorization value carries the gate's access token. */
@@ -331,11 +333,14 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
   k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
   if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
   ag_url u;
-  int rc = parse_call_url(c, url, url_len, &u);
+  const char *why;
+  int rc = parse_call_url(c, url, url_len, &u, &why);
+  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
   if (rc != AG_OK) {
-    reject_call(c, k, AG_CODE_BAD_CONFIG,
-                rc == AG_ERR_TOO_LARGE ? "the URL is too long"
-                                       : "the URL is not a valid http(s) URL");
+    /* The message names the input as given (bounded), then why it was refused. */
+    k->url = ag_strndup(url ? url : "", url ? (url_len < 200 ? url_len : 200) : 0);
+    if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
+    reject_call(c, k, AG_CODE_BAD_CONFIG, why ? why : "the URL is not a valid http(s) URL");
     return ag_finish(c, AG_OK);
   }
   k->url = ag_url_serialize(&u);

@@ -19,8 +19,7 @@ typedef struct plan {
 static int make_plan(const ag_client *c, const char *url, size_t len, plan *p) {
   memset(p, 0, sizeof *p);
   ag_url u;
-  if (!url || len > AG_MAX_URL || ag_url_resolve(&u, &c->cfg.base, url, len) != AG_OK)
-    return AG_ERR_BAD_URL;
+  if (!url || ag_config_resolve(&c->cfg, url, len, &u, NULL) != AG_OK) return AG_ERR_BAD_URL;
   int route = ag_config_route(&c->cfg, &u);
   p->url = ag_url_serialize(&u);
   p->origin = ag_url_origin(&u);

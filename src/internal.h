@@ -72,35 +72,59 @@ void ag_buf_put_form(ag_buf *b, const char *s);
 char *ag_buf_take(ag_buf *b);
 void ag_buf_reset(ag_buf *b);
 
-/* ---- url.c: WHATWG-flavoured URL parsing for http(s) only ---- */
+/* ---- url.c: the WHATWG URL Standard for http(s), with a documented refused subset ---- */
 typedef struct ag_url {
   char *scheme; /* "http" or "https", lower case */
-  char *host;   /* lower case; IPv6 kept in brackets; no userinfo */
+  char *host;   /* ASCII lower case, canonical IPv4, or IPv6 compressed in brackets */
   int port; /* explicit port, or -1 for the scheme's default (80/443 written are normalised to -1) */
-  char *path;     /* starts with '/', dot segments removed, never empty */
+  char *path;     /* starts with '/', dot segments removed, percent-encoded, never empty */
   char *query;    /* without '?', NULL when absent ("" when '?' with nothing after) */
   char *fragment; /* without '#', NULL when absent */
 } ag_url;
 
 /*
- * Parses an absolute http(s) URL. Refuses (AG_ERR_BAD_URL): other schemes
- * (javascript:, data:, file:, ...), userinfo (user:pw@), empty host, bad
- * port, control characters, whitespace inside, backslashes in the authority.
- * Backslashes in the path are treated as '/' as browsers do for http(s).
+ * Resolves the raw input `ref` against `base` (NULL: `ref` must be absolute)
+ * as the URL Standard's basic URL parser does for special URLs: leading and
+ * trailing C0-or-space trimmed, tab/LF/CR removed anywhere, '\' as '/',
+ * "//host" and "http:\\host" given their own authority, "http:x" relative to
+ * an http base, percent-encoding with the path, special-query and fragment
+ * sets, dot segments (also %2e) removed, default ports dropped, hosts
+ * lower-cased, IPv6 compressed.
+ * Refused (AG_ERR_BAD_URL): schemes other than http(s), a relative `ref`
+ * without base, non-empty userinfo, a missing host, a bad port, a host the
+ * standard rejects, and the subset the core does not implement (non-ASCII
+ * hosts, percent-encoded hosts, IPv4 not in canonical dotted decimal, host
+ * characters other than letters, digits, '-', '_', '.'). AG_ERR_TOO_LARGE
+ * for input or a result beyond AG_MAX_URL. *why (when not NULL) gets a
+ * static one-line reason saying what to write instead, or NULL on success,
+ * AG_ERR_NOMEM and AG_ERR_INVALID (out NULL, ref NULL with len > 0, or a base
+ * that is not a parsed http(s) URL). On failure *out is zeroed (port -1).
  */
+int ag_url_resolve_why(ag_url *out, const ag_url *base, const char *ref, size_t len,
+                       const char **why);
+int ag_url_resolve(ag_url *out, const ag_url *base, const char *ref, size_t len);
+/* ag_url_resolve without a base: `s` must be an absolute http(s) URL. */
 int ag_url_parse(ag_url *out, const char *s, size_t len);
 
 /*
- * Resolves `ref` against `base` (RFC 3986 section 5 + the browser rules for
- * http(s)): absolute URLs, scheme-relative "//host/x" (an other origin!),
- * absolute paths, relative paths, "?q" and "#f" only, dot segments.
+ * As ag_url_resolve_why, with base's path as a prefix (the baseUrl rule): when
+ * base's path is more than "/" and `ref` has no scheme and no authority of its
+ * own, `ref` less one leading '/' or '\' is resolved as "<base path without
+ * its trailing '/'>/<ref>" on base's origin, so "/users", "users" → /v2/users,
+ * "?q" → /v2/?q, "#f" → /v2/#f, "" → /v2/. Dot segments still apply to the
+ * joined path ("../x" → /x). Base's query and fragment are never used.
+ * Otherwise (base path "/", an absolute URL, "//host", "\\host") it is
+ * ag_url_resolve_why.
  */
-int ag_url_resolve(ag_url *out, const ag_url *base, const char *ref, size_t len);
+int ag_url_resolve_prefixed(ag_url *out, const ag_url *base, const char *ref, size_t len,
+                            const char **why);
 
 /* "scheme://host[:port]" with the default port omitted; NULL on ENOMEM. */
 char *ag_url_origin(const ag_url *u);
 /* The full URL without the fragment; NULL on ENOMEM. */
 char *ag_url_serialize(const ag_url *u);
+/* The full URL with the fragment (the standard's href); NULL on ENOMEM. */
+char *ag_url_href(const ag_url *u);
 bool ag_url_same_origin(const ag_url *a, const ag_url *b);
 void ag_url_free(ag_url *u);
 
@@ -220,6 +244,13 @@ enum ag_route {
   AG_ROUTE_PUBLIC = 1,    /* a trusted origin, not protected: never gets the bearer */
   AG_ROUTE_FOREIGN = 2    /* an untrusted origin: never gets the bearer */
 };
+
+/*
+ * Resolves an app-supplied URL or path against baseUrl, baseUrl's path being a
+ * prefix (ag_url_resolve_prefixed). *why as there.
+ */
+int ag_config_resolve(const ag_config *c, const char *ref, size_t len, ag_url *out,
+                      const char **why);
 
 /* Classifies a resolved URL. */
 int ag_config_route(const ag_config *c, const ag_url *u);

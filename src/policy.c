@@ -38,6 +38,20 @@ static int fail(parse_ctx *p, int rc, const char *what, const char *detail) {
   return rc;
 }
 
+/* BAD_CONFIG for `name`, with the URL parser's reason when it gave one. */
+static int fail_because(parse_ctx *p, const char *name, const char *what, const char *why) {
+  if (!why) return fail(p, AG_ERR_BAD_CONFIG, name, what);
+  ag_buf b = {0};
+  ag_buf_puts(&b, what);
+  ag_buf_puts(&b, ": ");
+  ag_buf_puts(&b, why);
+  char *detail = ag_buf_take(&b);
+  int rc = fail(p, detail ? AG_ERR_BAD_CONFIG : AG_ERR_NOMEM, detail ? name : "out of memory",
+                detail ? detail : "");
+  ag_free(detail);
+  return rc;
+}
+
 static void free_list(char **list, size_t n) {
   for (size_t i = 0; i < n; i++) ag_free(list[i]);
   ag_free(list);
@@ -106,12 +120,13 @@ static int get_list(parse_ctx *p, const cJSON *item, const char *name, char ***o
   return AG_OK;
 }
 
-/* Resolves an endpoint against baseUrl; it must stay on a trusted origin. */
+/* Resolves an endpoint like a call (baseUrl's path a prefix); it must stay on a trusted origin. */
 static int get_endpoint(parse_ctx *p, const cJSON *item, const char *name, char **out, ag_url *u) {
-  const char *s;
+  const char *s, *why;
   if (get_string(p, item, name, &s) != AG_OK || !s) return p->rc;
-  if (ag_url_resolve(u, &p->cfg->base, s, strlen(s)) != AG_OK)
-    return fail(p, AG_ERR_BAD_CONFIG, name, " is not a valid URL or path");
+  int rc = ag_config_resolve(p->cfg, s, strlen(s), u, &why);
+  if (rc == AG_ERR_NOMEM) return fail(p, AG_ERR_NOMEM, "out of memory", "");
+  if (rc != AG_OK) return fail_because(p, name, " is not a valid URL or path", why);
   *out = ag_url_serialize(u);
   bool foreign = ag_config_route(p->cfg, u) == AG_ROUTE_FOREIGN;
   if (!*out) return fail(p, AG_ERR_NOMEM, "out of memory", "");
@@ -126,21 +141,24 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
     return p->rc;
   if (!base) return fail(p, AG_ERR_BAD_CONFIG, "baseUrl", " is required");
   int rc;
+  const char *why;
   ag_url page;
   /* An opaque page origin ("null": file://, sandboxed frames) counts as no page. */
   if (page_origin && page_len && ag_url_parse(&page, page_origin, page_len) == AG_OK) {
     c->page_origin = ag_url_origin(&page); /* normalised, so comparisons are exact */
-    rc = ag_url_resolve(&c->base, &page, base, strlen(base));
+    rc = ag_url_resolve_why(&c->base, &page, base, strlen(base), &why);
     c->page = page; /* kept parsed: every call compares its origin with the page's */
   } else {
     c->page_origin = ag_strndup("", 0);
-    rc = ag_url_parse(&c->base, base, strlen(base));
+    rc = ag_url_resolve_why(&c->base, NULL, base, strlen(base), &why);
   }
-  if (!c->page_origin) return fail(p, AG_ERR_NOMEM, "out of memory", "");
+  if (!c->page_origin || rc == AG_ERR_NOMEM) return fail(p, AG_ERR_NOMEM, "out of memory", "");
   if (rc != AG_OK)
-    return fail(p, AG_ERR_BAD_CONFIG, "baseUrl",
-                c->page_origin[0] ? " is not a valid http(s) URL or path"
-                                  : " must be an absolute http(s) URL outside a browser page");
+    return fail_because(p, "baseUrl",
+                        c->page_origin[0]
+                            ? " is not a valid http(s) URL or path"
+                            : " must be an absolute http(s) URL outside a browser page",
+                        why);
   c->base_origin = ag_url_origin(&c->base);
   c->base_url = ag_url_serialize(&c->base);
   return c->base_origin && c->base_url ? AG_OK : fail(p, AG_ERR_NOMEM, "out of memory", "");
@@ -347,6 +365,11 @@ static bool matches_any(char *const *prefixes, size_t n, const char *path) {
 /* The gate's own endpoints are public: calling them must never need a token. */
 static bool is_endpoint(const char *endpoint, const ag_url *e, const ag_url *u) {
   return endpoint && e->path && ag_url_same_origin(e, u) && !strcmp(e->path, u->path);
+}
+
+int ag_config_resolve(const ag_config *c, const char *ref, size_t len, ag_url *out,
+                      const char **why) {
+  return ag_url_resolve_prefixed(out, &c->base, ref, len, why);
 }
 
 int ag_config_route(const ag_config *c, const ag_url *u) {

@@ -1,25 +1,25 @@
 /*
- * url.c — WHATWG-flavoured URL parsing and resolution, for http(s) only.
+ * url.c — the WHATWG URL Standard's parser and serializer for http(s).
  *
- * The aim is to agree with the browser's `new URL(ref, base)` on every URL
- * the core accepts, and to refuse the rest (AG_ERR_BAD_URL) rather than
- * guess: the origin we compute decides who receives the bearer token.
- *
- * What is refused: schemes other than http/https, userinfo, empty hosts, bad
- * ports, NUL, control characters and spaces inside the input (leading and
- * trailing C0-or-space is trimmed, as WHATWG does), backslashes and '@' in the
- * authority, percent signs in hosts, non-canonical IPv4 forms (0x7f.1,
- * 2130706433) and non-ASCII hosts. We do no IDNA/punycode: the shim hands us
- * `new URL(x).href`, which the browser has already punycoded.
- *
- * What mirrors the browser: scheme and host are lower-cased; :80/:443 are the
- * default and become -1; backslashes in the path are '/'; any run of two or
- * more slashes/backslashes starting a reference makes it scheme-relative;
- * dot segments (also %2e forms) are removed; non-ASCII and a few ASCII bytes
- * are percent-encoded with the WHATWG path/query/fragment sets; existing
- * percent-escapes are left alone. IPv6 literals are lower-cased and kept in
- * brackets but not re-compressed, so "[0::1]" and "[::1]" compare as
- * different origins (that fails closed: no token is sent).
+ * The core is the resolver: the shim hands it the caller's raw input
+ * (String(input)), and the origin computed here decides who receives the
+ * bearer token. So this follows the standard's state machine for special
+ * schemes step by step (trimming, tab/newline removal, backslash as slash,
+ * scheme-relative and scheme-with-path forms, the percent-encode sets, dot
+ * segments, default ports, IPv6 compression) and refuses, with a reason that
+ * says what to write instead, the few inputs whose host would need machinery
+ * the core does not carry:
+ *  - non-ASCII hosts (IDNA): write the ASCII (punycode) form;
+ *  - percent-encoded hosts: write the host decoded;
+ *  - an IPv4 address in any form but canonical dotted decimal (0x7f.1,
+ *    127.1, 0177.0.0.1, 2130706433, a trailing dot): write a.b.c.d;
+ *  - host characters other than letters, digits, '-', '_' and '.' (outside
+ *    IPv6 brackets), which browsers do not all treat alike.
+ * A label starting with "xn--" is taken as written (lower-cased): its punycode
+ * is not checked, and one the browser finds invalid makes fetch fail, never go
+ * elsewhere. Non-special schemes are refused: the gate handles http(s) only.
+ * Userinfo is refused unless empty ("http://@host/"), as fetch refuses
+ * credentials in URLs.
  */
 #include "internal.h"
 
@@ -30,13 +30,37 @@ typedef struct span {
   size_t n;
 } span;
 
-/* Which bytes besides non-ASCII each component percent-encodes (WHATWG). */
+/* The standard's percent-encode sets for the parts of a special URL. */
 enum enc_set { ENC_PATH, ENC_QUERY, ENC_FRAGMENT };
+
+/* Why a URL was refused: static text, finished by the caller's context. */
+static const char R_SCHEME[] = "only http: and https: URLs go through the gate";
+static const char R_NO_BASE[] = "a relative URL needs a base here: write an absolute http(s) URL";
+static const char R_CREDENTIALS[] =
+    "the URL carries credentials (user:password@), which fetch refuses too; send them in a header";
+static const char R_NO_HOST[] = "the URL has no host";
+static const char R_HOST_CHAR[] = "the host contains a character no URL host may contain";
+static const char R_HOST_IDN[] =
+    "the host is not ASCII, which the gate does not convert (IDNA): write its ASCII (punycode) "
+    "form, e.g. xn--mnchen-3ya.example for münchen.example";
+static const char R_HOST_PERCENT[] =
+    "the host is percent-encoded: write it decoded, in plain ASCII";
+static const char R_HOST_SYMBOL[] =
+    "the host may only use letters, digits, '-', '_' and '.' here: write the plain DNS name";
+static const char R_IPV4[] =
+    "the host reads as an IPv4 address but is not in dotted-decimal form: write four numbers "
+    "0-255 without leading zeros, e.g. 127.0.0.1 (not 0x7f.1, 127.1 or 0177.0.0.1)";
+static const char R_IPV6[] = "the host is not a valid IPv6 address in brackets";
+static const char R_PORT[] = "the port is not a number from 0 to 65535";
+static const char R_TOO_LARGE[] = "the URL is too long";
 
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+static int hex_value(char c) {
+  if (is_digit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 static bool is_slash(char c) { return c == '/' || c == '\\'; }
 static char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c; }
@@ -48,28 +72,37 @@ static span span_from(const char *p, size_t n) {
   return s;
 }
 
-static void advance(span *s, size_t k) {
-  s->p += k;
-  s->n -= k;
+static bool span_ieq(span s, const char *lit) {
+  size_t i, n = strlen(lit);
+  if (s.n != n) return false;
+  for (i = 0; i < n; i++)
+    if (to_lower(s.p[i]) != lit[i]) return false;
+  return true;
 }
 
-/* ---- input hygiene ---- */
-
-static int clean_input(span *out, const char *s, size_t len) {
+/* Index of the first byte of s at or after `from` that is in `set`, or s.n. */
+static size_t find_any(span s, size_t from, const char *set) {
   size_t i;
-  if (len > AG_MAX_URL) return AG_ERR_TOO_LARGE;
-  if (len > 0 && (s == NULL || memchr(s, '\0', len) != NULL)) return AG_ERR_BAD_URL;
-  while (len > 0 && (unsigned char)s[0] <= 0x20) { /* C0 control or space */
-    s++;
-    len--;
-  }
+  for (i = from; i < s.n; i++)
+    if (memchr(set, s.p[i], strlen(set)) != NULL) return i;
+  return s.n;
+}
+
+/* ---- input hygiene: the standard's first two steps ---- */
+
+/* A copy without leading/trailing C0-or-space and without any tab, LF or CR. */
+static char *clean_input(const char *s, size_t len, size_t *out_len) {
+  char *out;
+  size_t i, o = 0;
+  while (len > 0 && (unsigned char)s[0] <= 0x20) s++, len--;
   while (len > 0 && (unsigned char)s[len - 1] <= 0x20) len--;
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c <= 0x20 || c == 0x7f) return AG_ERR_BAD_URL;
-  }
-  *out = span_from(s, len);
-  return AG_OK;
+  out = ag_malloc(len + 1);
+  if (out == NULL) return NULL;
+  for (i = 0; i < len; i++)
+    if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r') out[o++] = s[i];
+  out[o] = '\0';
+  *out_len = o;
+  return out;
 }
 
 /* Length of a leading scheme (the ':' excluded), or 0 when there is none. */
@@ -84,14 +117,6 @@ static size_t scheme_len(span in) {
   return 0;
 }
 
-static bool span_ieq(span s, const char *lit) {
-  size_t i, n = strlen(lit);
-  if (s.n != n) return false;
-  for (i = 0; i < n; i++)
-    if (to_lower(s.p[i]) != lit[i]) return false;
-  return true;
-}
-
 /* "http" or "https" (static), or NULL for any other scheme. */
 static const char *known_scheme(span s) {
   if (span_ieq(s, "http")) return "http";
@@ -102,12 +127,12 @@ static const char *known_scheme(span s) {
 /* ---- percent-encoding ---- */
 
 static bool needs_encoding(unsigned char c, enum enc_set set) {
-  if (c >= 0x7f || c == '"' || c == '<' || c == '>') return true;
+  if (c <= 0x20 || c > 0x7e || c == '"' || c == '<' || c == '>') return true;
   switch (set) {
   case ENC_PATH:
-    return c == '`' || c == '{' || c == '}';
-  case ENC_QUERY:
-    return c == '\'';
+    return c == '#' || c == '?' || c == '`' || c == '{' || c == '}';
+  case ENC_QUERY: /* the special-query set */
+    return c == '#' || c == '\'';
   case ENC_FRAGMENT:
     return c == '`';
   }
@@ -138,7 +163,7 @@ static char *encode_dup(span s, enum enc_set set) {
   return out;
 }
 
-/* ---- paths ---- */
+/* ---- the path state ---- */
 
 static bool is_dot(span s) { return span_ieq(s, ".") || span_ieq(s, "%2e"); }
 
@@ -146,86 +171,73 @@ static bool is_dotdot(span s) {
   return span_ieq(s, "..") || span_ieq(s, ".%2e") || span_ieq(s, "%2e.") || span_ieq(s, "%2e%2e");
 }
 
-/* Drops the last segment of out[0..*o) (WHATWG "shorten"). */
+/* Drops the last segment of out[0..*o) (the standard's "shorten"). */
 static void pop_segment(const char *out, size_t *o) {
   while (*o > 0 && out[*o - 1] != '/') (*o)--;
   if (*o > 0) (*o)--;
 }
 
 /*
- * Writes the normalised form of `in` (which starts with a slash or is empty)
- * into out (room for 3 * in.n + 2) and NUL-terminates it.
+ * Runs the path state over `in` (the bytes up to '?', '#' or the end),
+ * appending segments to the path `start` (already serialized: "/a/b", or
+ * empty). Segments end at '/' or '\'; each is "/" + its encoded bytes.
  */
-static void normalise_path(char *out, span in) {
-  size_t i = 0, o = 0;
-  while (i < in.n) {
-    size_t end = i + 1;
-    span seg;
-    bool last;
-    while (end < in.n && !is_slash(in.p[end])) end++;
-    seg = span_from(in.p + i + 1, end - i - 1);
-    last = end >= in.n;
-    if (is_dotdot(seg)) {
+static char *run_path(span start, span in) {
+  size_t o = start.n, seg = 0, j;
+  char *out = ag_malloc(start.n + 4 * in.n + 2);
+  if (out == NULL) return NULL;
+  if (start.n > 0) memcpy(out, start.p, start.n);
+  for (j = 0; j <= in.n; j++) {
+    bool at_slash = j < in.n && is_slash(in.p[j]);
+    span s;
+    if (j < in.n && !at_slash) continue;
+    s = span_from(in.p + seg, j - seg);
+    if (is_dotdot(s)) {
       pop_segment(out, &o);
-      if (last) out[o++] = '/';
-    } else if (is_dot(seg)) {
-      if (last) out[o++] = '/';
+      if (!at_slash) out[o++] = '/';
+    } else if (is_dot(s)) {
+      if (!at_slash) out[o++] = '/';
     } else {
       out[o++] = '/';
-      o += encode_into(out + o, seg, ENC_PATH);
+      o += encode_into(out + o, s, ENC_PATH);
     }
-    i = end;
+    seg = j + 1;
   }
-  if (o == 0) out[o++] = '/';
   out[o] = '\0';
-}
-
-/* dir (a base path up to its last '/', or empty) joined with rel, normalised. */
-static char *build_path(span dir, span rel) {
-  size_t n = dir.n + rel.n;
-  char *joined, *out;
-  joined = ag_malloc(n + 1);
-  if (joined == NULL) return NULL;
-  if (dir.n > 0) memcpy(joined, dir.p, dir.n);
-  if (rel.n > 0) memcpy(joined + dir.n, rel.p, rel.n);
-  out = ag_malloc(3 * n + 2);
-  if (out != NULL) normalise_path(out, span_from(joined, n));
-  ag_free(joined);
   return out;
-}
-
-/* The base path up to and including its last '/'. */
-static span base_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return span_from(path, slash ? (size_t)(slash - path) + 1 : 0);
 }
 
 /* ---- hosts and ports ---- */
 
-static bool all_digits(span s) {
-  size_t i;
-  for (i = 0; i < s.n; i++)
-    if (!is_digit(s.p[i])) return false;
-  return s.n > 0;
-}
-
-/* WHATWG "ends in a number": then the host must be an IPv4 address. */
-static bool ends_in_number(span h) {
-  size_t end = h.n, start, i;
-  if (end > 0 && h.p[end - 1] == '.') end--;
-  start = end;
-  while (start > 0 && h.p[start - 1] != '.') start--;
-  if (all_digits(span_from(h.p + start, end - start))) return true;
-  if (end - start < 2 || h.p[start] != '0' || to_lower(h.p[start + 1]) != 'x') return false;
-  for (i = start + 2; i < end; i++)
-    if (!is_hex(h.p[i])) return false;
+/* The standard's "IPv4 number" check, enough to tell whether a label is a number. */
+static bool is_ipv4_number(span s) {
+  size_t i = 0;
+  int radix = 10;
+  if (s.n == 0) return false;
+  if (s.n >= 2 && s.p[0] == '0' && to_lower(s.p[1]) == 'x') i = 2, radix = 16;
+  else if (s.n >= 2 && s.p[0] == '0') i = 1, radix = 8;
+  for (; i < s.n; i++) {
+    int v = hex_value(s.p[i]);
+    if (v < 0 || v >= radix) return false;
+  }
   return true;
 }
 
-/* Only the canonical dotted-quad form, so our origin matches the browser's. */
+/* The standard's "ends in a number": then the host can only be an IPv4 address. */
+static bool ends_in_number(span h) {
+  size_t end = h.n, start, i;
+  if (end > 0 && h.p[end - 1] == '.') end--; /* a trailing dot ends no label */
+  start = end;
+  while (start > 0 && h.p[start - 1] != '.') start--;
+  for (i = start; i < end && is_digit(h.p[i]); i++) {}
+  if (end > start && i == end) return true; /* all digits, even if not a valid number */
+  return is_ipv4_number(span_from(h.p + start, end - start));
+}
+
+/* Only the canonical dotted-quad form, which is also the serialization. */
 static bool is_canonical_ipv4(span h) {
   size_t i = 0, parts = 0;
-  while (i <= h.n && parts < 4) {
+  while (parts < 4) {
     size_t start = i;
     unsigned v = 0;
     while (i < h.n && is_digit(h.p[i]) && i - start < 3) v = v * 10 + (unsigned)(h.p[i++] - '0');
@@ -238,131 +250,171 @@ static bool is_canonical_ipv4(span h) {
   return false;
 }
 
-/* "[...]": hex digits, ':' and '.' (an IPv4 tail) only; no zone ids. */
-static bool is_ipv6_literal(span h) {
-  size_t i, colons = 0;
-  if (h.n < 4 || h.n > 47 || h.p[0] != '[' || h.p[h.n - 1] != ']') return false;
-  for (i = 1; i + 1 < h.n; i++) {
-    if (h.p[i] == ':') colons++;
-    else if (!is_hex(h.p[i]) && h.p[i] != '.') return false;
+/* The dotted-decimal IPv4 tail of an IPv6 address into pieces[*k], pieces[*k + 1]. */
+static bool ipv6_ipv4_tail(span s, size_t i, uint16_t *pieces, size_t *k) {
+  int seen = 0;
+  if (*k > 6) return false;
+  while (i < s.n) {
+    unsigned v = 0;
+    size_t start;
+    if (seen > 0) {
+      if (s.p[i] != '.' || seen >= 4) return false;
+      i++;
+    }
+    start = i;
+    while (i < s.n && is_digit(s.p[i])) {
+      if (i > start && v == 0) return false; /* no leading zeros */
+      v = v * 10 + (unsigned)(s.p[i++] - '0');
+      if (v > 255) return false;
+    }
+    if (i == start) return false;
+    pieces[*k] = (uint16_t)(pieces[*k] * 0x100 + v);
+    if (++seen == 2 || seen == 4) (*k)++;
   }
-  return colons >= 2;
+  return seen == 4;
 }
 
-/* ASCII letters, digits, '-', '.', '_' only: no '%', no IDN (see the top). */
-static bool is_domain(span h) {
+/* The standard's IPv6 parser over the text inside the brackets. */
+static bool parse_ipv6(span s, uint16_t pieces[8]) {
+  size_t i = 0, k = 0;
+  long compress = -1;
+  memset(pieces, 0, 8 * sizeof(uint16_t));
+  if (s.n > 0 && s.p[0] == ':') {
+    if (s.n < 2 || s.p[1] != ':') return false;
+    i = 2;
+    compress = (long)++k;
+  }
+  while (i < s.n) {
+    unsigned v = 0;
+    size_t len = 0;
+    if (k == 8) return false;
+    if (s.p[i] == ':') {
+      if (compress != -1) return false;
+      i++;
+      compress = (long)++k;
+      continue;
+    }
+    while (len < 4 && i < s.n && hex_value(s.p[i]) >= 0)
+      v = v * 16 + (unsigned)hex_value(s.p[i++]), len++;
+    if (i < s.n && s.p[i] == '.') {
+      if (len == 0 || !ipv6_ipv4_tail(s, i - len, pieces, &k)) return false;
+      break;
+    }
+    if (i < s.n && s.p[i] == ':') {
+      if (++i == s.n) return false;
+    } else if (i < s.n) {
+      return false;
+    }
+    pieces[k++] = (uint16_t)v;
+  }
+  if (compress == -1) return k == 8;
+  for (size_t swaps = k - (size_t)compress, j = 7; j != 0 && swaps > 0; j--, swaps--) {
+    uint16_t t = pieces[j];
+    pieces[j] = pieces[(size_t)compress + swaps - 1];
+    pieces[(size_t)compress + swaps - 1] = t;
+  }
+  return true;
+}
+
+/* "[...]" in the standard's serialization: lower-case hex, the first longest zero run as "::". */
+static char *serialize_ipv6(const uint16_t pieces[8]) {
+  static const char hex[] = "0123456789abcdef";
+  size_t best = 8, best_len = 1, i, o = 0;
+  char *out = ag_malloc(42);
+  if (out == NULL) return NULL;
+  for (i = 0; i < 8; i++) {
+    size_t j = i;
+    while (j < 8 && pieces[j] == 0) j++;
+    if (j - i > best_len) best = i, best_len = j - i;
+    if (j > i) i = j - 1;
+  }
+  out[o++] = '[';
+  for (i = 0; i < 8; i++) {
+    if (i == best) {
+      out[o++] = ':';
+      if (i == 0) out[o++] = ':';
+      i += best_len - 1;
+      continue;
+    }
+    bool lead = true;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      unsigned d = (pieces[i] >> shift) & 15;
+      if (lead && d == 0 && shift > 0) continue;
+      lead = false;
+      out[o++] = hex[d];
+    }
+    if (i != 7) out[o++] = ':';
+  }
+  out[o++] = ']';
+  out[o] = '\0';
+  return out;
+}
+
+/* The forbidden domain code points that can reach the host parser. */
+static bool is_forbidden_host_byte(unsigned char c) {
+  return c <= 0x20 || c == 0x7f || strchr("#/:<>?@[\\]^|%", c) != NULL;
+}
+
+/* A domain (not bracketed): ASCII lower-cased, or refused with *why. */
+static char *parse_domain(span h, const char **why) {
   size_t i;
-  if (h.n == 0) return false;
+  char *host;
+  for (i = 0; i < h.n; i++)
+    if ((unsigned char)h.p[i] >= 0x80) return *why = R_HOST_IDN, NULL;
+  if (memchr(h.p, '%', h.n) != NULL) return *why = R_HOST_PERCENT, NULL;
+  for (i = 0; i < h.n; i++)
+    if (is_forbidden_host_byte((unsigned char)h.p[i])) return *why = R_HOST_CHAR, NULL;
+  if (ends_in_number(h) && !is_canonical_ipv4(h)) return *why = R_IPV4, NULL;
   for (i = 0; i < h.n; i++) {
     char c = h.p[i];
-    if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_') return false;
+    if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_')
+      return *why = R_HOST_SYMBOL, NULL;
   }
-  return !ends_in_number(h) || is_canonical_ipv4(h);
+  host = ag_strndup(h.p, h.n);
+  if (host == NULL) return *why = NULL, NULL;
+  for (i = 0; i < h.n; i++) host[i] = to_lower(host[i]);
+  return host;
 }
 
-static int parse_port(int *port, span p, const char *scheme) {
+/* The host parser for special URLs; *why stays NULL on allocation failure. */
+static char *parse_host(span h, const char **why) {
+  uint16_t pieces[8];
+  *why = NULL;
+  if (h.n == 0) return *why = R_NO_HOST, NULL;
+  if (h.p[0] != '[') return parse_domain(h, why);
+  if (h.p[h.n - 1] != ']' || !parse_ipv6(span_from(h.p + 1, h.n - 2), pieces))
+    return *why = R_IPV6, NULL;
+  return serialize_ipv6(pieces);
+}
+
+/* The port state: digits only, any number of leading zeros, the default becomes -1. */
+static bool parse_port(int *port, span p, const char *scheme) {
   size_t i;
   long v = 0;
   *port = -1;
-  if (p.n == 0) return AG_OK; /* "host:" means the default port */
   for (i = 0; i < p.n; i++) {
-    if (!is_digit(p.p[i])) return AG_ERR_BAD_URL;
+    if (!is_digit(p.p[i])) return false;
     v = v * 10 + (p.p[i] - '0');
-    if (v > 65535) return AG_ERR_BAD_URL;
+    if (v > 65535) return false;
   }
-  if ((v == 80 && !strcmp(scheme, "http")) || (v == 443 && !strcmp(scheme, "https"))) return AG_OK;
+  if (p.n == 0) return true; /* "host:" means the default port */
+  if ((v == 80 && !strcmp(scheme, "http")) || (v == 443 && !strcmp(scheme, "https"))) return true;
   *port = (int)v;
-  return AG_OK;
+  return true;
 }
 
-static int set_host(ag_url *u, span a) {
-  span host = a;
-  size_t i;
-  int rv;
-  if (a.n > 0 && a.p[0] == '[') {
-    const char *close = memchr(a.p, ']', a.n);
-    if (close == NULL) return AG_ERR_BAD_URL;
-    host.n = (size_t)(close - a.p) + 1;
-  } else if (a.n > 0) {
-    const char *colon = memchr(a.p, ':', a.n);
-    if (colon != NULL) host.n = (size_t)(colon - a.p);
-  }
-  if (host.n < a.n && a.p[host.n] != ':') return AG_ERR_BAD_URL;
-  if (host.n == 0 || !(host.p[0] == '[' ? is_ipv6_literal(host) : is_domain(host)))
-    return AG_ERR_BAD_URL;
-  rv = parse_port(&u->port,
-                  host.n < a.n ? span_from(a.p + host.n + 1, a.n - host.n - 1) : span_from(a.p, 0),
-                  u->scheme);
-  if (rv != AG_OK) return rv;
-  u->host = ag_strndup(host.p, host.n);
-  if (u->host == NULL) return AG_ERR_NOMEM;
-  for (i = 0; i < host.n; i++) u->host[i] = to_lower(u->host[i]);
-  return AG_OK;
-}
+/* ---- the parser ---- */
 
-/* Consumes the authority (up to '/', '?', '#' or the end) from *in. */
-static int parse_authority(ag_url *u, span *in) {
-  size_t i = 0;
-  while (i < in->n && in->p[i] != '/' && in->p[i] != '?' && in->p[i] != '#') {
-    if (in->p[i] == '\\' || in->p[i] == '@') return AG_ERR_BAD_URL;
-    i++;
-  }
-  advance(in, i);
-  return set_host(u, span_from(in->p - i, i));
-}
+typedef struct parser {
+  span in;         /* the cleaned input */
+  size_t i;        /* the standard's pointer */
+  ag_url *u;       /* what is being built */
+  const char *why; /* the reason for an AG_ERR_BAD_URL */
+} parser;
 
-/* ---- path, query and fragment ---- */
-
-typedef struct tail {
-  span path, query, fragment;
-  bool has_query, has_fragment;
-} tail;
-
-static void split_tail(tail *t, span in) {
-  const char *hash = in.n ? memchr(in.p, '#', in.n) : NULL;
-  const char *q;
-  memset(t, 0, sizeof(*t));
-  if (hash != NULL) {
-    t->has_fragment = true;
-    t->fragment = span_from(hash + 1, in.n - (size_t)(hash - in.p) - 1);
-    in.n = (size_t)(hash - in.p);
-  }
-  q = in.n ? memchr(in.p, '?', in.n) : NULL;
-  if (q != NULL) {
-    t->has_query = true;
-    t->query = span_from(q + 1, in.n - (size_t)(q - in.p) - 1);
-    in.n = (size_t)(q - in.p);
-  }
-  t->path = in;
-}
-
-static int set_query_fragment(ag_url *u, const tail *t) {
-  if (t->has_query && (u->query = encode_dup(t->query, ENC_QUERY)) == NULL) return AG_ERR_NOMEM;
-  if (t->has_fragment && (u->fragment = encode_dup(t->fragment, ENC_FRAGMENT)) == NULL)
-    return AG_ERR_NOMEM;
-  return AG_OK;
-}
-
-/* Path (relative to dir), query and fragment from what follows the authority. */
-static int set_tail(ag_url *u, span dir, span in) {
-  tail t;
-  split_tail(&t, in);
-  u->path = build_path(dir, t.path);
-  if (u->path == NULL) return AG_ERR_NOMEM;
-  return set_query_fragment(u, &t);
-}
-
-static int set_scheme(ag_url *u, const char *scheme) {
-  u->scheme = ag_strndup(scheme, strlen(scheme));
-  return u->scheme ? AG_OK : AG_ERR_NOMEM;
-}
-
-static int parse_absolute(ag_url *u, const char *scheme, span in) {
-  int rv = set_scheme(u, scheme);
-  while (rv == AG_OK && in.n > 0 && is_slash(in.p[0])) advance(&in, 1);
-  if (rv == AG_OK) rv = parse_authority(u, &in);
-  if (rv == AG_OK) rv = set_tail(u, span_from(NULL, 0), in);
-  return rv;
+static int refuse(parser *ps, const char *why) {
+  ps->why = why;
+  return AG_ERR_BAD_URL;
 }
 
 static int copy_string(char **dst, const char *src) {
@@ -371,7 +423,74 @@ static int copy_string(char **dst, const char *src) {
   return *dst ? AG_OK : AG_ERR_NOMEM;
 }
 
-/* Copies scheme, host, port and, as asked, path and query from base. */
+/* The host and port state over "host[:port]"; the credentials are already split off. */
+static int set_host_port(parser *ps, span hp) {
+  size_t i, colon = hp.n;
+  bool brackets = false;
+  for (i = 0; i < hp.n && colon == hp.n; i++) {
+    if (hp.p[i] == '[') brackets = true;
+    else if (hp.p[i] == ']') brackets = false;
+    else if (hp.p[i] == ':' && !brackets) colon = i;
+  }
+  ps->u->host = parse_host(span_from(hp.p, colon), &ps->why);
+  if (ps->u->host == NULL) return ps->why ? AG_ERR_BAD_URL : AG_ERR_NOMEM;
+  if (colon < hp.n &&
+      !parse_port(&ps->u->port, span_from(hp.p + colon + 1, hp.n - colon - 1), ps->u->scheme))
+    return refuse(ps, R_PORT);
+  return AG_OK;
+}
+
+/* The authority state from ps->i: credentials (refused unless empty), host, port. */
+static int parse_authority(parser *ps) {
+  size_t end = find_any(ps->in, ps->i, "/\\?#"), at = end;
+  span creds, hp;
+  while (at > ps->i && ps->in.p[at - 1] != '@') at--;
+  if (at > ps->i) { /* the last '@' ends the credentials */
+    creds = span_from(ps->in.p + ps->i, at - 1 - ps->i);
+    if (creds.n > 1 || (creds.n == 1 && creds.p[0] != ':')) return refuse(ps, R_CREDENTIALS);
+    if (at == end) return refuse(ps, R_NO_HOST);
+  } else {
+    at = ps->i;
+  }
+  hp = span_from(ps->in.p + at, end - at);
+  ps->i = end;
+  return set_host_port(ps, hp);
+}
+
+/* The query and fragment states, from `at` ('?', '#' or the end). */
+static int parse_query_fragment(parser *ps, size_t at) {
+  size_t hash = find_any(ps->in, at, "#");
+  if (at < hash) { /* ps->in.p[at] is '?' */
+    ag_free(ps->u->query);
+    ps->u->query = encode_dup(span_from(ps->in.p + at + 1, hash - at - 1), ENC_QUERY);
+    if (ps->u->query == NULL) return AG_ERR_NOMEM;
+  }
+  if (hash < ps->in.n) {
+    ps->u->fragment = encode_dup(span_from(ps->in.p + hash + 1, ps->in.n - hash - 1), ENC_FRAGMENT);
+    if (ps->u->fragment == NULL) return AG_ERR_NOMEM;
+  }
+  return AG_OK;
+}
+
+/* The path state from ps->i, continuing the path `start`; then query and fragment. */
+static int parse_tail(parser *ps, span start) {
+  size_t end = find_any(ps->in, ps->i, "?#");
+  ps->u->path = run_path(start, span_from(ps->in.p + ps->i, end - ps->i));
+  if (ps->u->path == NULL) return AG_ERR_NOMEM;
+  return parse_query_fragment(ps, end);
+}
+
+/* Special authority ignore slashes, authority, host, port, then path start. */
+static int parse_from_authority(parser *ps) {
+  int rv;
+  while (ps->i < ps->in.n && is_slash(ps->in.p[ps->i])) ps->i++;
+  rv = parse_authority(ps);
+  if (rv != AG_OK) return rv;
+  if (ps->i < ps->in.n && is_slash(ps->in.p[ps->i])) ps->i++; /* path start */
+  return parse_tail(ps, span_from(NULL, 0));
+}
+
+/* Scheme, host and port from base, and as asked its path and query. */
 static int copy_base(ag_url *u, const ag_url *base, bool path, bool query) {
   int rv = copy_string(&u->scheme, base->scheme);
   if (rv == AG_OK) rv = copy_string(&u->host, base->host);
@@ -381,43 +500,49 @@ static int copy_base(ag_url *u, const ag_url *base, bool path, bool query) {
   return rv;
 }
 
-/* A reference without a scheme (or with base's scheme), against base. */
-static int resolve_relative(ag_url *u, const ag_url *base, span in) {
-  tail t;
+/* The relative state (a special base): what follows decides what base gives. */
+static int parse_relative(parser *ps, const ag_url *base) {
+  span rest = span_from(ps->in.p + ps->i, ps->in.n - ps->i);
+  span dir;
   int rv;
-  if (in.n >= 2 && is_slash(in.p[0]) && is_slash(in.p[1]))
-    return parse_absolute(u, base->scheme, in); /* scheme-relative: another host */
-  if (in.n == 0) return copy_base(u, base, true, true);
-  if (in.p[0] == '#') {
-    rv = copy_base(u, base, true, true);
-    split_tail(&t, in);
-    return rv == AG_OK ? set_query_fragment(u, &t) : rv;
+  if (rest.n >= 2 && is_slash(rest.p[0]) && is_slash(rest.p[1])) { /* its own authority */
+    rv = copy_string(&ps->u->scheme, base->scheme);
+    return rv == AG_OK ? parse_from_authority(ps) : rv;
   }
-  if (in.p[0] == '?') {
-    rv = copy_base(u, base, true, false);
-    split_tail(&t, in);
-    return rv == AG_OK ? set_query_fragment(u, &t) : rv;
+  if (rest.n > 0 && is_slash(rest.p[0])) { /* an absolute path on base's host */
+    rv = copy_base(ps->u, base, false, false);
+    ps->i++;
+    return rv == AG_OK ? parse_tail(ps, span_from(NULL, 0)) : rv;
   }
-  rv = copy_base(u, base, false, false);
+  if (rest.n == 0 || rest.p[0] == '?' || rest.p[0] == '#') { /* base's path, maybe its query */
+    rv = copy_base(ps->u, base, true, rest.n == 0 || rest.p[0] == '#');
+    return rv == AG_OK ? parse_query_fragment(ps, ps->i) : rv;
+  }
+  rv = copy_base(ps->u, base, false, false); /* a path relative to base's directory */
   if (rv != AG_OK) return rv;
-  return set_tail(u, is_slash(in.p[0]) ? span_from(NULL, 0) : base_dir(base->path), in);
+  dir = span_from(base->path, strlen(base->path));
+  pop_segment(base->path, &dir.n);
+  return parse_tail(ps, dir);
+}
+
+/* The scheme start and scheme states, then whichever state the scheme leads to. */
+static int parse(parser *ps, const ag_url *base) {
+  size_t n = scheme_len(ps->in);
+  if (n > 0) {
+    const char *scheme = known_scheme(span_from(ps->in.p, n));
+    if (scheme == NULL) return refuse(ps, R_SCHEME);
+    ps->i = n + 1;
+    /* Same scheme as base: read as relative ("http:x", "http:/x"); else its own authority. */
+    if (base != NULL && strcmp(scheme, base->scheme) == 0) return parse_relative(ps, base);
+    if (copy_string(&ps->u->scheme, scheme) != AG_OK) return AG_ERR_NOMEM;
+    return parse_from_authority(ps);
+  }
+  if (base == NULL) return refuse(ps, R_NO_BASE);
+  return parse_relative(ps, base);
 }
 
 static bool is_usable_base(const ag_url *b) {
   return b->scheme != NULL && b->host != NULL && b->path != NULL && b->path[0] == '/';
-}
-
-static int resolve(ag_url *u, const ag_url *base, span in) {
-  size_t n = scheme_len(in);
-  if (n > 0) {
-    const char *scheme = known_scheme(span_from(in.p, n));
-    if (scheme == NULL) return AG_ERR_BAD_URL;
-    advance(&in, n + 1);
-    /* "http:x" is relative to an http base (as in browsers), absolute otherwise */
-    if (base == NULL || strcmp(scheme, base->scheme) != 0) return parse_absolute(u, scheme, in);
-  }
-  if (base == NULL) return AG_ERR_BAD_URL;
-  return resolve_relative(u, base, in);
 }
 
 static size_t str_len(const char *s) { return s ? strlen(s) : 0; }
@@ -429,28 +554,101 @@ static bool fits(const ag_url *u) {
   return n <= AG_MAX_URL;
 }
 
-int ag_url_resolve(ag_url *out, const ag_url *base, const char *ref, size_t len) {
+/*
+ * Parses the cleaned `in` against base into *out (zeroed with port -1 on
+ * failure). With `prefix` (a leading part of base's path), `in` is a path
+ * relative to it: the path state runs from there, as if on "prefix/in".
+ */
+static int run(ag_url *out, const ag_url *base, span in, const span *prefix, const char **why) {
+  parser ps;
   ag_url u;
-  span in;
   int rv;
-  if (out == NULL || (base != NULL && !is_usable_base(base))) return AG_ERR_INVALID;
   memset(&u, 0, sizeof(u));
   u.port = -1;
-  rv = clean_input(&in, ref, len);
-  if (rv == AG_OK) rv = resolve(&u, base, in);
-  if (rv == AG_OK && !fits(&u)) rv = AG_ERR_TOO_LARGE;
-  if (rv != AG_OK) {
-    ag_url_free(&u);
-    memset(out, 0, sizeof(*out));
-    out->port = -1;
-    return rv;
+  ps.in = in;
+  ps.i = 0;
+  ps.u = &u;
+  ps.why = NULL;
+  if (prefix != NULL) {
+    rv = copy_base(&u, base, false, false);
+    if (rv == AG_OK) rv = parse_tail(&ps, *prefix);
+  } else {
+    rv = parse(&ps, base);
   }
+  if (rv == AG_OK && !fits(&u)) rv = AG_ERR_TOO_LARGE, ps.why = R_TOO_LARGE;
+  if (why != NULL) *why = rv == AG_OK ? NULL : ps.why;
+  if (rv != AG_OK) ag_url_free(&u);
   *out = u;
-  return AG_OK;
+  return rv;
+}
+
+/* Validates the arguments shared by the entry points and cleans the input. */
+static int start(ag_url *out, const ag_url *base, const char *ref, size_t len, char **clean,
+                 size_t *clean_len, const char **why) {
+  if (why != NULL) *why = NULL;
+  if (out == NULL) return AG_ERR_INVALID;
+  memset(out, 0, sizeof(*out));
+  out->port = -1;
+  if (base != NULL && !is_usable_base(base)) return AG_ERR_INVALID;
+  if (len > AG_MAX_URL) {
+    if (why != NULL) *why = R_TOO_LARGE;
+    return AG_ERR_TOO_LARGE;
+  }
+  if (len > 0 && ref == NULL) return AG_ERR_INVALID;
+  *clean = clean_input(len ? ref : "", len, clean_len);
+  return *clean ? AG_OK : AG_ERR_NOMEM;
+}
+
+int ag_url_resolve_why(ag_url *out, const ag_url *base, const char *ref, size_t len,
+                       const char **why) {
+  char *clean;
+  size_t n;
+  int rv = start(out, base, ref, len, &clean, &n, why);
+  if (rv != AG_OK) return rv;
+  rv = run(out, base, span_from(clean, n), NULL, why);
+  ag_free(clean);
+  return rv;
+}
+
+int ag_url_resolve(ag_url *out, const ag_url *base, const char *ref, size_t len) {
+  return ag_url_resolve_why(out, base, ref, len, NULL);
 }
 
 int ag_url_parse(ag_url *out, const char *s, size_t len) {
-  return ag_url_resolve(out, NULL, s, len);
+  return ag_url_resolve_why(out, NULL, s, len, NULL);
+}
+
+/*
+ * base's path without its trailing '/', when base has one beyond "/" and
+ * `in` (cleaned) is a path: no scheme, no authority of its own.
+ */
+static bool prefix_applies(const ag_url *base, span in, size_t *prefix_len) {
+  size_t n = strlen(base->path);
+  if (n > 1 && base->path[n - 1] == '/') n--;
+  *prefix_len = n;
+  if (n <= 1 || scheme_len(in) > 0) return false;
+  return !(in.n >= 2 && is_slash(in.p[0]) && is_slash(in.p[1]));
+}
+
+int ag_url_resolve_prefixed(ag_url *out, const ag_url *base, const char *ref, size_t len,
+                            const char **why) {
+  char *clean;
+  size_t n, prefix_len;
+  span in, prefix;
+  int rv;
+  if (base == NULL) return ag_url_resolve_why(out, base, ref, len, why);
+  rv = start(out, base, ref, len, &clean, &n, why);
+  if (rv != AG_OK) return rv;
+  in = span_from(clean, n);
+  if (!prefix_applies(base, in, &prefix_len)) {
+    rv = run(out, base, in, NULL, why);
+  } else {
+    if (in.n > 0 && is_slash(in.p[0])) in = span_from(in.p + 1, in.n - 1);
+    prefix = span_from(base->path, prefix_len);
+    rv = run(out, base, in, &prefix, why);
+  }
+  ag_free(clean);
+  return rv;
 }
 
 /* ---- serialisation ---- */
@@ -494,11 +692,12 @@ char *ag_url_origin(const ag_url *u) {
   return s;
 }
 
-char *ag_url_serialize(const ag_url *u) {
+static char *serialize(const ag_url *u, bool fragment) {
   char *s;
   size_t o;
   if (u == NULL || u->scheme == NULL || u->host == NULL || u->path == NULL) return NULL;
-  s = ag_malloc(origin_size(u) + strlen(u->path) + 1 + str_len(u->query) + 1);
+  s = ag_malloc(origin_size(u) + strlen(u->path) + 2 + str_len(u->query) + str_len(u->fragment) +
+                1);
   if (s == NULL) return NULL;
   o = put_origin(s, u);
   o += put(s + o, u->path);
@@ -506,9 +705,17 @@ char *ag_url_serialize(const ag_url *u) {
     s[o++] = '?';
     o += put(s + o, u->query);
   }
+  if (fragment && u->fragment != NULL) {
+    s[o++] = '#';
+    o += put(s + o, u->fragment);
+  }
   s[o] = '\0';
   return s;
 }
+
+char *ag_url_serialize(const ag_url *u) { return serialize(u, false); }
+
+char *ag_url_href(const ag_url *u) { return serialize(u, true); }
 
 bool ag_url_same_origin(const ag_url *a, const ag_url *b) {
   if (a == NULL || b == NULL || !a->scheme || !b->scheme || !a->host || !b->host) return false;

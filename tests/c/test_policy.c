@@ -10,7 +10,7 @@ static int parse(ag_config *c, const char *json, const char *page, char *err) {
 
 static int route_of(const ag_config *c, const char *url) {
   ag_url u;
-  if (ag_url_resolve(&u, &c->base, url, strlen(url)) != AG_OK) return -1;
+  if (ag_config_resolve(c, url, strlen(url), &u, NULL) != AG_OK) return -1;
   int r = ag_config_route(c, &u);
   ag_url_free(&u);
   return r;
@@ -136,21 +136,32 @@ static void caller_credentials_win_over_the_configured_mode(void) {
   ag_config_free(&c);
 }
 
+/* The guard's verdict for a raw `url` on the page `page_url`, the judged URL in `judged`. */
+static char judged[AG_GUARD_URL_CAP];
+
+static int guard(ag_client *cl, const char *page_url, const char *url, const char *href, int auth,
+                 int mode) {
+  return ag_client_guard(cl, page_url, page_url ? strlen(page_url) : 0, url, strlen(url), href,
+                         href ? strlen(href) : 0, auth, mode, judged, sizeof judged);
+}
+
 static void guard_refuses_authorizes_or_warns_only_bare_protected_calls(void) {
   ag_client *cl = NULL;
   const char *o = "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"]}";
   CHECK(ag_client_new(&cl, o, strlen(o), PAGE, strlen(PAGE), NULL, 0) == AG_OK);
   const char *p = "http://api.test/api/v1/sessions";
-  CHECK(ag_client_guard(cl, p, strlen(p), 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_REFUSE);
-  CHECK(ag_client_guard(cl, p, strlen(p), 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
-  CHECK(ag_client_guard(cl, p, strlen(p), 0, AG_GUARD_MODE_WARN) == AG_GUARD_WARN);
-  CHECK(ag_client_guard(cl, p, strlen(p), 1, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(ag_client_guard(cl, "http://api.test/health", 22, 0, AG_GUARD_MODE_REFUSE) ==
-        AG_GUARD_PASS);
+  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_REFUSE);
+  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
+  CHECK_STR_EQ(judged, p);
+  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_WARN) == AG_GUARD_WARN);
+  CHECK(guard(cl, NULL, p, NULL, 1, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
+  CHECK(guard(cl, NULL, "http://api.test/health", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
   /* raw calls resolve against the page: a relative path is the page's own origin */
-  CHECK(ag_client_guard(cl, "/api/x", 6, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(ag_client_guard(cl, "http://cdn.test/x.js", 20, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(ag_client_guard(cl, p, strlen(p), 0, 7) == AG_ERR_INVALID);
+  CHECK(guard(cl, NULL, "/api/x", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
+  CHECK_STR_EQ(judged, PAGE "/api/x");
+  CHECK(guard(cl, NULL, "http://cdn.test/x.js", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
+  CHECK(guard(cl, NULL, p, NULL, 0, 7) == AG_ERR_INVALID);
+  CHECK(ag_client_guard(cl, NULL, 0, p, strlen(p), NULL, 0, 0, 0, judged, 100) == AG_ERR_INVALID);
   ag_client_free(cl);
 }
 

@@ -85,8 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_json_object(ag_client_plan(c, u, strlen(u)));
     check_json_object(ag_client_diagnose(c, u, strlen(u), (int)(i & 1), (int)i * 100, 401));
     for (int mode = 0; mode < 3; mode++) {
-      int v = ag_client_guard(c, u, strlen(u), (int)(i & 1), mode);
+      char judged[AG_GUARD_URL_CAP];
+      int v = ag_client_guard(c, NULL, 0, u, strlen(u), NULL, 0, (int)(i & 1), mode, judged,
+                              sizeof judged);
       FUZZ_CHECK(v >= AG_GUARD_PASS && v <= AG_GUARD_WARN);
+      FUZZ_CHECK(v != AG_GUARD_ROUTE || !strncmp(judged, "http", 4));
     }
   }
 

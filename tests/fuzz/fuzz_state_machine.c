@@ -554,7 +554,7 @@ static void ev_call(harness *h, fuzz_in *in) {
   r->url = fuzz_strdup(url, url_len);
   /* Would the final URL be foreign? Resolve it the way the core does. */
   ag_url parsed;
-  if (had_token && ag_url_resolve(&parsed, &h->c->cfg.base, url, url_len) == AG_OK) {
+  if (had_token && ag_config_resolve(&h->c->cfg, url, url_len, &parsed, NULL) == AG_OK) {
     char *final = ag_url_serialize(&parsed);
     r->gate_token_to_foreign = oracle_route(h->cfg, final) == -1;
     ag_free(final);
