@@ -165,6 +165,205 @@ static void guard_refuses_authorizes_or_warns_only_bare_protected_calls(void) {
   ag_client_free(cl);
 }
 
+/* ---- through a client: where gate.fetch sends an input ---- */
+
+static ag_client *client_for(const char *options, const char *page) {
+  ag_client *cl = NULL;
+  CHECK(ag_client_new(&cl, options, strlen(options), page, page ? strlen(page) : 0, NULL, 0) ==
+        AG_OK);
+  if (cl) {
+    const char *set = "{\"access\":\"T1\"}";
+    CHECK(ag_client_start(cl, 1000, NULL, 0) == AG_OK);
+    CHECK(ag_client_set_tokens(cl, 1000, set, strlen(set)) == AG_OK);
+    ag_action a;
+    while (ag_client_next_action(cl, &a)) {}
+  }
+  return cl;
+}
+
+/* "SEND <url> [bearer]" or "REJECT <code> <text>" for a GET of `input`. */
+static char sent[AG_MAX_URL + 512];
+
+static const char *send_of(ag_client *cl, const char *input) {
+  uint32_t id;
+  ag_action a;
+  sent[0] = '\0';
+  CHECK(ag_client_call(cl, 1000, "GET", 3, input, strlen(input), NULL, 0, AG_CRED_UNSET, &id) ==
+        AG_OK);
+  while (ag_client_next_action(cl, &a)) {
+    if (a.id != id) continue;
+    if (a.type == AG_ACTION_SEND)
+      snprintf(sent, sizeof sent, "SEND %s%s", a.url, a.authorization ? " bearer" : "");
+    if (a.type == AG_ACTION_REJECT)
+      snprintf(sent, sizeof sent, "REJECT %s %.*s", ag_code_name(a.code), (int)a.text_len, a.text);
+  }
+  if (!strncmp(sent, "SEND", 4)) {
+    CHECK(ag_client_response(cl, 1000, id, 200, NULL, 0) == AG_OK);
+    while (ag_client_next_action(cl, &a)) {}
+  }
+  return sent;
+}
+
+static void a_base_url_path_is_a_prefix_for_calls_and_endpoints(void) {
+  ag_client *cl =
+      client_for("{\"baseUrl\":\"https://api.example/v2\",\"protect\":[\"/v2/private\"],"
+                 "\"public\":[\"/v2/private/health\"],\"login\":{\"url\":\"/auth/login\"}}",
+                 NULL);
+  CHECK_STR_EQ(send_of(cl, "/users"), "SEND https://api.example/v2/users");
+  CHECK_STR_EQ(send_of(cl, "users"), "SEND https://api.example/v2/users");
+  CHECK_STR_EQ(send_of(cl, "/private/x"), "SEND https://api.example/v2/private/x bearer");
+  CHECK_STR_EQ(send_of(cl, "private/health"), "SEND https://api.example/v2/private/health");
+  /* protect/public match the final path: an absolute URL outside /v2 is not under /v2/private */
+  CHECK_STR_EQ(send_of(cl, "https://api.example/private/x"), "SEND https://api.example/private/x");
+  CHECK_STR_EQ(send_of(cl, "//api.example/v2/private/y"),
+               "SEND https://api.example/v2/private/y bearer");
+  CHECK_STR_EQ(send_of(cl, "\\\\other.example\\x"), "SEND https://other.example/x");
+  CHECK_STR_EQ(send_of(cl, "?q=1"), "SEND https://api.example/v2/?q=1");
+  CHECK_STR_EQ(send_of(cl, "#f"), "SEND https://api.example/v2/");
+  CHECK_STR_EQ(send_of(cl, "../v1/users"), "SEND https://api.example/v1/users");
+  ag_client_free(cl);
+  ag_config c;
+  char err[200];
+  CHECK(parse(&c, "{\"baseUrl\":\"https://api.example/v2/\",\"login\":{\"url\":\"/auth/login\"}}",
+              NULL, err) == AG_OK);
+  CHECK_STR_EQ(c.login_url, "https://api.example/v2/auth/login");
+  CHECK(route_of(&c, "/auth/login") == AG_ROUTE_PUBLIC);
+  CHECK(route_of(&c, "/users") == AG_ROUTE_PROTECTED);
+  ag_config_free(&c);
+}
+
+static void a_trailing_slash_in_base_url_gives_no_double_slash(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"https://api.example/v2/\"}", NULL);
+  CHECK_STR_EQ(send_of(cl, "/users"), "SEND https://api.example/v2/users bearer");
+  CHECK_STR_EQ(send_of(cl, "users/"), "SEND https://api.example/v2/users/ bearer");
+  ag_client_free(cl);
+}
+
+static void a_page_relative_base_url_with_a_path_is_a_prefix_too(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"/api/v2\"}", PAGE);
+  CHECK_STR_EQ(send_of(cl, "/users"), "SEND " PAGE "/api/v2/users bearer");
+  ag_client_free(cl);
+}
+
+static void a_base_url_without_a_path_behaves_as_before(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"https://api.example\"}", NULL);
+  CHECK_STR_EQ(send_of(cl, "/users"), "SEND https://api.example/users bearer");
+  CHECK_STR_EQ(send_of(cl, "users"), "SEND https://api.example/users bearer");
+  CHECK_STR_EQ(send_of(cl, "?q"), "SEND https://api.example/?q bearer");
+  ag_client_free(cl);
+}
+
+static void inputs_the_browser_accepts_are_sent_as_the_browser_would(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"http://api.test\"}", NULL);
+  CHECK_STR_EQ(send_of(cl, "/api/x?q=hello world"),
+               "SEND http://api.test/api/x?q=hello%20world bearer");
+  CHECK_STR_EQ(send_of(cl, "/api/my file.txt"), "SEND http://api.test/api/my%20file.txt bearer");
+  CHECK_STR_EQ(send_of(cl, "/api/x\t\n"), "SEND http://api.test/api/x bearer");
+  CHECK_STR_EQ(send_of(cl, "http://@api.test/x"), "SEND http://api.test/x bearer");
+  CHECK_STR_EQ(send_of(cl, "http://api.test:81\\@evil/"), "SEND http://api.test:81/@evil/");
+  CHECK_STR_EQ(send_of(cl, "http:\\\\www.google.com\\foo"), "SEND http://www.google.com/foo");
+  ag_client_free(cl);
+}
+
+static void refused_urls_say_what_to_write_instead(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"http://api.test\"}", NULL);
+  const char *r = send_of(cl, "https://fa\xc3\x9f.ExAmPlE/");
+  CHECK(!strncmp(r, "REJECT BAD_CONFIG GET https://fa\xc3\x9f.ExAmPlE/: ", 44));
+  CHECK(strstr(r, "punycode") != NULL);
+  CHECK(strstr(send_of(cl, "http://0x7f.1/"), "e.g. 127.0.0.1") != NULL);
+  CHECK(strstr(send_of(cl, "http://u:p@api.test/"), "credentials") != NULL);
+  CHECK(strstr(send_of(cl, "http://%61pi.test/"), "decoded") != NULL);
+  CHECK(strstr(send_of(cl, "mailto:x@y"), "only http: and https:") != NULL);
+  ag_client_free(cl);
+}
+
+/* ---- the guard: raw calls go where the browser sends them ---- */
+
+static void guard_judges_raw_calls_against_the_page_never_the_prefix(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"/api/v2\"}", PAGE);
+  CHECK(guard(cl, PAGE "/app/index.html", "x", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
+  CHECK_STR_EQ(judged, PAGE "/app/x");
+  CHECK(guard(cl, PAGE "/app/", "/users#top", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
+  CHECK_STR_EQ(judged, PAGE "/users#top");
+  /* an unusable page URL (about:blank): the page origin */
+  CHECK(guard(cl, "about:blank", "/y", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_REFUSE);
+  CHECK_STR_EQ(judged, PAGE "/y");
+  ag_client_free(cl);
+}
+
+/* The page on a trusted origin other than baseUrl's: a routed call must stay on the page's origin. */
+static void guard_routes_a_raw_call_to_the_origin_the_browser_would_use(void) {
+  ag_client *cl =
+      client_for("{\"baseUrl\":\"http://api.test\",\"trustedOrigins\":[\"" PAGE "\"]}", PAGE);
+  CHECK(guard(cl, PAGE "/", "/api/x", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
+  CHECK_STR_EQ(judged, PAGE "/api/x");
+  char url[AG_GUARD_URL_CAP];
+  snprintf(url, sizeof url, "%s", judged);
+  CHECK_STR_EQ(send_of(cl, url), "SEND " PAGE "/api/x bearer");
+  /* the raw input itself through gate.fetch would go to baseUrl: the guard must not pass it on */
+  CHECK_STR_EQ(send_of(cl, "/api/x"), "SEND http://api.test/api/x bearer");
+  ag_client_free(cl);
+}
+
+static void guard_uses_the_browsers_resolution_where_the_core_refuses_the_input(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"http://127.0.0.1:8000\"}", PAGE);
+  const char *hex = "http://0x7f.1:8000/api";
+  CHECK(guard(cl, PAGE "/", hex, "http://127.0.0.1:8000/api", 0, AG_GUARD_MODE_REFUSE) ==
+        AG_GUARD_REFUSE);
+  CHECK_STR_EQ(judged, "http://127.0.0.1:8000/api");
+  CHECK(guard(cl, PAGE "/", hex, NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
+  CHECK_STR_EQ(judged, "");
+  /* not http(s) for either: not the guard's to judge */
+  CHECK(guard(cl, PAGE "/", "blob:" PAGE "/1", "blob:" PAGE "/1", 0, 0) == AG_GUARD_PASS);
+  CHECK(guard(cl, PAGE "/", "data:,x", "data:,x", 0, 0) == AG_GUARD_PASS);
+  ag_client_free(cl);
+}
+
+static void guard_fails_closed_when_core_and_browser_name_different_origins(void) {
+  ag_client *cl = client_for("{\"baseUrl\":\"http://api.test\"}", PAGE);
+  CHECK(guard(cl, PAGE "/", "http://cdn.test/x", "http://api.test/x", 0, AG_GUARD_MODE_WARN) ==
+        AG_GUARD_REFUSE);
+  CHECK_STR_EQ(judged, "");
+  CHECK(guard(cl, PAGE "/", "http://CDN.test/x", "http://cdn.test/x", 0, AG_GUARD_MODE_WARN) ==
+        AG_GUARD_PASS);
+  CHECK_STR_EQ(judged, "http://cdn.test/x");
+  ag_client_free(cl);
+}
+
+/* ---- the guard of a gate whose options were refused ---- */
+
+static int unconfigured(const char *options, const char *page_url, const char *url, int auth) {
+  return ag_guard_unconfigured(options, strlen(options), page_url, page_url ? strlen(page_url) : 0,
+                               url, strlen(url), NULL, 0, auth, judged, sizeof judged);
+}
+
+static void bad_options_fail_closed_only_for_what_they_meant_to_protect(void) {
+  const char *typo = "{\"baseUrl\":\"http://api.test\",\"protec\":[\"/api\"],"
+                     "\"trustedOrigins\":[\"https://files.test\"]}";
+  ag_client *cl = NULL;
+  char err[200];
+  CHECK(ag_client_new(&cl, typo, strlen(typo), PAGE, strlen(PAGE), err, sizeof err) ==
+        AG_ERR_BAD_CONFIG);
+  CHECK(strstr(err, "protec") != NULL);
+  CHECK(unconfigured(typo, PAGE "/", "http://api.test/api/x", 0) == AG_GUARD_REFUSE);
+  CHECK_STR_EQ(judged, "http://api.test/api/x");
+  CHECK(unconfigured(typo, PAGE "/", "http://api.test/api/x", 1) == AG_GUARD_PASS);
+  CHECK(unconfigured(typo, PAGE "/", "https://files.test/y", 0) == AG_GUARD_REFUSE);
+  CHECK(unconfigured(typo, PAGE "/", "https://cdn.test/lib.js", 0) == AG_GUARD_PASS);
+  CHECK_STR_EQ(judged, "https://cdn.test/lib.js");
+  CHECK(unconfigured(typo, PAGE "/", "/assets/x.json", 0) == AG_GUARD_PASS);
+  CHECK(unconfigured(typo, NULL, "data:,x", 0) == AG_GUARD_PASS);
+}
+
+static void unreadable_base_url_protects_the_page_origin(void) {
+  const char *cases[] = {"{\"baseUrl\":\"htp//api\",\"x\":1}", "not json", "{\"baseUrl\":7}"};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    CHECK(unconfigured(cases[i], PAGE "/", "/x", 0) == AG_GUARD_REFUSE);
+    CHECK(unconfigured(cases[i], PAGE "/", "http://elsewhere.test/x", 0) == AG_GUARD_PASS);
+  }
+  CHECK(ag_guard_unconfigured("{}", 2, NULL, 0, "/x", 2, NULL, 0, 0, judged, 10) == AG_ERR_INVALID);
+}
+
 int main(void) {
   RUN(defaults_protect_the_whole_base_origin);
   RUN(slash_base_url_means_the_page_origin);
@@ -175,5 +374,17 @@ int main(void) {
   RUN(every_bad_option_is_bad_config_with_a_reason);
   RUN(caller_credentials_win_over_the_configured_mode);
   RUN(guard_refuses_authorizes_or_warns_only_bare_protected_calls);
+  RUN(a_base_url_path_is_a_prefix_for_calls_and_endpoints);
+  RUN(a_trailing_slash_in_base_url_gives_no_double_slash);
+  RUN(a_page_relative_base_url_with_a_path_is_a_prefix_too);
+  RUN(a_base_url_without_a_path_behaves_as_before);
+  RUN(inputs_the_browser_accepts_are_sent_as_the_browser_would);
+  RUN(refused_urls_say_what_to_write_instead);
+  RUN(guard_judges_raw_calls_against_the_page_never_the_prefix);
+  RUN(guard_routes_a_raw_call_to_the_origin_the_browser_would_use);
+  RUN(guard_uses_the_browsers_resolution_where_the_core_refuses_the_input);
+  RUN(guard_fails_closed_when_core_and_browser_name_different_origins);
+  RUN(bad_options_fail_closed_only_for_what_they_meant_to_protect);
+  RUN(unreadable_base_url_protects_the_page_origin);
   return CHECK_EXIT_CODE();
 }
