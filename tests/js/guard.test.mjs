@@ -3,7 +3,7 @@ import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { createAuthGate } from '../../dist/index.js';
-import { API, fakeClock, fakeServer, json } from './helpers.mjs';
+import { API, fakeClock, fakeServer, json, onPage } from './helpers.mjs';
 
 let originalFetch;
 let server;
@@ -91,4 +91,100 @@ test('destroy removes the gate guards', () => {
   gate.guardGlobalFetch('refuse');
   gate.destroy();
   assert.equal(globalThis.fetch, server.fetch);
+});
+
+// ---- where a routed call goes, and a gate with bad options ----------------------------
+
+test("'authorize' on a trusted page origin other than baseUrl's routes to the page's origin", async () => {
+  await onPage('http://app.test', async () => {
+    const pageGate = createAuthGate({
+      baseUrl: API,
+      trustedOrigins: ['http://app.test'],
+      crossTab: false,
+      now: fakeClock().now,
+    });
+    pageGate.setTokens({ access: 'A2' });
+    const unguard = pageGate.guardGlobalFetch('authorize');
+    try {
+      await fetch('/api/x?q=hello world#top');
+      await fetch(new Request('http://app.test/api/y', { method: 'PUT', body: 'b' }));
+      assert.deepEqual(
+        server.requests.map((r) => [r.method, r.url, r.authorization]),
+        [
+          ['GET', 'http://app.test/api/x?q=hello%20world', 'Bearer A2'], // fragments never leave the page
+          ['PUT', 'http://app.test/api/y', 'Bearer A2'],
+        ],
+        'the raw fetch went where the browser would have sent it, with the token',
+      );
+      assert.equal(server.requests[1].body, 'b');
+    } finally {
+      unguard();
+      pageGate.destroy();
+    }
+  });
+});
+
+test('raw calls resolve against the page, not with the baseUrl prefix rule', async () => {
+  await onPage('http://app.test', async () => {
+    const pageGate = createAuthGate({ baseUrl: '/api/v2', crossTab: false, now: fakeClock().now });
+    pageGate.setTokens({ access: 'A3' });
+    const unguard = pageGate.guardGlobalFetch('authorize');
+    try {
+      await fetch('users');
+      await pageGate.fetch('users');
+      assert.deepEqual(
+        server.requests.map((r) => r.url),
+        ['http://app.test/users', 'http://app.test/api/v2/users'],
+      );
+    } finally {
+      unguard();
+      pageGate.destroy();
+    }
+  });
+});
+
+test("the guard judges the browser's resolution where the core refuses the input (0x7f.1)", async () => {
+  const local = createAuthGate({ baseUrl: 'http://127.0.0.1:8000', crossTab: false, now: fakeClock().now });
+  local.setTokens({ access: 'A4' });
+  const unguard = local.guardGlobalFetch('refuse');
+  try {
+    await assert.rejects(fetch('http://0x7f.1:8000/api/me'), (error) => {
+      assert.equal(error.code, 'NO_TOKEN');
+      assert.match(error.message, /http:\/\/127\.0\.0\.1:8000\/api\/me/);
+      return true;
+    });
+    assert.equal(server.requests.length, 0);
+  } finally {
+    unguard();
+    local.destroy();
+  }
+});
+
+test('a gate with a mistyped option guards only what it was meant to protect, and says why once', async () => {
+  const error = mock.method(console, 'error', () => {});
+  const broken = createAuthGate({ baseUrl: API, protec: ['/api'], crossTab: false });
+  await assert.rejects(broken.ready(), { code: 'BAD_CONFIG' });
+  const unguard = broken.guardGlobalFetch('warn');
+  try {
+    const response = await fetch('https://elsewhere.test/lib.js');
+    assert.equal(response.status, 200, 'unrelated traffic is left alone');
+    await fetch(`${API}/api/me`, { headers: { Authorization: 'Bearer own' } });
+    await assert.rejects(fetch(`${API}/api/me`), (e) => {
+      assert.equal(e.code, 'BAD_CONFIG');
+      assert.match(e.message, /fetch\(GET http:\/\/api\.test\/api\/me\)/);
+      assert.match(e.message, /protec/);
+      return true;
+    });
+    await fetch('https://elsewhere.test/other.js');
+    assert.deepEqual(
+      server.requests.map((r) => r.url),
+      ['https://elsewhere.test/lib.js', `${API}/api/me`, 'https://elsewhere.test/other.js'],
+    );
+    assert.equal(error.mock.callCount(), 1, 'told once');
+    assert.match(error.mock.calls[0].arguments[0], /protec is not an option/);
+  } finally {
+    error.mock.restore();
+    unguard();
+    broken.destroy();
+  }
 });
