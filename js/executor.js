@@ -384,6 +384,7 @@ const REQUEST_FIELDS = ['cache', 'integrity', 'keepalive', 'mode', 'redirect', '
 async function describeCall(input, init) {
   init ??= {};
   const source = input instanceof Request ? input : null;
+  // The caller's input as given: the core resolves it (baseUrl, its path prefix, the URL Standard).
   const url = source ? source.url : String(input);
   const method = init.method ?? source?.method ?? 'GET';
   let body = init.body ?? null;
