@@ -69,7 +69,7 @@ function refusal(shown, judged, badConfig) {
   }
   if (!judged) {
     return new AuthGateError(
-      'NO_TOKEN',
+      'BAD_CONFIG',
       `fetch(${shown}) was refused before it was sent: authgate and the browser resolve this URL to ` +
         'different origins, so the guard cannot tell whether it is protected. Write it as a plain absolute URL.',
     );
