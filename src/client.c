@@ -196,11 +196,12 @@ static void refresh_failed(ag_client *c, ag_ms now) {
   settle_waiting(c, now);
 }
 
-/* New tokens, with the scope the token response named (owned here; NULL when none). */
-static int adopt(ag_client *c, ag_tokens *t, char *scope, uint64_t gen, ag_ms now, bool share) {
+int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
+                     bool share) {
   forget_tokens(c);
   c->tok = *t;
   c->scope = scope;
+  c->claims = claims;
   memset(t, 0, sizeof *t);
   c->gen = gen;
   c->obtained_at = now;
@@ -228,7 +229,7 @@ static int adopt(ag_client *c, ag_tokens *t, char *scope, uint64_t gen, ag_ms no
 
 /* New tokens from login, refresh, setTokens, another tab or storage. */
 int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
-  return adopt(c, t, NULL, gen, now, share);
+  return ag_adopt_session(c, t, NULL, NULL, gen, now, share);
 }
 
 /* Moves one waiting app call on: sent, rejected, or left waiting for a refresh. */
@@ -564,7 +565,7 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
         c->tok.refresh = NULL;
       }
       char *scope = ag_session_scope_of(body, len);
-      if (adopt(c, &t, scope, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+      if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
       return;
     }
     if (rc == AG_ERR_NOMEM) c->oom = true;
@@ -614,7 +615,7 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
   }
   ag_call_free(c, k);
   char *scope = ag_session_scope_of(body, len);
-  if (adopt(c, &t, scope, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+  if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
   ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
 }
 

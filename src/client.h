@@ -146,6 +146,14 @@ int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
 /* client.c: the state machine, as far as tabs.c needs it */
 /* New tokens from login, refresh, setTokens, another tab or storage (`share`: persist, broadcast). */
 int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share);
+/*
+ * The same, with what the session shows besides the tokens, owned from here on (NULL:
+ * none): the token response's `scope`, and `claims` JSON (an object, e.g. an ID token's
+ * checked payload) that replace the access JWT's payload. Both are in place before the
+ * SESSION action goes out. Set c->token_type first for DPoP-bound tokens.
+ */
+int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
+                     bool share);
 /* When the gate refreshes proactively, 0 when it does not. */
 ag_ms ag_refresh_at(const ag_client *c);
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */

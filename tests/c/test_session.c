@@ -5,7 +5,7 @@
  */
 #include "check.h"
 #include "driver.h"
-#include "internal.h"
+#include "client.h"
 
 #define T0 1700000000000.0
 #define OPTS                                                                                       \
@@ -90,6 +90,23 @@ static void a_refused_refresh_tells_the_session_ended(void) {
   drv_tick(&d, T0 + 270000);
   drv_respond(&d, T0 + 270001, drv_refresh_id(&d), 401, NULL);
   CHECK_STR_EQ(drv_last(&d, AG_ACTION_SESSION, -1)->text, "null");
+  drv_close(&d);
+}
+
+/* How a provider's ID token plugs in: its claims and scope replace the access JWT's. */
+static void claims_given_with_the_tokens_replace_the_access_jwt_payload(void) {
+  driver d;
+  drv_open(&d, OPTS);
+  drv_start(&d, T0, NULL);
+  ag_tokens t = {ag_strndup(JWT, strlen(JWT)), NULL, T0 + 60000};
+  const char *claims = "{\"sub\":\"idp|42\",\"email\":\"ada@example.test\"}";
+  CHECK(ag_adopt_session(d.c, &t, ag_strndup("openid email", 12),
+                         ag_strndup(claims, strlen(claims)), 5, T0, false) == AG_OK);
+  drv_drain(&d);
+  CHECK_STR_EQ(drv_last(&d, AG_ACTION_SESSION, -1)->text,
+               "{\"expiresAt\":1700000060000,\"refreshAt\":null,\"scope\":\"openid email\","
+               "\"tokenType\":\"Bearer\",\"claims\":{\"sub\":\"idp|42\",\"email\":\"ada@example."
+               "test\"}}");
   drv_close(&d);
 }
 
@@ -193,6 +210,7 @@ int main(void) {
   RUN(session_has_expiry_refresh_time_scope_and_the_jwt_claims_but_no_token);
   RUN(session_action_follows_login_refresh_other_tabs_and_logout);
   RUN(a_refused_refresh_tells_the_session_ended);
+  RUN(claims_given_with_the_tokens_replace_the_access_jwt_payload);
   RUN(get_access_token_waits_for_readiness);
   RUN(get_access_token_rejects_no_token_when_anonymous);
   RUN(get_access_token_refreshes_first_when_due);
