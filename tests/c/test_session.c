@@ -126,6 +126,22 @@ static void get_access_token_waits_for_readiness(void) {
   drv_close(&d);
 }
 
+/* Other events that move the waiting calls on (here a refused login) leave it waiting. */
+static void get_access_token_keeps_waiting_for_the_refresh_under_way(void) {
+  driver d;
+  drv_logged_in(&d, OPTS, T0);
+  uint32_t id = 0, login = 0;
+  ag_client_token(d.c, T0 + 280000, &id);
+  drv_drain(&d);
+  ag_client_login(d.c, T0 + 280001, "{\"u\":\"x\"}", 9, &login);
+  drv_drain(&d);
+  drv_respond(&d, T0 + 280002, login, 401, NULL);
+  CHECK(drv_for(&d, AG_ACTION_RESOLVE, id) == NULL);
+  drv_respond(&d, T0 + 280003, drv_refresh_id(&d), 200, TOKENS("A2", "R2", 300));
+  CHECK_STR_EQ(drv_for(&d, AG_ACTION_RESOLVE, id)->text, "A2");
+  drv_close(&d);
+}
+
 static void get_access_token_rejects_no_token_when_anonymous(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -212,6 +228,7 @@ int main(void) {
   RUN(a_refused_refresh_tells_the_session_ended);
   RUN(claims_given_with_the_tokens_replace_the_access_jwt_payload);
   RUN(get_access_token_waits_for_readiness);
+  RUN(get_access_token_keeps_waiting_for_the_refresh_under_way);
   RUN(get_access_token_rejects_no_token_when_anonymous);
   RUN(get_access_token_refreshes_first_when_due);
   RUN(get_access_token_falls_back_to_a_valid_token_when_the_refresh_fails);
