@@ -3,7 +3,7 @@
 import { expect, test } from '@playwright/test';
 
 import { startServer, startStatic } from '../servers/launch.js';
-import { counters, harnessUrl, openHarness, pathSeen, repoRoot, resetCounters, setAccessTtl, sleep } from './helpers.js';
+import { counters, openHarness, pathSeen, repoRoot, resetCounters, setAccessTtl, sleep } from './helpers.js';
 
 let web;
 let api;
@@ -102,31 +102,5 @@ test('offline through a refresh, then online: the refresh goes at once and a cal
   expect(seen.refreshes).toBe(1);
   expect(pathSeen(seen, REFRESH).statuses).toEqual({ 200: 1 });
   expect(seen.status_401).toBe(0);
-  expect(errors).toEqual([]);
-});
-
-test('session, onSession and getAccessToken in the page: claims from the token, no token in the session', async ({ page }) => {
-  const errors = await openHarness(page, web);
-  const result = await page.evaluate(async (o) => {
-    const gate = h.createAuthGate(o);
-    const heard = [];
-    gate.onSession((s) => heard.push(s));
-    await gate.ready();
-    const before = gate.session;
-    await gate.login({ username: 'demo', password: 'demo' });
-    const token = await gate.getAccessToken();
-    const session = gate.session;
-    const ws = await h.settle(fetch(`${o.baseUrl}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${token}` } }));
-    await gate.logout();
-    return { before, session, heard, ws, leaked: JSON.stringify(heard).includes(token), after: gate.session };
-  }, OPTIONS(api.origin));
-  expect(result.before).toBeNull();
-  expect(result.session).toMatchObject({ tokenType: 'Bearer', claims: { sub: 'demo' } });
-  expect(result.session.expiresAt).toBeGreaterThan(Date.now());
-  expect(result.heard.length).toBe(2);
-  expect(result.heard.at(-1)).toBeNull();
-  expect(result.leaked).toBe(false);
-  expect(result.ws).toMatchObject({ ok: true, status: 200, body: { username: 'demo' } });
-  expect(result.after).toBeNull();
   expect(errors).toEqual([]);
 });
