@@ -64,7 +64,8 @@ enum ag_code {
   AG_CODE_REFRESH_FAILED = 6,
   AG_CODE_BAD_CONFIG = 7,
   AG_CODE_BAD_TOKEN_RESPONSE = 8,
-  AG_CODE_LOGIN_FAILED = 9
+  AG_CODE_LOGIN_FAILED = 9,
+  AG_CODE_TIMEOUT = 11 /* no response within timeoutMs; the request was aborted */
 };
 
 /* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */
@@ -98,7 +99,9 @@ enum ag_action_type {
   AG_ACTION_PERSIST = 6,       /* store `text` (a blob) under the storage key */
   AG_ACTION_CLEAR_STORAGE = 7, /* remove the stored blob */
   AG_ACTION_BROADCAST = 8,     /* post `text` to the other tabs */
-  AG_ACTION_STATE = 9          /* the state changed to `code` (enum ag_state) */
+  AG_ACTION_STATE = 9,         /* the state changed to `code` (enum ag_state) */
+  AG_ACTION_SESSION = 10,      /* the session changed: `text` is its JSON (see ag_client_session) */
+  AG_ACTION_ABORT = 11 /* abort request `id` now (its deadline passed); its outcome follows */
 };
 
 enum ag_send_kind {
@@ -108,6 +111,8 @@ enum ag_send_kind {
       1, /* the core's own request: method, url, body, content type; pass the body back */
   AG_SEND_REFRESH = 2 /* likewise */
 };
+
+/* RESOLVE of a token request (ag_client_token): `text` is the access token. */
 
 /*
  * One action. Every field is 32 bits wide on wasm32 (enums, uint32_t,
@@ -127,7 +132,8 @@ typedef struct ag_action {
   const char *body;   /* SEND login/refresh: request body, `body_len` bytes (may be NULL) */
   uint32_t body_len;
   const char *content_type; /* SEND login/refresh: Content-Type of `body`, or NULL */
-  const char *text;         /* REJECT: message; PERSIST, BROADCAST: the blob */
+  const char *text;         /* REJECT: message; PERSIST, BROADCAST: the blob; SESSION: its JSON;
+                       RESOLVE of a token request: the access token (a secret) */
   uint32_t text_len;
 } ag_action;
 
@@ -189,12 +195,40 @@ int ag_client_call(ag_client *client, ag_ms now, const char *method, size_t meth
                    size_t authorization_len, int credentials, uint32_t *id_out);
 
 /*
+ * ag_client_call with per-call options: `options_json` is NULL or the
+ * `authgate` member of the call's init, {"timeoutMs"?: n, "retry"?: false |
+ * {limit, methods, statuses, maxRetryAfterMs}}; what it sets overrides the
+ * client's options for this call. Bad options reject the call BAD_CONFIG.
+ * Returns as ag_client_call.
+ */
+int ag_client_call_opts(ag_client *client, ag_ms now, const char *method, size_t method_len,
+                        const char *url, size_t url_len, const char *authorization,
+                        size_t authorization_len, int credentials, const char *options_json,
+                        size_t options_len, uint32_t *id_out);
+
+/*
+ * getAccessToken(): a request for the access token, queued like a protected
+ * call (it waits for readiness, and for a refresh when the token is due or
+ * expired). Answered with RESOLVE of `id_out` carrying the token in `text`,
+ * or REJECT (NO_TOKEN when anonymous, SESSION_EXPIRED, REFRESH_FAILED,
+ * READY_TIMEOUT). Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID.
+ */
+int ag_client_token(ag_client *client, ag_ms now, uint32_t *id_out);
+
+/*
  * Call `id` received a response with `status`. For SEND_LOGIN / SEND_REFRESH
  * pass the body; for app calls the body is not needed (NULL, 0).
  * Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (unknown id: ignored).
  */
 int ag_client_response(ag_client *client, ag_ms now, uint32_t id, int status, const char *body,
                        size_t body_len);
+
+/*
+ * ag_client_response with the response's Retry-After header value (NULL when
+ * absent or unreadable), which a retried call may wait for.
+ */
+int ag_client_response_ex(ag_client *client, ag_ms now, uint32_t id, int status, const char *body,
+                          size_t body_len, const char *retry_after, size_t retry_after_len);
 
 /* Call `id` failed before any response (fetch threw a TypeError). */
 int ag_client_network_error(ag_client *client, ag_ms now, uint32_t id);
@@ -233,6 +267,36 @@ int ag_client_message(ag_client *client, ag_ms now, const char *msg, size_t len)
  * while this one waited, and then no refresh is sent.
  */
 int ag_client_lock_granted(ag_client *client, ag_ms now, const char *blob, size_t blob_len);
+
+/*
+ * Random bytes for the jitter of retry back-offs (crypto.getRandomValues).
+ * Without them the jitter follows a fixed sequence. Returns AG_OK or
+ * AG_ERR_INVALID.
+ */
+int ag_client_seed(ag_client *client, const unsigned char *bytes, size_t len);
+
+/* Why the page may have slept: what the embedder saw. */
+enum ag_wake {
+  AG_WAKE_VISIBLE = 1, /* visibilitychange to visible */
+  AG_WAKE_ONLINE = 2,  /* the online event: a refresh backing off is retried at once */
+  AG_WAKE_PAGESHOW = 3 /* pageshow (also back from the back/forward cache) */
+};
+
+/*
+ * The page woke up (a laptop lid, a throttled tab, the network back):
+ * timers may not have fired. Handles every deadline at or before `now` as
+ * ag_client_tick does, so a due refresh starts once. Returns AG_OK,
+ * AG_ERR_NOMEM or AG_ERR_INVALID (bad reason).
+ */
+int ag_client_wake(ag_client *client, ag_ms now, int reason);
+
+/*
+ * The session as JSON: {"expiresAt": ms|null, "refreshAt": ms|null, "scope":
+ * s|null, "tokenType": "Bearer", "claims": {...}|null}, or "null" while
+ * initializing or anonymous. Never a token. NULL on allocation failure.
+ * Valid until the next call on the client.
+ */
+const char *ag_client_session(ag_client *client);
 
 /* The timer fired: handle every deadline at or before `now`. */
 int ag_client_tick(ag_client *client, ag_ms now);

@@ -22,7 +22,12 @@ export const ACTION = Object.freeze({
   CLEAR_STORAGE: 7,
   BROADCAST: 8,
   STATE: 9,
+  SESSION: 10,
+  ABORT: 11,
 });
+
+// enum ag_wake: what the page saw when it may have slept.
+export const WAKE = Object.freeze({ VISIBLE: 1, ONLINE: 2, PAGESHOW: 3 });
 
 export const SEND_CALL = 0; // enum ag_send_kind: an app call; login and refresh are the core's own requests
 
@@ -263,12 +268,35 @@ export class CoreClient {
     return this.#core.withInputs([blob], (b, len) => this.#x._ag_client_start(this.#handle, now, b, len));
   }
 
-  /** Returns the new call id; throws on a negative result (nothing was queued then). */
-  call(now, method, url, authorization, credentials) {
-    const rc = this.#core.withInputs([method, url, authorization], (m, mLen, u, uLen, a, aLen) =>
-      this.#x._ag_client_call(this.#handle, now, m, mLen, u, uLen, a, aLen, credentials, this.#out),
+  /**
+   * Returns the new call id; throws on a negative result (nothing was queued then).
+   * `optionsJson`: the call's `authgate` option as JSON, or null.
+   */
+  call(now, method, url, authorization, credentials, optionsJson = null) {
+    const rc = this.#core.withInputs(
+      [method, url, authorization, optionsJson],
+      (m, mLen, u, uLen, a, aLen, o, oLen) =>
+        this.#x._ag_client_call_opts(this.#handle, now, m, mLen, u, uLen, a, aLen, credentials, o, oLen, this.#out),
     );
     return this.#idOrThrow(rc, `gate.fetch(${method} ${url})`);
+  }
+
+  /** getAccessToken(): a token request's id; RESOLVE carries the token. */
+  token(now) {
+    return this.#idOrThrow(this.#x._ag_client_token(this.#handle, now, this.#out), 'gate.getAccessToken()');
+  }
+
+  /** The session JSON ("null" when there is none). */
+  session() {
+    return this.#core.cstring(this.#x._ag_client_session(this.#handle));
+  }
+
+  seed(bytes) {
+    return this.#core.withInputs([bytes], (b, len) => this.#x._ag_client_seed(this.#handle, b, len));
+  }
+
+  wake(now, reason) {
+    return this.#x._ag_client_wake(this.#handle, now, reason);
   }
 
   login(now, credentialsJson) {
@@ -278,9 +306,10 @@ export class CoreClient {
     return this.#idOrThrow(rc, 'gate.login()');
   }
 
-  response(now, id, status, body) {
-    return this.#core.withInputs([body], (b, len) =>
-      this.#x._ag_client_response(this.#handle, now, id, status, b, len),
+  /** `retryAfter`: the response's Retry-After header value, or null. */
+  response(now, id, status, body, retryAfter = null) {
+    return this.#core.withInputs([body, retryAfter], (b, len, r, rLen) =>
+      this.#x._ag_client_response_ex(this.#handle, now, id, status, b, len, r, rLen),
     );
   }
 

@@ -11,6 +11,7 @@ import {
   SEND_CALL,
   STATE_INITIALIZING,
   STORAGE,
+  WAKE,
   credentialsName,
   credentialsValue,
   loadCore,
@@ -39,7 +40,10 @@ export class Executor {
   #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
   #calls = new Map(); // id → {resolve, reject, signal?, onAbort?, response?, status?, failure?, ...request}
   #listeners = new Set();
+  #sessionListeners = new Set();
+  #session = null; // the core's last SESSION, parsed
   #readyWaiters = [];
+  #unlistenWake = null;
 
   /**
    * @param {{optionsJson: string, fetch?: typeof fetch, now?: () => number,
@@ -71,7 +75,10 @@ export class Executor {
       sharedStorage: settings.storage === STORAGE.LOCAL,
       onMessage: (text) => this.#feed((c, now) => c.message(now, text)),
     });
+    // Jitter for retry back-offs; the core has no randomness of its own.
+    if (globalThis.crypto?.getRandomValues) client.seed(globalThis.crypto.getRandomValues(new Uint8Array(16)));
     client.start(this.#now(), this.#storage.read());
+    this.#listenForWake();
     if (this.#pendingTokens !== null) {
       try {
         this.#applyTokens(this.#pendingTokens);
@@ -107,6 +114,22 @@ export class Executor {
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
+  /** The session as the core last reported it (null while initializing or anonymous). */
+  get session() {
+    return this.#session;
+  }
+
+  onSession(listener) {
+    const entry = { listener };
+    this.#sessionListeners.add(entry);
+    return () => this.#sessionListeners.delete(entry);
+  }
+
+  async getAccessToken() {
+    const client = await this.client();
+    return this.#track(client.token(this.#now()), { token: true });
+  }
+
   subscribe(listener) {
     const entry = { listener }; // one entry per subscription, so the same listener may subscribe twice
     this.#listeners.add(entry);
@@ -114,7 +137,9 @@ export class Executor {
   }
 
   async fetch(input, init) {
-    const call = await describeCall(input, init);
+    const { authgate, ...rest } = init ?? {};
+    const call = await describeCall(input, init && rest);
+    const optionsJson = authgate === undefined ? null : JSON.stringify(authgate);
     const client = await this.client();
     call.signal?.throwIfAborted();
     const id = client.call(
@@ -123,6 +148,7 @@ export class Executor {
       call.url,
       call.headers.get('authorization'),
       credentialsValue(call.credentials),
+      optionsJson,
     );
     return this.#track(id, call);
   }
@@ -161,6 +187,7 @@ export class Executor {
     if (this.#destroyed) return;
     this.#destroyed = true;
     clearTimeout(this.#timer);
+    this.#unlistenWake?.();
     this.#tabs?.close();
     for (const id of [...this.#calls.keys()]) this.#settle(id, 'reject', destroyedError());
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(destroyedError());
@@ -180,6 +207,28 @@ export class Executor {
     }
   }
 
+  /**
+   * A sleeping laptop or a throttled tab fires no timers: tell the core when
+   * the page is back (visible, shown, online) so it handles what came due.
+   */
+  #listenForWake() {
+    const win = typeof window === 'undefined' ? null : window;
+    const doc = typeof document === 'undefined' ? null : document;
+    if (!win?.addEventListener) return;
+    const wake = (reason) => this.#feed((c, now) => c.wake(now, reason));
+    const onVisible = () => doc.visibilityState === 'visible' && wake(WAKE.VISIBLE);
+    const onOnline = () => wake(WAKE.ONLINE);
+    const onShow = () => wake(WAKE.PAGESHOW);
+    doc?.addEventListener('visibilitychange', onVisible);
+    win.addEventListener('online', onOnline);
+    win.addEventListener('pageshow', onShow);
+    this.#unlistenWake = () => {
+      doc?.removeEventListener('visibilitychange', onVisible);
+      win.removeEventListener('online', onOnline);
+      win.removeEventListener('pageshow', onShow);
+    };
+  }
+
   /** Feeds one event (unless destroyed) and performs what follows. */
   #feed(event) {
     if (this.#destroyed) return;
@@ -191,7 +240,10 @@ export class Executor {
     const promise = new Promise((resolve, reject) => this.#calls.set(id, { ...request, resolve, reject }));
     const entry = this.#calls.get(id);
     if (entry.signal) {
-      entry.onAbort = () => this.#fail(id, entry.signal.reason);
+      entry.onAbort = () => {
+        entry.controller?.abort(entry.signal.reason);
+        this.#fail(id, entry.signal.reason);
+      };
       entry.signal.addEventListener('abort', entry.onAbort, { once: true });
     }
     this.#drain();
@@ -220,9 +272,17 @@ export class Executor {
         break;
       case ACTION.RESOLVE: {
         const entry = this.#calls.get(action.id);
-        this.#settle(action.id, 'resolve', entry?.login ? undefined : entry?.response);
+        const value = entry?.token ? action.text : entry?.login ? undefined : entry?.response;
+        this.#settle(action.id, 'resolve', value);
         break;
       }
+      case ACTION.ABORT: // the attempt's deadline passed; the core's REJECT follows
+        this.#calls.get(action.id)?.controller?.abort(new DOMException('authgate: timeout', 'TimeoutError'));
+        break;
+      case ACTION.SESSION:
+        this.#session = JSON.parse(action.text);
+        this.#tell(this.#sessionListeners, this.#session);
+        break;
       case ACTION.REJECT:
         this.#reject(action);
         break;
@@ -272,9 +332,13 @@ export class Executor {
   }
 
   #notify(state) {
-    for (const { listener } of [...this.#listeners]) {
+    this.#tell(this.#listeners, state);
+  }
+
+  #tell(listeners, value) {
+    for (const { listener } of [...listeners]) {
       try {
-        listener(state);
+        listener(value);
       } catch (error) {
         // A failing subscriber must not stop the drain; report it as an uncaught error.
         queueMicrotask(() => {
@@ -316,9 +380,11 @@ export class Executor {
     const entry = this.#calls.get(id);
     if (!entry) return;
     entry.response?.body?.cancel().catch(() => {}); // the 401 this replay replaces
+    // One controller per attempt: the core aborts it at the deadline, the caller's signal through onAbort.
+    entry.controller = new AbortController();
     let request;
     try {
-      request = buildRequest(entry, action);
+      request = buildRequest(entry, action, entry.controller.signal);
     } catch (error) {
       this.#fail(id, error);
       return;
@@ -341,13 +407,17 @@ export class Executor {
     }
     entry.response = response;
     entry.status = response.status;
-    this.#feed((c, now) => c.response(now, id, response.status, null));
+    const retryAfter = response.headers.get('retry-after');
+    this.#feed((c, now) => c.response(now, id, response.status, null, retryAfter));
   }
 
   /** The core's own request (login, refresh): performed as given, the body handed back. */
   async #sendOwn(action) {
     const { id } = action;
-    const init = { method: action.method, body: action.body };
+    const controller = new AbortController(); // a login past its deadline is aborted (a refresh never is)
+    const own = this.#calls.get(id);
+    if (own) own.controller = controller;
+    const init = { method: action.method, body: action.body, signal: controller.signal };
     if (action.contentType !== null) init.headers = { 'Content-Type': action.contentType };
     const credentials = credentialsName(action.credentials);
     if (credentials) init.credentials = credentials;
@@ -408,10 +478,10 @@ async function describeCall(input, init) {
   };
 }
 
-function buildRequest(call, action) {
+function buildRequest(call, action, signal) {
   const headers = new Headers(call.headers);
   if (action.authorization !== null) headers.set('Authorization', action.authorization);
-  const init = { ...call.init, method: action.method, headers, body: call.body, signal: call.signal };
+  const init = { ...call.init, method: action.method, headers, body: call.body, signal };
   const credentials = credentialsName(action.credentials);
   if (credentials) init.credentials = credentials;
   return new Request(action.url, init);

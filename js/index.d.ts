@@ -45,6 +45,14 @@ export interface AuthGateOptions {
   credentials?: RequestCredentials;
   /** Share tokens, refreshes and logout across tabs (default true). */
   crossTab?: boolean;
+  /**
+   * Per attempt of an app call: no response within this many ms aborts it and
+   * rejects AuthGateError TIMEOUT (default 0: none, as fetch). The gate's own
+   * login and refresh requests are bounded by it too (30000 when unset).
+   */
+  timeoutMs?: number;
+  /** Retries of failed app calls (default false: fetch semantics). */
+  retry?: false | RetryOptions;
 
   /**
    * Extension, for tests and non-browser runtimes: the fetch the gate sends
@@ -64,6 +72,48 @@ export interface AuthGateOptions {
   storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 }
 
+/**
+ * When set, `limit` retries of GET/HEAD/OPTIONS/PUT/DELETE on a network
+ * failure or 408/429/500/502/503/504, with capped exponential back-off and
+ * jitter; Retry-After (seconds or HTTP-date) is honoured when the page can
+ * read it (cross-origin: the API must list it in Access-Control-Expose-Headers).
+ * A call that times out or is aborted is never retried.
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 2, at most 10). */
+  limit?: number;
+  /** Methods that may be retried (default GET, HEAD, OPTIONS, PUT, DELETE; POST/PATCH only when listed). */
+  methods?: string[];
+  /** Statuses that are retried (default 408, 429, 500, 502, 503, 504). */
+  statuses?: number[];
+  /** A Retry-After asking for longer is not waited for: that response is returned (default 60000). */
+  maxRetryAfterMs?: number;
+}
+
+/** What a single gate.fetch call may override: `gate.fetch(url, { authgate: { timeoutMs, retry } })`. */
+export interface AuthGateCallOptions {
+  timeoutMs?: number;
+  retry?: false | RetryOptions;
+}
+
+/** RequestInit plus the gate's per-call options. */
+export interface AuthGateRequestInit extends RequestInit {
+  authgate?: AuthGateCallOptions;
+}
+
+/** What the app may know about the session: never a token. */
+export interface Session {
+  /** ms since the epoch, from expires_in or the JWT exp; null when unknown. */
+  expiresAt: number | null;
+  /** When the gate will refresh proactively; null when it cannot. */
+  refreshAt: number | null;
+  /** The token response's `scope`, else the access JWT's `scope` claim. */
+  scope: string | null;
+  tokenType: 'Bearer' | 'DPoP';
+  /** The access JWT's payload (own backend) or the ID token's claims; null for an opaque token. */
+  claims: Record<string, unknown> | null;
+}
+
 /** The tokens an app hands over itself (e.g. from a server-rendered login). */
 export interface AuthGateTokens {
   access: string;
@@ -79,6 +129,30 @@ export interface AuthGate {
    * if (gate.state === 'anonymous') showLogin();
    */
   readonly state: AuthGateState;
+
+  /**
+   * The current session, null while initializing or anonymous.
+   * @example
+   * const left = gate.session ? gate.session.expiresAt - Date.now() : 0;
+   */
+  readonly session: Session | null;
+
+  /**
+   * Called after every login, refresh, setTokens and logout, here or in
+   * another tab (not on subscribe: read gate.session). Returns the unsubscriber.
+   * @example
+   * const stop = gate.onSession((s) => console.log(s?.claims?.sub ?? 'signed out'));
+   */
+  onSession(listener: (session: Session | null) => void): () => void;
+
+  /**
+   * The access token for WebSocket, EventSource or third-party SDKs: waits
+   * for readiness and refreshes first when the token is due. Rejects
+   * AuthGateError NO_TOKEN when anonymous.
+   * @example
+   * const ws = new WebSocket(`wss://api.example/live?token=${await gate.getAccessToken()}`);
+   */
+  getAccessToken(): Promise<string>;
 
   /**
    * Resolves once the wasm is loaded and the state is known; rejects
@@ -116,12 +190,13 @@ export interface AuthGate {
    * protected calls get the bearer (waiting for readiness or a refresh), and
    * failures reject AuthGateError. HTTP errors other than a handled 401
    * resolve as usual. A ReadableStream body is refused (it could not be
-   * replayed after a refresh).
+   * replayed after a refresh). `init.authgate` overrides timeoutMs and retry
+   * for this call; TIMEOUT rejects name the method, URL and limit.
    * @example
    * const res = await gate.fetch('/api/me');
    * const me = await res.json();
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  fetch(input: string | URL | Request, init?: AuthGateRequestInit): Promise<Response>;
 
   /**
    * Calls `listener` on each state change; returns the unsubscriber.
@@ -198,7 +273,8 @@ export type AuthGateErrorCode =
   | 'REFRESH_FAILED'
   | 'BAD_CONFIG'
   | 'BAD_TOKEN_RESPONSE'
-  | 'LOGIN_FAILED';
+  | 'LOGIN_FAILED'
+  | 'TIMEOUT';
 
 /**
  * Every failure the gate reports. The message names the method and URL and

@@ -27,6 +27,11 @@ export function createAuthGate(options) {
     get state() {
       return exec.state;
     },
+    get session() {
+      return exec.session;
+    },
+    onSession: (listener) => exec.onSession(listener),
+    getAccessToken: () => exec.getAccessToken(),
     ready: () => exec.ready(),
     login: (credentials) => exec.login(credentials),
     setTokens: (tokens) => exec.setTokens(tokens),

@@ -36,6 +36,7 @@ call *ag_call_find(const ag_client *c, uint32_t id) {
 /* A new call record, registered under a fresh id. */
 call *ag_call_new(ag_client *c, int kind) {
   if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
+  if (ag_timers_reserve(c, c->n_calls + 1) != AG_OK) return NULL;
   call *k = ag_calloc(1, sizeof *k);
   if (!k) return NULL;
   do {
@@ -62,6 +63,7 @@ void ag_call_unwait(ag_client *c, call *k) {
 
 void ag_call_free(ag_client *c, call *k) {
   ag_call_unwait(c, k);
+  ag_timer_disarm(c, k);
   call **pp = &c->buckets[bucket_of(c, k->id)];
   while (*pp != k) pp = &(*pp)->hnext;
   *pp = k->hnext;
@@ -69,6 +71,7 @@ void ag_call_free(ag_client *c, call *k) {
   if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
   ag_free(k->method);
   ag_free(k->url);
+  ag_free(k->detail);
   ag_free_secret(k->body);
   ag_free(k);
 }
@@ -90,4 +93,5 @@ void ag_calls_free_all(ag_client *c) {
   ag_free(c->buckets);
   c->buckets = NULL;
   c->n_buckets = 0;
+  ag_timers_free(c);
 }

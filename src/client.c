@@ -6,6 +6,7 @@
  * as actions, drained with ag_client_next_action.
  */
 #include "client.h"
+#include "json.h"
 
 #include <string.h>
 
@@ -62,8 +63,13 @@ static uint64_t next_gen(const ag_client *c, ag_ms now) {
   return c->gen + 1 > t ? c->gen + 1 : t;
 }
 
+ag_ms ag_refresh_at(const ag_client *c) {
+  return has_access(c) && can_refresh(c) ? refresh_due(c) : 0;
+}
+
 static void forget_tokens(ag_client *c) {
   ag_tokens_clear(&c->tok);
+  ag_session_forget(c);
   ag_free_secret(c->bearer);
   c->bearer = NULL;
   c->access_dead = false;
@@ -75,12 +81,32 @@ static void forget_tokens(ag_client *c) {
 
 /* ---- sending ---- */
 
+/* getAccessToken() is answered with the token instead of being sent. */
+static void hand_token(ag_client *c, call *k) {
+  uint32_t id = k->id;
+  char *token = ag_strndup(c->tok.access, strlen(c->tok.access));
+  ag_call_free(c, k);
+  if (token) ag_action_push(c, AG_ACTION_RESOLVE, id, 0, token);
+  else ag_emit_reject(c, id, AG_CODE_NO_TOKEN, NULL); /* out of memory: tell, do not hang */
+}
+
 static void send_call(ag_client *c, call *k, ag_ms now) {
-  (void)now;
   ag_call_unwait(c, k);
+  if (k->token_only) {
+    hand_token(c, k);
+    return;
+  }
   k->sent_gen = c->gen;
   k->in_flight = true;
+  /* Each attempt gets its own deadline, the replay and the retries too. */
+  if (k->timeout_ms > 0) ag_timer_arm(c, k, TIMER_ATTEMPT, now + k->timeout_ms);
+  else ag_timer_disarm(c, k);
   ag_action_push(c, AG_ACTION_SEND, k->id, k->kind, NULL);
+}
+
+/* The bound on the core's own login and refresh requests. */
+static ag_ms own_request_timeout(const ag_client *c) {
+  return c->cfg.timeout_ms > 0 ? c->cfg.timeout_ms : AG_OWN_REQUEST_TIMEOUT_MS;
 }
 
 static void reject_call(ag_client *c, call *k, int code, const char *why) {
@@ -115,7 +141,9 @@ static int send_refresh(ag_client *c, ag_ms now) {
     return AG_ERR_NOMEM;
   }
   k->credentials = ag_own_request_credentials(c, k->url);
+  k->timeout_ms = own_request_timeout(c);
   c->refresh_id = k->id;
+  c->refresh_stalled = false;
   c->bad_refresh_body = false; /* what the last attempt got, for REFRESH_FAILED's message */
   c->last_refresh_status = 0;
   send_call(c, k, now);
@@ -137,20 +165,27 @@ static void begin_refresh(ag_client *c, ag_ms now) {
   if (send_refresh(c, now) != AG_OK) c->oom = true;
 }
 
+/* No refresh of ours is under way any more (answered, superseded or dropped). */
+static void refresh_over(ag_client *c) {
+  c->refresh_id = 0;
+  c->refresh_stalled = false;
+}
+
 /* The session is over: tokens gone, anonymous, waiting calls told why. */
 static void end_session(ag_client *c, int code, const char *why) {
   bool had = has_access(c) || c->tok.refresh;
   forget_tokens(c);
-  c->refresh_id = 0;
+  refresh_over(c);
   release_lock(c);
   if (had) ag_emit(c, AG_ACTION_CLEAR_STORAGE);
   set_state(c, AG_STATE_ANONYMOUS);
+  ag_session_changed(c, 0);
   reject_waiting(c, code, why);
 }
 
 /* A refresh that failed for a reason that may pass: back off, stay logged in. */
 static void refresh_failed(ag_client *c, ag_ms now) {
-  c->refresh_id = 0;
+  refresh_over(c);
   c->refresh_failures++;
   int shift = c->refresh_failures > 5 ? 5 : c->refresh_failures - 1;
   ag_ms delay = (ag_ms)(1000 << shift);
@@ -161,10 +196,12 @@ static void refresh_failed(ag_client *c, ag_ms now) {
   settle_waiting(c, now);
 }
 
-/* New tokens from login, refresh, setTokens, another tab or storage. */
-int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
+int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
+                     bool share) {
   forget_tokens(c);
   c->tok = *t;
+  c->scope = scope;
+  c->claims = claims;
   memset(t, 0, sizeof *t);
   c->gen = gen;
   c->obtained_at = now;
@@ -181,12 +218,18 @@ int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool sh
     if (c->cfg.cross_tab) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, copy);
     else ag_free_secret(copy);
   }
-  c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
+  refresh_over(c); /* a refresh still in flight was for the old tokens */
   release_lock(c);
   c->initial_refresh = false;
   set_state(c, AG_STATE_AUTHENTICATED);
+  ag_session_changed(c, ag_refresh_at(c));
   settle_waiting(c, now);
   return c->oom ? AG_ERR_NOMEM : AG_OK;
+}
+
+/* New tokens from login, refresh, setTokens, another tab or storage. */
+int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share) {
+  return ag_adopt_session(c, t, NULL, NULL, gen, now, share);
 }
 
 /* Moves one waiting app call on: sent, rejected, or left waiting for a refresh. */
@@ -194,6 +237,9 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
   if (!has_access(c)) {
     if (c->logins_pending) return; /* a login is under way: its outcome decides */
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+  } else if (k->token_only && !token_fresh(c, now) &&
+             (c->refresh_id || c->lock_wanted || c->lock_held)) {
+    /* getAccessToken() with a due token: the refresh under way answers it */
   } else if (ag_token_usable(c, now)) {
     k->replay = k->replay || k->awaiting_replay;
     send_call(c, k, now);
@@ -203,6 +249,8 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
   } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held &&
              (c->retry_at > 0 || c->refused_until > 0)) {
     /* A refresh is backing off, or refused and waiting for another tab: the call waits. */
+  } else if (c->refresh_stalled) {
+    reject_call(c, k, AG_CODE_REFRESH_FAILED, NULL); /* no answer in time, and no second one */
   } else {
     begin_refresh(c, now);
   }
@@ -291,6 +339,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
   }
   if (ag_token_usable(c, now)) {
     set_state(c, AG_STATE_AUTHENTICATED);
+    ag_session_changed(c, ag_refresh_at(c));
     if (!token_fresh(c, now) && can_refresh(c)) begin_refresh(c, now);
   } else if (can_refresh(c)) {
     /* Expired (or cookie) session: find out before any waiting call leaves. */
@@ -322,9 +371,66 @@ static bool carries_gate_token(const ag_client *c, const char *auth, size_t len)
   return false;
 }
 
-int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_len, const char *url,
-                   size_t url_len, const char *authorization, size_t authorization_len,
-                   int credentials, uint32_t *id_out) {
+/*
+ * Where a protected call goes now: out with the token, into the wait for
+ * readiness or a refresh, or refused. Also the path of a retry, which is a
+ * new send of the same call: the token may have changed meanwhile.
+ */
+static void dispatch(ag_client *c, call *k, ag_ms now) {
+  if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
+    send_call(c, k, now);
+  } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
+    ag_call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
+  } else if (!has_access(c)) {
+    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+  } else if (token_fresh(c, now)) {
+    send_call(c, k, now);
+  } else if (k->token_only && can_refresh(c) && c->retry_at <= 0 && !c->refresh_stalled &&
+             c->refused_until <= 0) {
+    /* A token handed out lives on in a socket: renew it first. */
+    ag_call_wait(c, k, WAIT_REFRESH, now);
+    begin_refresh(c, now);
+  } else if (ag_token_usable(c, now)) {
+    send_call(c, k, now); /* still valid: go now, and renew in the background */
+    if (can_refresh(c) && c->retry_at <= 0) begin_refresh(c, now);
+  } else {
+    /* A call needs a refresh that is backing off: try again now, not at the back-off's end. */
+    if (c->retry_at > 0) c->retry_at = 0;
+    ag_call_wait(c, k, WAIT_REFRESH, now);
+    settle_call(c, k, now); /* this call only: a storm of n calls stays O(n) */
+  }
+}
+
+/* Per-call options ({timeoutMs, retry}); a reason in *why when they are refused. */
+static int apply_call_options(call *k, const char *json, size_t len, const char **why) {
+  *why = "the authgate call option must be an object {timeoutMs?, retry?}";
+  if (len > AG_MAX_JSON) return AG_ERR_BAD_CONFIG;
+  cJSON *root = ag_json_parse(json, len);
+  int rc = cJSON_IsObject(root) ? AG_OK : AG_ERR_BAD_CONFIG;
+  const cJSON *el;
+  const cJSON *options = rc == AG_OK ? root : NULL;
+  cJSON_ArrayForEach(el, options) {
+    if (!strcmp(el->string, "timeoutMs")) {
+      *why = "authgate.timeoutMs must be a number of ms from 0 to 3600000";
+      if (!cJSON_IsNumber(el) || !(el->valuedouble >= 0 && el->valuedouble <= 3600000))
+        rc = AG_ERR_BAD_CONFIG;
+      else k->timeout_ms = (ag_ms)(int64_t)el->valuedouble;
+    } else if (!strcmp(el->string, "retry")) {
+      rc = ag_retry_policy_parse(&k->retry, el, why);
+    } else {
+      *why = "the authgate call option accepts only timeoutMs and retry";
+      rc = AG_ERR_BAD_CONFIG;
+    }
+    if (rc != AG_OK) break;
+  }
+  ag_json_free(root);
+  return rc;
+}
+
+int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t method_len,
+                        const char *url, size_t url_len, const char *authorization,
+                        size_t authorization_len, int credentials, const char *options_json,
+                        size_t options_len, uint32_t *id_out) {
   if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
     return AG_ERR_INVALID;
   call *k = ag_call_new(c, AG_SEND_CALL);
@@ -332,6 +438,8 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
   *id_out = k->id;
   k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
   if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
+  k->timeout_ms = c->cfg.timeout_ms;
+  k->retry = c->cfg.retry;
   ag_url u;
   const char *why;
   int rc = parse_call_url(c, url, url_len, &u, &why);
@@ -350,41 +458,79 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
   ag_url_free(&u);
   if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
 
-  if (k->route == AG_ROUTE_FOREIGN && carries_gate_token(c, authorization, authorization_len)) {
+  const char *why = NULL;
+  if (options_json && apply_call_options(k, options_json, options_len, &why) != AG_OK) {
+    reject_call(c, k, AG_CODE_BAD_CONFIG, why);
+  } else if (k->route == AG_ROUTE_FOREIGN &&
+             carries_gate_token(c, authorization, authorization_len)) {
     reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
-  } else if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
-    send_call(c, k, now);
-  } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
-    ag_call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
-  } else if (!has_access(c)) {
-    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-  } else if (token_fresh(c, now)) {
-    send_call(c, k, now);
-  } else if (ag_token_usable(c, now)) {
-    send_call(c, k, now); /* still valid: go now, and renew in the background */
-    if (can_refresh(c) && c->retry_at <= 0) begin_refresh(c, now);
   } else {
-    ag_call_wait(c, k, WAIT_REFRESH, now);
-    settle_call(c, k, now); /* this call only: a storm of n calls stays O(n) */
+    dispatch(c, k, now);
   }
   return ag_finish(c, AG_OK);
+}
+
+int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_len, const char *url,
+                   size_t url_len, const char *authorization, size_t authorization_len,
+                   int credentials, uint32_t *id_out) {
+  return ag_client_call_opts(c, now, method, method_len, url, url_len, authorization,
+                             authorization_len, credentials, NULL, 0, id_out);
+}
+
+int ag_client_token(ag_client *c, ag_ms now, uint32_t *id_out) {
+  if (!c || !id_out) return AG_ERR_INVALID;
+  call *k = ag_call_new(c, AG_SEND_CALL);
+  if (!k) return AG_ERR_NOMEM;
+  *id_out = k->id;
+  k->token_only = true;
+  k->route = AG_ROUTE_PROTECTED;
+  dispatch(c, k, now);
+  return ag_finish(c, AG_OK);
+}
+
+/* A retry is allowed for this call at all (its method, its budget). */
+static bool may_retry(const call *k) {
+  return k->kind == AG_SEND_CALL && k->retry.enabled && k->retries < k->retry.limit &&
+         ag_retry_allows_method(&k->retry, k->method);
+}
+
+/* Schedules the next attempt `wait` ms from now (0: at the next tick). */
+static void retry_in(ag_client *c, call *k, ag_ms now, ag_ms wait) {
+  k->retries++;
+  ag_timer_arm(c, k, TIMER_RETRY, now + wait);
+}
+
+/*
+ * A retryable status: wait as Retry-After says (a date in the past: at once;
+ * unreadable: the back-off), unless it asks for longer than maxRetryAfterMs:
+ * then the caller gets this response. False when the response stands.
+ */
+static bool retry_status(ag_client *c, call *k, ag_ms now, int status, const char *retry_after,
+                         size_t retry_after_len) {
+  if (!may_retry(k) || !ag_retry_allows_status(&k->retry, status)) return false;
+  ag_ms wait = ag_retry_after_ms(retry_after, retry_after_len, now);
+  if (wait > k->retry.max_retry_after_ms) return false;
+  retry_in(c, k, now, wait >= 0 ? wait : ag_retry_backoff_ms(k->retries + 1, &c->rng));
+  return true;
 }
 
 static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
                              size_t len);
 
-int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
-                       size_t body_len) {
+int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
+                          size_t body_len, const char *retry_after, size_t retry_after_len) {
   if (!c) return AG_ERR_INVALID;
   call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
+  ag_timer_disarm(c, k);
   if (k->kind != AG_SEND_CALL) {
     on_auth_response(c, k, now, status, body, body_len);
     return ag_finish(c, AG_OK);
   }
   bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
   if (status != 401 || !gate_token || k->replay) {
+    if (retry_status(c, k, now, status, retry_after, retry_after_len)) return ag_finish(c, AG_OK);
     ag_call_free(c, k);
     ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
     return ag_finish(c, AG_OK);
@@ -407,12 +553,17 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
   return ag_finish(c, AG_OK);
 }
 
+int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
+                       size_t body_len) {
+  return ag_client_response_ex(c, now, id, status, body, body_len, NULL, 0);
+}
+
 static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
                                 size_t len) {
   bool current = k->id == c->refresh_id;
   ag_call_free(c, k);
   if (!current) return; /* superseded: logout, new login, or another tab's tokens */
-  c->refresh_id = 0;
+  refresh_over(c);
   if (status >= 200 && status < 300) {
     ag_tokens t = {0};
     int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
@@ -421,7 +572,8 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
         t.refresh = c->tok.refresh;
         c->tok.refresh = NULL;
       }
-      if (ag_adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+      char *scope = ag_session_scope_of(body, len);
+      if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
       return;
     }
     if (rc == AG_ERR_NOMEM) c->oom = true;
@@ -456,6 +608,7 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
   uint32_t id = k->id;
   if (status < 200 || status >= 300) {
     k->status = status;
+    k->detail = ag_explain_server_message(body, len); /* the server's words, when it has some */
     reject_call(c, k, AG_CODE_LOGIN_FAILED, NULL);
     settle_waiting(c, now); /* calls that waited for this login */
     return;
@@ -469,7 +622,8 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
     return;
   }
   ag_call_free(c, k);
-  if (ag_adopt_tokens(c, &t, next_gen(c, now), now, true) != AG_OK) c->oom = true;
+  char *scope = ag_session_scope_of(body, len);
+  if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
   ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
 }
 
@@ -484,11 +638,14 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
   call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
+  ag_timer_disarm(c, k);
   if (k->kind == AG_SEND_REFRESH) {
     bool current = k->id == c->refresh_id;
     ag_call_free(c, k);
     c->last_refresh_status = 0;
     if (current) refresh_failed(c, now);
+  } else if (may_retry(k)) {
+    retry_in(c, k, now, ag_retry_backoff_ms(k->retries + 1, &c->rng));
   } else {
     reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
     settle_waiting(c, now); /* a failed login: calls that waited for it */
@@ -519,6 +676,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
   if (!k->method || !k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
   k->credentials = ag_own_request_credentials(c, k->url);
+  k->timeout_ms = own_request_timeout(c);
   int rc = ag_build_login_body(c, k, credentials_json, len);
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
   if (rc != AG_OK) {
@@ -541,10 +699,11 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
 void ag_sign_out(ag_client *c, uint64_t gen, const char *why) {
   forget_tokens(c);
   c->gen = gen;
-  c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
+  refresh_over(c); /* a refresh still in flight was for the old tokens */
   c->initial_refresh = false;
   release_lock(c);
   set_state(c, AG_STATE_ANONYMOUS);
+  ag_session_changed(c, 0);
   reject_waiting(c, AG_CODE_NO_TOKEN, why);
 }
 
@@ -586,8 +745,41 @@ static bool refresh_idle(const ag_client *c) {
          c->refused_until <= 0;
 }
 
+/*
+ * An attempt passed its deadline. An app call or a login is aborted and
+ * rejects TIMEOUT. A refresh is not: the server may have rotated the refresh
+ * token already, and only this request's answer carries the new one. It
+ * stays in flight, the calls waiting on it are told, and nothing presents
+ * the old refresh token again until that answer, a network error, another
+ * tab's tokens or a new login settles it.
+ */
+static void attempt_expired(ag_client *c, call *k, ag_ms now) {
+  if (k->kind == AG_SEND_REFRESH) {
+    if (k->id != c->refresh_id) return; /* superseded: its answer is ignored anyway */
+    c->refresh_stalled = true;
+    settle_waiting(c, now);
+    return;
+  }
+  bool login = k->kind == AG_SEND_LOGIN;
+  k->in_flight = false;
+  ag_action_push(c, AG_ACTION_ABORT, k->id, 0, NULL);
+  reject_call(c, k, AG_CODE_TIMEOUT, NULL);
+  if (login) settle_waiting(c, now); /* calls that waited for this login */
+}
+
+/* Attempt deadlines and retries due at `now`, earliest first. */
+static void run_timers(ag_client *c, ag_ms now) {
+  for (call *k; (k = ag_timer_first(c)) && k->timer_at <= now;) {
+    int what = k->timer;
+    ag_timer_disarm(c, k);
+    if (what == TIMER_RETRY) dispatch(c, k, now);
+    else attempt_expired(c, k, now);
+  }
+}
+
 int ag_client_tick(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
+  run_timers(c, now);
   while (c->wait_head && c->wait_head->deadline <= now) {
     call *k = c->wait_head;
     bool ready = k->waiting == WAIT_READY; /* start-up, or a login, still undecided */
@@ -623,11 +815,25 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   ag_ms best = -1;
   if (!c) return best;
   if (c->wait_head) take_min(&best, c->wait_head->deadline);
+  if (c->n_timers) take_min(&best, ag_timer_first(c)->timer_at);
   take_min(&best, c->retry_at);
   take_min(&best, c->refused_until);
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c))
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
   return best;
+}
+
+int ag_client_wake(ag_client *c, ag_ms now, int reason) {
+  if (!c || reason < AG_WAKE_VISIBLE || reason > AG_WAKE_PAGESHOW) return AG_ERR_INVALID;
+  /* The network is back: a refresh backing off goes now, not at the back-off's end. */
+  if (reason == AG_WAKE_ONLINE && c->retry_at > 0) c->retry_at = now;
+  return ag_client_tick(c, now);
+}
+
+int ag_client_seed(ag_client *c, const unsigned char *bytes, size_t len) {
+  if (!c || (!bytes && len)) return AG_ERR_INVALID;
+  ag_rng_seed(&c->rng, bytes, len);
+  return AG_OK;
 }
 
 int ag_client_state(const ag_client *c) { return c ? c->state : AG_STATE_INITIALIZING; }

@@ -10,6 +10,10 @@
 #include "internal.h"
 
 enum { WAIT_NONE = 0, WAIT_READY = 1, WAIT_REFRESH = 2 };
+/* What a call's timer is for: the deadline of the attempt in flight, or the next retry. */
+enum { TIMER_NONE = 0, TIMER_ATTEMPT = 1, TIMER_RETRY = 2 };
+/* enum ag_session_token_type: the scheme calls carry (DPoP-bound tokens later). */
+enum { AG_TOKEN_BEARER = 0, AG_TOKEN_DPOP = 1 };
 
 /* One call: an app call, or the core's own login/refresh request. */
 typedef struct call {
@@ -23,8 +27,16 @@ typedef struct call {
   bool in_flight;  /* SEND emitted, no response yet */
   bool replay;     /* this send is the one replay after a 401 */
   bool awaiting_replay;
+  bool token_only;   /* getAccessToken(): answered with the token, never sent */
+  int retries;       /* retries sent so far (the replay after a 401 is not one) */
   uint64_t sent_gen; /* token generation it was sent with */
   ag_ms deadline;    /* while waiting */
+  ag_ms timeout_ms;  /* per attempt; 0: none */
+  ag_retry_policy retry;
+  int timer;       /* TIMER_*: what timer_at is for */
+  ag_ms timer_at;  /* in the timer heap while `timer` is set */
+  size_t timer_ix; /* its slot in the heap */
+  char *detail;    /* the server's message on a refused login, for REJECT's text */
   char *method;
   char *url;  /* final absolute URL */
   char *body; /* login/refresh body (a secret) */
@@ -75,6 +87,16 @@ struct ag_client {
   uint32_t next_id;
   int logins_pending; /* login requests not yet answered: calls wait for their outcome */
   call *wait_head, *wait_tail;
+  call **timers; /* min-heap on timer_at: attempt deadlines and retry times */
+  size_t n_timers, cap_timers;
+  uint64_t rng;         /* jitter of retry back-offs, seeded by the embedder */
+  bool refresh_stalled; /* the refresh in flight passed its deadline (never re-sent, see tick) */
+
+  /* the session beyond the tokens: what login/refresh answers or an ID token add */
+  char *scope;          /* the token response's `scope`, NULL when none */
+  char *claims;         /* claims JSON that replace the access JWT's payload (an ID token's) */
+  int token_type;       /* AG_TOKEN_* */
+  bool session_visible; /* the last SESSION action carried a session (not null) */
 
   /* actions: a ring */
   pending *actions;
@@ -91,6 +113,21 @@ void ag_call_free(ag_client *c, call *k); /* unlinks it from the table and the w
 void ag_call_wait(ag_client *c, call *k, int why, ag_ms now);
 void ag_call_unwait(ag_client *c, call *k);
 void ag_calls_free_all(ag_client *c);
+
+/* timers.c: the heap of call timers. ag_call_new reserves a slot, so arming never fails. */
+int ag_timers_reserve(ag_client *c, size_t n);
+void ag_timer_arm(ag_client *c, call *k, int what, ag_ms at);
+void ag_timer_disarm(ag_client *c, call *k);
+call *ag_timer_first(const ag_client *c); /* the call whose timer is due first, or NULL */
+void ag_timers_free(ag_client *c);
+
+/* session.c: the session JSON and the SESSION action */
+char *ag_session_json(const ag_client *c, ag_ms refresh_at); /* "null" when there is none */
+/* Emits SESSION when the session changed (tokens in or out); `refresh_at` as the session says. */
+void ag_session_changed(ag_client *c, ag_ms refresh_at);
+/* The `scope` string of a token response, or NULL. */
+char *ag_session_scope_of(const char *body, size_t len);
+void ag_session_forget(ag_client *c); /* scope and claims go with the tokens */
 
 /* actions.c: the action ring. Out of memory while emitting sets c->oom (the entry point
  * then returns AG_ERR_NOMEM); `text` is owned by the ring from here on. */
@@ -109,6 +146,16 @@ int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
 /* client.c: the state machine, as far as tabs.c needs it */
 /* New tokens from login, refresh, setTokens, another tab or storage (`share`: persist, broadcast). */
 int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share);
+/*
+ * The same, with what the session shows besides the tokens, owned from here on (NULL:
+ * none): the token response's `scope`, and `claims` JSON (an object, e.g. an ID token's
+ * checked payload) that replace the access JWT's payload. Both are in place before the
+ * SESSION action goes out. Set c->token_type first for DPoP-bound tokens.
+ */
+int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
+                     bool share);
+/* When the gate refreshes proactively, 0 when it does not. */
+ag_ms ag_refresh_at(const ag_client *c);
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
 void ag_sign_out(ag_client *c, uint64_t gen, const char *why);
 bool ag_token_usable(const ag_client *c, ag_ms now);

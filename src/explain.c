@@ -5,6 +5,7 @@
  * Tokens never appear here.
  */
 #include "client.h"
+#include "json.h"
 
 #include <string.h>
 
@@ -63,6 +64,10 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
   case AG_CODE_READY_TIMEOUT:
     return "the auth state was still unknown after options.readyTimeoutMs; the call was not sent";
   case AG_CODE_REFRESH_FAILED:
+    if (c->refresh_stalled)
+      return "the refresh request got no answer within its time limit. It is not sent again (the "
+             "server may have rotated the refresh token already): its late answer, another tab's "
+             "tokens or a new login settles it; the call was not sent";
     if (c->bad_refresh_body)
       return "the refresh endpoint answered without a usable token; the call was not sent, the "
              "gate keeps retrying";
@@ -77,6 +82,12 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
     return "the server's answer has no usable access token (check options.tokenFields)";
   case AG_CODE_LOGIN_FAILED:
     return "the login endpoint refused the credentials";
+  case AG_CODE_TIMEOUT:
+    return k->kind == AG_SEND_LOGIN ? "no answer in time; the login was aborted. Try again, or "
+                                      "raise options.timeoutMs"
+                                    : "no response in time; the request was aborted. Raise "
+                                      "timeoutMs (per call: { authgate: { timeoutMs } }) or "
+                                      "check the server";
   default:
     (void)k;
     return "rejected";
@@ -104,11 +115,26 @@ char *ag_explain_rejection(const ag_client *c, const call *k, int code, const ch
     }
   }
   ag_buf b = {0};
-  ag_buf_puts(&b, k->method ? k->method : (k->kind == AG_SEND_LOGIN ? "POST" : "GET"));
-  ag_buf_putc(&b, ' ');
-  ag_buf_puts(&b, k->url ? k->url : k->kind == AG_SEND_LOGIN ? "(login)" : "(an invalid URL)");
+  if (k->token_only) {
+    ag_buf_puts(&b, "getAccessToken()");
+    if (code == AG_CODE_NO_TOKEN && !why)
+      why = "the gate has no token (anonymous). Log in first (gate.login or gate.setTokens)";
+  } else {
+    ag_buf_puts(&b, k->method ? k->method : (k->kind == AG_SEND_LOGIN ? "POST" : "GET"));
+    ag_buf_putc(&b, ' ');
+    ag_buf_puts(&b, k->url ? k->url : k->kind == AG_SEND_LOGIN ? "(login)" : "(an invalid URL)");
+  }
   ag_buf_puts(&b, ": ");
   ag_buf_puts(&b, why ? why : default_reason(c, k, code));
+  if (code == AG_CODE_TIMEOUT) {
+    ag_buf_puts(&b, " (limit ");
+    ag_buf_put_uint(&b, (uint64_t)k->timeout_ms);
+    ag_buf_puts(&b, " ms)");
+  }
+  if (k->detail) {
+    ag_buf_puts(&b, ". The server said: ");
+    ag_buf_put_json_string(&b, k->detail);
+  }
   if (k->status) {
     ag_buf_puts(&b, " (HTTP ");
     ag_buf_put_uint(&b, (uint64_t)k->status);
@@ -116,4 +142,41 @@ char *ag_explain_rejection(const ag_client *c, const call *k, int code, const ch
   }
   ag_buf_putc(&b, '.');
   return ag_buf_take(&b);
+}
+
+/* ---- the server's own words ---- */
+
+static const char *message_of(const cJSON *root) {
+  static const char *const keys[] = {"error_description", "detail", "message", "error", NULL};
+  for (int i = 0; keys[i]; i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
+    if (cJSON_IsArray(v)) v = cJSON_GetObjectItemCaseSensitive(v->child, "msg"); /* FastAPI 422 */
+    if (cJSON_IsString(v) && v->valuestring[0]) return v->valuestring;
+  }
+  return NULL;
+}
+
+/* Length of at most `cap` bytes of s that does not cut a UTF-8 sequence. */
+static size_t utf8_prefix(const char *s, size_t cap) {
+  size_t n = strlen(s);
+  if (n <= cap) return n;
+  while (cap > 0 && ((unsigned char)s[cap] & 0xC0) == 0x80) cap--;
+  return cap;
+}
+
+char *ag_explain_server_message(const char *body, size_t len) {
+  if (!body || !len || len > AG_MAX_JSON) return NULL;
+  cJSON *root = ag_json_parse(body, len);
+  const char *text = cJSON_IsObject(root) ? message_of(root) : NULL;
+  char *out = NULL;
+  if (text) {
+    size_t n = utf8_prefix(text, AG_MAX_SERVER_MESSAGE);
+    bool cut = n < strlen(text);
+    ag_buf b = {0};
+    for (size_t i = 0; i < n; i++) ag_buf_putc(&b, (unsigned char)text[i] < 0x20 ? ' ' : text[i]);
+    if (cut) ag_buf_puts(&b, "...");
+    out = ag_buf_take(&b);
+  }
+  ag_json_free(root);
+  return out;
 }

@@ -23,6 +23,10 @@
 #define AG_MAX_JSON_DEPTH 16
 /* How long a refused refresh waits for another tab's newer tokens (see client.c). */
 #define AG_REFUSAL_GRACE_MS 500
+/* The deadline of the core's own login and refresh requests when timeoutMs is not set. */
+#define AG_OWN_REQUEST_TIMEOUT_MS 30000
+/* How much of a server's error message (detail, error_description) a rejection keeps. */
+#define AG_MAX_SERVER_MESSAGE 200
 
 /* ---- alloc.c: the one allocator, counted, with cJSON's hooks ---- */
 void *ag_malloc(size_t n);
@@ -202,6 +206,44 @@ char *ag_blob_write(const ag_tokens *t, uint64_t gen);
  */
 int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool *is_logout);
 
+/* ---- retry.c: which failures are retried, after how long ---- */
+#define AG_RETRY_MAX_STATUSES 16
+
+typedef struct ag_retry_policy {
+  bool enabled;
+  int limit;        /* retries after the first attempt (default 2) */
+  uint32_t methods; /* bit i: ag_retry_method_names[i] */
+  uint16_t statuses[AG_RETRY_MAX_STATUSES];
+  size_t n_statuses;
+  ag_ms max_retry_after_ms; /* a longer Retry-After is not waited for (default 60000) */
+} ag_retry_policy;
+
+/*
+ * The `retry` option: false (off) or an object {limit, methods, statuses,
+ * maxRetryAfterMs}, each defaulted as DESIGN says. NULL `item`: leaves *out.
+ * Returns AG_OK or AG_ERR_BAD_CONFIG with a static reason in *why.
+ */
+int ag_retry_policy_parse(ag_retry_policy *out, const struct cJSON *item, const char **why);
+/* True when `method` (upper case as fetch normalises it) may be retried. */
+bool ag_retry_allows_method(const ag_retry_policy *p, const char *method);
+bool ag_retry_allows_status(const ag_retry_policy *p, int status);
+
+/*
+ * A Retry-After value: delay-seconds or an HTTP-date (IMF-fixdate, also the
+ * obsolete RFC 850 and asctime forms). Returns the wait in ms from `now`
+ * (0 for a date in the past), or -1 when the value is neither.
+ */
+ag_ms ag_retry_after_ms(const char *s, size_t len, ag_ms now);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+int64_t ag_days_from_civil(int64_t y, int m, int d);
+
+/* The back-off before retry number `n` (1, 2, ...): capped exponential, half of it jittered. */
+ag_ms ag_retry_backoff_ms(int n, uint64_t *rng);
+/* Mixes seed bytes into a generator state; next: splitmix64. */
+void ag_rng_seed(uint64_t *rng, const unsigned char *bytes, size_t len);
+uint64_t ag_rng_next(uint64_t *rng);
+
 /* ---- policy.c: options and the route policy ---- */
 enum ag_refresh_send { AG_REFRESH_JSON = 0, AG_REFRESH_FORM = 1, AG_REFRESH_COOKIE = 2 };
 enum ag_body_kind { AG_BODY_JSON = 0, AG_BODY_FORM = 1 };
@@ -230,7 +272,9 @@ typedef struct ag_config {
   char *storage_key;
   ag_ms refresh_skew_ms;
   ag_ms ready_timeout_ms;
-  int credentials; /* enum ag_credentials for baseUrl's origin */
+  ag_ms timeout_ms;      /* per attempt of an app call; 0: none */
+  ag_retry_policy retry; /* the default for app calls */
+  int credentials;       /* enum ag_credentials for baseUrl's origin */
   bool cross_tab;
 } ag_config;
 
@@ -261,5 +305,12 @@ int ag_config_credentials(const ag_config *c, const ag_url *u, int requested);
 /* The CORS_OR_NETWORK message for a call that failed before any response. */
 char *ag_explain_network_failure(const ag_config *c, const char *method, const ag_url *u,
                                  bool sent_authorization, int credentials);
+/*
+ * The server's own words in an error body: `error_description`, `detail`
+ * (a string, or FastAPI's list of {"msg"}), `message` or `error`, with
+ * control characters replaced and cut to AG_MAX_SERVER_MESSAGE bytes on a
+ * character boundary. NULL when there are none (or on ENOMEM).
+ */
+char *ag_explain_server_message(const char *body, size_t len);
 
 #endif /* AUTHGATE_INTERNAL_H */

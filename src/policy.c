@@ -233,10 +233,14 @@ static int parse_token_fields(parse_ctx *p, const cJSON *tf) {
   return p->rc;
 }
 
-static const char *const known_keys[] = {
-    "baseUrl",     "protect", "public",     "trustedOrigins",     "login",          "refresh",
-    "tokenFields", "storage", "storageKey", "refreshSkewSeconds", "readyTimeoutMs", "credentials",
-    "crossTab",    NULL};
+static const char *const known_keys[] = {"baseUrl",        "protect",
+                                         "public",         "trustedOrigins",
+                                         "login",          "refresh",
+                                         "tokenFields",    "storage",
+                                         "storageKey",     "refreshSkewSeconds",
+                                         "readyTimeoutMs", "credentials",
+                                         "crossTab",       "timeoutMs",
+                                         "retry",          NULL};
 
 static int check_keys(parse_ctx *p, const cJSON *root) {
   const cJSON *el;
@@ -262,6 +266,19 @@ static int set_defaults(parse_ctx *p) {
   c->credentials = AG_CRED_SAME_ORIGIN;
   c->cross_tab = true;
   return AG_OK;
+}
+
+/* What app calls get unless they say otherwise: timeoutMs and retry. */
+static int parse_calls(parse_ctx *p, const cJSON *root) {
+  double timeout = 0;
+  get_number(p, cJSON_GetObjectItemCaseSensitive(root, "timeoutMs"), "timeoutMs", 0, 3600000,
+             &timeout);
+  p->cfg->timeout_ms = (ag_ms)(int64_t)timeout;
+  const char *why = "";
+  if (ag_retry_policy_parse(&p->cfg->retry, cJSON_GetObjectItemCaseSensitive(root, "retry"),
+                            &why) != AG_OK)
+    return fail(p, AG_ERR_BAD_CONFIG, why, "");
+  return p->rc;
 }
 
 static int parse_root(parse_ctx *p, const cJSON *root, const char *page_origin, size_t page_len) {
@@ -302,7 +319,7 @@ static int parse_root(parse_ctx *p, const cJSON *root, const char *page_origin, 
   if (cross && !cJSON_IsBool(cross))
     return fail(p, AG_ERR_BAD_CONFIG, "crossTab", " must be a boolean");
   if (cross) c->cross_tab = cJSON_IsTrue(cross);
-  return p->rc;
+  return parse_calls(p, root);
 }
 
 int ag_config_parse(ag_config *out, const char *json, size_t len, const char *page_origin,

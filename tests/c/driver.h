@@ -100,6 +100,41 @@ static inline void drv_tick(driver *d, ag_ms now) {
   drv_drain(d);
 }
 
+/* ag_client_call_opts with per-call options JSON. */
+static inline uint32_t drv_call_opts(driver *d, ag_ms now, const char *method, const char *url,
+                                     const char *options) {
+  uint32_t id = 0;
+  ag_client_call_opts(d->c, now, method, strlen(method), url, strlen(url), NULL, 0, AG_CRED_UNSET,
+                      options, options ? strlen(options) : 0, &id);
+  drv_drain(d);
+  return id;
+}
+
+/* A response to an app call with its Retry-After value (NULL: none). */
+static inline void drv_respond_after(driver *d, ag_ms now, uint32_t id, int status,
+                                     const char *retry_after) {
+  ag_client_response_ex(d->c, now, id, status, NULL, 0, retry_after,
+                        retry_after ? strlen(retry_after) : 0);
+  drv_drain(d);
+}
+
+/* A started client given tokens {A1, R1, expiresIn 300} at `now`, its log emptied. */
+static inline void drv_logged_in(driver *d, const char *options, ag_ms now) {
+  drv_open(d, options);
+  drv_start(d, now, NULL);
+  const char *set = "{\"access\":\"A1\",\"refresh\":\"R1\",\"expiresIn\":300}";
+  ag_client_set_tokens(d->c, now, set, strlen(set));
+  drv_drain(d);
+  drv_reset_log(d);
+}
+
+/* The id of the last refresh request sent, 0 when none. */
+static inline uint32_t drv_refresh_id(const driver *d) {
+  for (int i = d->n - 1; i >= 0; i--)
+    if (d->log[i].type == AG_ACTION_SEND && d->log[i].code == AG_SEND_REFRESH) return d->log[i].id;
+  return 0;
+}
+
 /* Counts logged actions of `type` (and, for SEND, of send kind `code`; -1: any). */
 static inline int drv_count(const driver *d, int type, int code) {
   int n = 0;
@@ -113,6 +148,14 @@ static inline const logged *drv_last(const driver *d, int type, int code) {
   for (int i = d->n - 1; i >= 0; i--)
     if (d->log[i].type == type && (code < 0 || d->log[i].code == code)) return &d->log[i];
   return NULL;
+}
+
+/* Counts logged actions of `type` for call `id`. */
+static inline int drv_count_for(const driver *d, int type, uint32_t id) {
+  int n = 0;
+  for (int i = 0; i < d->n; i++)
+    if (d->log[i].type == type && d->log[i].id == id) n++;
+  return n;
 }
 
 /* The logged action for call `id` of `type`, or NULL. */

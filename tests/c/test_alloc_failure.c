@@ -8,6 +8,7 @@
 #include "check.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static long budget; /* allocations left before failing; < 0: never fail */
 
@@ -64,7 +65,22 @@ static void session(void) {
   ag_client_call(c, T0 + 70004, "GET", 3, "http://other.test/", 18, "Bearer M", 8, AG_CRED_UNSET,
                  &id);
   ag_client_network_error(c, T0 + 70005, id);
-  ag_client_logout(c, T0 + 70006);
+  const char *opts = "{\"timeoutMs\":100,\"retry\":{\"limit\":1}}";
+  ag_client_call_opts(c, T0 + 70006, "GET", 3, "/api/r", 6, NULL, 0, AG_CRED_UNSET, opts,
+                      strlen(opts), &id);
+  drain(c);
+  ag_client_response_ex(c, T0 + 70007, id, 503, NULL, 0, "0", 1);
+  ag_client_tick(c, T0 + 70007);
+  drain(c);
+  ag_client_token(c, T0 + 70008, &login);
+  ag_client_session(c);
+  ag_client_wake(c, T0 + 70200, AG_WAKE_ONLINE);
+  drain(c);
+  ag_client_login(c, T0 + 70201, "{\"u\":\"x\"}", 9, &login);
+  drain(c);
+  ag_client_response(c, T0 + 70202, login, 401, "{\"detail\":\"no\"}", 15);
+  drain(c);
+  ag_client_logout(c, T0 + 70206);
   drain(c);
   ag_client_free(c);
 }

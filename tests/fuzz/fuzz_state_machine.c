@@ -23,7 +23,9 @@
  *    network);
  *  - LOCK only when the lock is neither asked for nor held, UNLOCK only when held;
  *  - PERSIST only with session/local storage, BROADCAST only with crossTab;
- *    no token issued in this run appears in any REJECT text;
+ *    no token issued in this run appears in any REJECT or SESSION text;
+ *  - ABORT only for an app call or login on the network, and its REJECT
+ *    (TIMEOUT) follows; a refresh is never aborted;
  *  - next_deadline is -1 or > 0; tick(now) before the deadline does
  *    nothing; after tick(now) the deadline is -1 or later than now;
  *  - every call id handed out is either settled, cancelled or still tracked
@@ -160,6 +162,7 @@ typedef struct rec {
   int sends;
   bool in_flight; /* sent, not answered yet */
   bool got_401;
+  bool aborted; /* the core aborted it at its deadline */
   bool own_auth;
   bool gate_token_to_foreign; /* own header carried the gate's token to a foreign origin */
   char *url;                  /* the URL as given (for token-in-text checks) */
@@ -328,7 +331,9 @@ static void on_settle(harness *h, const ag_action *a) {
   if (a->type == AG_ACTION_RESOLVE) {
     FUZZ_CHECK(r->sends > 0 && !r->in_flight); /* the embedder answered it */
   } else {
-    FUZZ_CHECK(a->code >= AG_CODE_NO_TOKEN && a->code <= AG_CODE_LOGIN_FAILED);
+    FUZZ_CHECK((a->code >= AG_CODE_NO_TOKEN && a->code <= AG_CODE_LOGIN_FAILED) ||
+               a->code == AG_CODE_TIMEOUT);
+    FUZZ_CHECK(r->aborted == (a->code == AG_CODE_TIMEOUT));
     FUZZ_CHECK(!r->in_flight); /* a call on the network is settled by its answer only */
     check_text_has_no_token(h, a, r);
     if (r->gate_token_to_foreign) FUZZ_CHECK(a->code == AG_CODE_FOREIGN_ORIGIN);
@@ -378,6 +383,17 @@ static int drain(harness *h) {
       FUZZ_CHECK(a.code >= AG_STATE_INITIALIZING && a.code <= AG_STATE_REFRESHING);
       last_state = a.code;
       break;
+    case AG_ACTION_SESSION:
+      FUZZ_CHECK(a.text && (!strcmp(a.text, "null") || a.text[0] == '{'));
+      check_text_has_no_token(h, &a, NULL);
+      break;
+    case AG_ACTION_ABORT: {
+      rec *r = find_rec(h, a.id);
+      FUZZ_CHECK(r && r->kind != AG_SEND_REFRESH && r->state == ST_OPEN && r->in_flight);
+      r->in_flight = false;
+      r->aborted = true;
+      break;
+    }
     default:
       FUZZ_FAIL("unknown action type");
     }

@@ -178,3 +178,19 @@ for name, ops in sm.items():
     write("fuzz_state_machine", name, bytes(ops))
 sm_raw = base64.b64decode("qqqqqrkXFxcXFxcXF6qqqrqqAAAAAAAAAAAAAAAAAAAAAAAAAKqqqqqqqqqoqgEiCBUI")
 write("fuzz_state_machine", "regress_refresh_without_token", sm_raw)
+
+# fuzz_retry: byte 0 picks the parser (0 Retry-After, 1 the retry option, 2 a login error body)
+retry_seeds = {
+    "after_seconds": b"\x001",
+    "after_imf_date": b"\x00Tue, 14 Nov 2023 22:13:25 GMT",
+    "after_rfc850": b"\x00Tuesday, 14-Nov-23 22:13:25 GMT",
+    "after_asctime": b"\x00Tue Nov 14 22:13:25 2023",
+    "after_garbage": b"\x00soon",
+    "policy_full": b'\x01{"limit":3,"methods":["GET","POST"],"statuses":[503,429],"maxRetryAfterMs":5000}',
+    "policy_false": b"\x01false",
+    "message_detail": b'\x02{"detail":"Incorrect username or password"}',
+    "message_fastapi_422": b'\x02{"detail":[{"loc":["body"],"msg":"field required"}]}',
+    "message_oauth": b'\x02{"error":"invalid_grant","error_description":"Bad \\u00e9 creds"}',
+}
+for name, data in retry_seeds.items():
+    write("fuzz_retry", name, data)

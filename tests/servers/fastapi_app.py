@@ -6,8 +6,13 @@ ignored) and a bad or expired token gets 401. CORS as in seed 003.
         --allow-origin http://127.0.0.1:5173 [--access-ttl 20]
 
 User demo/demo. Refresh: POST {"refresh": "..."}; each refresh token works once.
+Also, for retries and timeouts: /api/v1/flaky answers 503 with Retry-After: 1
+twice, then 200 (until /__reset); /api/v1/silent never answers. /__arrivals
+counts requests as they arrive (the counters see a request when it is answered).
 """
+import asyncio
 import socket
+from collections import Counter
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -39,13 +44,16 @@ class CountingMiddleware:
     """Outermost ASGI middleware, so it also sees the preflights that
     CORSMiddleware answers (or refuses) without reaching the routes."""
 
-    def __init__(self, app, counters):
+    def __init__(self, app, counters, arrivals):
         self.app = app
         self.counters = counters
+        self.arrivals = arrivals
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or is_hook(scope["path"]):
             return await self.app(scope, receive, send)
+        if scope["method"] != "OPTIONS":
+            self.arrivals[scope["path"]] += 1
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
         async def recording_send(message):
@@ -62,6 +70,8 @@ def create_app(allow_origins, access_ttl):
     app = FastAPI(title="authgate test backend (FastAPI)")
     tokens = TokenIssuer(access_ttl)
     counters = Counters(LOGIN_PATH, REFRESH_PATH)
+    arrivals = Counter()
+    flaky = {"answered": 0}
     bearer = HTTPBearer()  # missing header -> 403 "Not authenticated", the behaviour seed 002 hit
 
     def current_user(creds: HTTPAuthorizationCredentials = Depends(bearer)):
@@ -106,6 +116,22 @@ def create_app(allow_origins, access_ttl):
         # A protected route that sends the client elsewhere: the bearer it needed must not follow.
         return RedirectResponse(to, status_code=302)
 
+    @app.get("/api/v1/flaky")
+    def flaky_route(user: str = Depends(current_user)):
+        flaky["answered"] += 1
+        if flaky["answered"] <= 2:
+            raise HTTPException(503, "Busy, try again", headers={"Retry-After": "1"})
+        return {"owner": user, "attempt": flaky["answered"]}
+
+    @app.get("/api/v1/silent")
+    async def silent(user: str = Depends(current_user)):
+        await asyncio.sleep(600)  # never answers within any test
+        return {"owner": user}
+
+    @app.get("/__arrivals")
+    def get_arrivals():
+        return dict(arrivals)
+
     @app.get("/health")
     def health():
         return {"status": "ok"}
@@ -117,6 +143,8 @@ def create_app(allow_origins, access_ttl):
     @app.post("/__reset")
     def reset():
         counters.reset()
+        arrivals.clear()
+        flaky["answered"] = 0
         return {"ok": True}
 
     @app.post("/__revoke")
@@ -133,8 +161,9 @@ def create_app(allow_origins, access_ttl):
     # counting middleware, added last, is outermost.
     app.add_middleware(CORSMiddleware, allow_origins=allow_origins, allow_credentials=True,
                        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
-                       allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(CountingMiddleware, counters=counters)
+                       allow_headers=["Authorization", "Content-Type"],
+                       expose_headers=["Retry-After"])
+    app.add_middleware(CountingMiddleware, counters=counters, arrivals=arrivals)
     return app
 
 

@@ -1,6 +1,6 @@
 // Type-checked (tsc --noEmit), never run: the contract compiles, misuse does not.
 import { AuthGateError, createAuthGate } from 'authgate';
-import type { AuthGate, AuthGateOptions, AuthGateState, Diagnosis } from 'authgate';
+import type { AuthGate, AuthGateOptions, AuthGateState, Diagnosis, Session } from 'authgate';
 
 const options: AuthGateOptions = {
   baseUrl: 'http://127.0.0.1:8000',
@@ -16,6 +16,8 @@ const options: AuthGateOptions = {
   readyTimeoutMs: 10_000,
   credentials: 'include',
   crossTab: true,
+  timeoutMs: 10_000,
+  retry: { limit: 3, methods: ['GET', 'POST'], statuses: [503], maxRetryAfterMs: 30_000 },
   // The documented extensions for tests and non-browser runtimes.
   fetch: globalThis.fetch,
   now: () => Date.now(),
@@ -36,6 +38,16 @@ async function contract(): Promise<void> {
   const res: Response = await gate.fetch('/api/me');
   await gate.fetch(new URL('http://127.0.0.1:8000/api/me'), { method: 'POST', body: '{}' });
   await gate.fetch(new Request('http://127.0.0.1:8000/api/me'));
+  await gate.fetch('/api/me', { authgate: { timeoutMs: 500, retry: false } });
+  await gate.fetch('/api/me', { method: 'PUT', authgate: { retry: { limit: 1 } } });
+
+  const session: Session | null = gate.session;
+  const expiresAt: number | null = session?.expiresAt ?? null;
+  const claims: Record<string, unknown> | null = session?.claims ?? null;
+  const stopSession: () => void = gate.onSession((s: Session | null) => void s?.tokenType);
+  stopSession();
+  const token: string = await gate.getAccessToken();
+  void [expiresAt, claims, token];
 
   const unsubscribe: () => void = gate.subscribe((s: AuthGate['state']) => void s);
   unsubscribe();
@@ -61,7 +73,7 @@ async function contract(): Promise<void> {
       const http: number | undefined = e.status;
       const cause: unknown = e.cause;
       void [code, name, http, cause];
-      if (e.code === 'LOGIN_FAILED' || e.code === 'SESSION_EXPIRED') return;
+      if (e.code === 'LOGIN_FAILED' || e.code === 'SESSION_EXPIRED' || e.code === 'TIMEOUT') return;
     }
   }
 }
@@ -83,6 +95,12 @@ gate.guardGlobalFetch('block');
 gate.setTokens({ refresh: 'r' });
 // @ts-expect-error login credentials are strings
 gate.login({ remember: true });
+// @ts-expect-error retry is false or an object
+createAuthGate({ baseUrl: '/', retry: true });
+// @ts-expect-error the per-call option has no `timeout`
+gate.fetch('/api/me', { authgate: { timeout: 5 } });
+// @ts-expect-error the session is read-only
+gate.session = null;
 // @ts-expect-error state is read-only
 gate.state = 'authenticated';
 // @ts-expect-error not an AuthGateError code

@@ -1,0 +1,112 @@
+// timeoutMs and retry through the shim: the core decides, the shim aborts and re-sends.
+// Mocked setTimeout plus the injected clock: no sleeping.
+import { afterEach, beforeEach, mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { fakeClock, fakeServer, gateFor, json, settle, until } from './helpers.mjs';
+
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+afterEach(() => mock.timers.reset());
+
+const advance = (clock, ms) => {
+  clock.advance(ms);
+  mock.timers.tick(ms);
+};
+
+/** A fetch that never answers, but honours its signal as browsers do; `signals` keeps them. */
+function silentServer() {
+  const requests = [];
+  const fetch = (input, init) => {
+    const request = new Request(input, init);
+    requests.push(request);
+    return new Promise((_, reject) => {
+      request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
+    });
+  };
+  return { fetch, requests };
+}
+
+test('a call with no answer rejects TIMEOUT at timeoutMs, naming method, URL and limit, and its fetch is aborted', async () => {
+  const clock = fakeClock();
+  const server = silentServer();
+  const gate = gateFor(server, clock, { timeoutMs: 2000 });
+  gate.setTokens({ access: 'A1', expiresIn: 3600 });
+  const call = gate.fetch('/api/slow').catch((e) => e);
+  await until(() => server.requests.length === 1, 'the request');
+  advance(clock, 1999);
+  await settle();
+  assert.equal(server.requests[0].signal.aborted, false);
+  advance(clock, 1);
+  const error = await call;
+  assert.equal(error.code, 'TIMEOUT');
+  assert.match(error.message, /^GET http:\/\/api\.test\/api\/slow: .*\(limit 2000 ms\)/);
+  assert.equal(server.requests[0].signal.aborted, true);
+  assert.equal(server.requests.length, 1);
+  gate.destroy();
+});
+
+test('the per-call authgate option sets the timeout; the caller can still abort', async () => {
+  const clock = fakeClock();
+  const server = silentServer();
+  const gate = gateFor(server, clock);
+  gate.setTokens({ access: 'A1', expiresIn: 3600 });
+  const quick = gate.fetch('/api/a', { authgate: { timeoutMs: 100 } }).catch((e) => e.code);
+  const caller = new AbortController();
+  const aborted = gate.fetch('/api/b', { signal: caller.signal }).catch((e) => e.name);
+  await until(() => server.requests.length === 2, 'both requests');
+  assert.equal(server.requests[0].headers.get('authorization'), 'Bearer A1');
+  advance(clock, 100);
+  assert.equal(await quick, 'TIMEOUT');
+  caller.abort();
+  assert.equal(await aborted, 'AbortError');
+  assert.equal(server.requests[1].signal.aborted, true);
+  await assert.rejects(gate.fetch('/api/c', { authgate: { timeout: 1 } }), (e) => e.code === 'BAD_CONFIG');
+  gate.destroy();
+});
+
+test('retry: 503 with Retry-After twice, then 200: three requests and the call resolves', async () => {
+  const clock = fakeClock();
+  let n = 0;
+  const server = fakeServer(() =>
+    ++n <= 2 ? new Response('busy', { status: 503, headers: { 'Retry-After': '1' } }) : json({ ok: true }),
+  );
+  const gate = gateFor(server, clock, { retry: {} });
+  gate.setTokens({ access: 'A1', expiresIn: 3600 });
+  const call = gate.fetch('/api/flaky');
+  await until(() => server.requests.length === 1, 'the first attempt');
+  await settle();
+  advance(clock, 999);
+  await settle();
+  assert.equal(server.requests.length, 1, 'Retry-After: 1 is waited for');
+  advance(clock, 1);
+  await until(() => server.requests.length === 2, 'the second attempt');
+  await settle();
+  advance(clock, 1000);
+  const response = await call;
+  assert.equal(response.status, 200);
+  assert.equal(server.requests.length, 3);
+  assert.ok(server.requests.every((r) => r.authorization === 'Bearer A1'));
+  gate.destroy();
+});
+
+test('retry is off by default and never applies to POST unless listed', async () => {
+  const clock = fakeClock();
+  const server = fakeServer(() => new Response('busy', { status: 503, headers: { 'Retry-After': '0' } }));
+  const plain = gateFor(server, clock);
+  plain.setTokens({ access: 'A1' });
+  assert.equal((await plain.fetch('/api/a')).status, 503);
+  const retrying = gateFor(server, clock, { retry: { limit: 1 } });
+  retrying.setTokens({ access: 'A1' });
+  assert.equal((await retrying.fetch('/api/a', { method: 'POST', body: 'x' })).status, 503);
+  assert.equal(server.requests.length, 2);
+  const listed = retrying.fetch('/api/a', { method: 'POST', body: 'x', authgate: { retry: { methods: ['POST'] } } });
+  for (let turn = 0; turn < 10 && server.requests.length < 5; turn++) {
+    await settle();
+    advance(clock, 0); // Retry-After: 0 comes due at once, on the next timer
+  }
+  assert.equal((await listed).status, 503);
+  assert.equal(server.requests.length, 5, 'the default limit of 2 retries');
+  assert.equal(server.requests.at(-1).body, 'x', 'the body is sent again');
+  plain.destroy();
+  retrying.destroy();
+});
