@@ -458,7 +458,7 @@ int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t meth
   ag_url_free(&u);
   if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
 
-  const char *why = NULL;
+  why = NULL;
   if (options_json && apply_call_options(k, options_json, options_len, &why) != AG_OK) {
     reject_call(c, k, AG_CODE_BAD_CONFIG, why);
   } else if (k->route == AG_ROUTE_FOREIGN &&
