@@ -1,16 +1,14 @@
 'use client';
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { useAuthGate, useAuthState } from 'authgate/next';
-import { login } from '../actions.js';
+import { useAuthGate, useIsAuthenticated } from 'authgate/next';
 
 export default function LoginPage() {
-  const gate = useAuthGate();
-  const state = useAuthState();
+  const gate = useAuthGate(); // null while the server renders the form
+  const signedIn = useIsAuthenticated();
   const router = useRouter();
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const signedIn = state === 'authenticated' || state === 'refreshing';
 
   useEffect(() => {
     if (signedIn) router.replace('/dashboard');
@@ -21,10 +19,14 @@ export default function LoginPage() {
     const form = new FormData(event.currentTarget);
     setBusy(true);
     setError(null);
-    const result = await login(form.get('username'), form.get('password'));
-    setBusy(false);
-    if (result.error) return setError(result.error);
-    gate.setTokens(result.tokens); // the browser's gate takes over from here
+    try {
+      // The browser's gate signs in; syncTokenCookie (app/gate.js) then sets the server's cookie.
+      await gate.login({ username: form.get('username'), password: form.get('password') });
+    } catch (e) {
+      setError(e.code === 'LOGIN_FAILED' ? 'Wrong username or password.' : e.message);
+    } finally {
+      setBusy(false);
+    }
   }
 
   return (
@@ -37,7 +39,7 @@ export default function LoginPage() {
         <label>
           Password <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy || !gate}>
           Sign in
         </button>
         {error && <p role="alert">{error}</p>}
