@@ -1,7 +1,6 @@
 // Type-checked (tsc --noEmit), never run: authgate/react and authgate/next compile as documented.
 import { createElement, type ReactNode } from 'react';
-import { createAuthGate, type AuthGate, type AuthGateState } from 'authgate';
-import { createAuthGate as _unused, type Session } from 'authgate';
+import { createAuthGate, type AuthGate, type AuthGateState, type Session } from 'authgate';
 import {
   AuthCallback,
   AuthGateProvider,
@@ -18,7 +17,6 @@ import * as nextClient from 'authgate/next';
 
 const gate = createAuthGate({ baseUrl: 'http://127.0.0.1:8000', public: ['/api/v1/auth'] });
 
-void _unused;
 const tree: ReactNode = createElement(
   AuthGateProvider,
   { gate },
