@@ -1,10 +1,11 @@
 'use client';
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { useAuthGate, useIsAuthenticated } from 'authgate/next';
+import { useAuthGate, useAuthReady, useIsAuthenticated } from 'authgate/next';
 
 export default function LoginPage() {
-  const gate = useAuthGate(); // null while the server renders the form
+  const gate = useAuthGate(); // null while the server renders the form: used in the handler only
+  const ready = useAuthReady(); // false on the server and during hydration, like the HTML
   const signedIn = useIsAuthenticated();
   const router = useRouter();
   const [error, setError] = useState(null);
@@ -39,7 +40,7 @@ export default function LoginPage() {
         <label>
           Password <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        <button type="submit" disabled={busy || !gate}>
+        <button type="submit" disabled={busy || !ready}>
           Sign in
         </button>
         {error && <p role="alert">{error}</p>}
