@@ -109,10 +109,11 @@ function inBrowser() {
 async function nodeArguments() {
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
-  // A variable, not a literal: webpack (Next.js server builds) rewrites a literal
-  // new URL('./x.wasm', import.meta.url) into a public asset URL that is not a file.
-  const wasmFile = './authgate-core.wasm';
-  return { wasmBinary: await readFile(new URL(wasmFile, import.meta.url)) };
+  // No new URL('./x.wasm', import.meta.url) here: webpack and Turbopack (Next.js server
+  // builds; Turbopack follows a variable too) turn it into a public asset path, not a file.
+  // Both leave the module's own file URL alone, and the .wasm sits next to this module.
+  const wasmFile = import.meta.url.replace(/[^/]*$/, 'authgate-core.wasm');
+  return { wasmBinary: await readFile(new URL(wasmFile)) };
 }
 
 // ---- memory helpers --------------------------------------------------------

@@ -1,8 +1,11 @@
 /**
  * authgate/next/server — backend calls from Server Actions, Route Handlers and
- * Server Components with the bearer from the httpOnly token cookie. Each call
- * goes through its own gate (the same wasm core and policy as the browser's),
- * destroyed after it.
+ * Server Components with the bearer from the httpOnly token cookie, and the
+ * route handler that sets that cookie. The browser's gate owns the tokens
+ * (login, refresh with rotation) and posts each new access token to the route
+ * through syncTokenCookie() from 'authgate/next'; the server never refreshes.
+ * Each backend call goes through its own gate (the same wasm core and policy
+ * as the browser's), destroyed after it.
  */
 import type { AuthGateOptions } from './index.js';
 
@@ -24,7 +27,7 @@ export interface ServerFetchOptions
 /**
  * A fetch that sends the token cookie's access token as `Authorization: Bearer`
  * to protected routes under baseUrl; a protected call without the cookie
- * rejects AuthGateError NO_TOKEN and never reaches the network.
+ * rejects AuthGateError NO_TOKEN (naming the cookie) and never reaches the network.
  * @example
  * // app/actions.ts
  * 'use server';
@@ -49,3 +52,31 @@ export function serverFetch(
   init: RequestInit | undefined,
   options: ServerFetchOptions,
 ): Promise<Response>;
+
+export interface TokenCookieOptions {
+  /** The cookie's name; the same as withBearerFromCookie's cookieName (default 'access_token'). */
+  cookieName?: string;
+  /** SameSite of the cookie (default 'lax'; 'strict' keeps it off navigations from other sites too). */
+  sameSite?: 'lax' | 'strict';
+  /** The cookie's Path (default '/'). */
+  path?: string;
+  /** Upper bound of the cookie's Max-Age, and its Max-Age when the gate knows no expiry (default 86400). */
+  maxAgeSeconds?: number;
+}
+
+/**
+ * Route handlers for the route syncTokenCookie() posts to: POST {access,
+ * expiresIn} sets the httpOnly cookie (Max-Age: the token's remaining life,
+ * Secure on https), DELETE clears it. A request without the
+ * `x-authgate-cookie: 1` header, with `Sec-Fetch-Site` other than
+ * same-origin, or whose Origin is not this site's is refused 403, so another
+ * site can neither plant its token in the user's cookie nor clear it.
+ * @example
+ * // app/authgate/token/route.js
+ * import { tokenCookieHandlers } from 'authgate/next/server';
+ * export const { POST, DELETE } = tokenCookieHandlers({ cookieName: 'access_token' });
+ */
+export function tokenCookieHandlers(options?: TokenCookieOptions): {
+  POST(request: Request): Promise<Response>;
+  DELETE(request: Request): Promise<Response>;
+};

@@ -1,26 +1,31 @@
 /**
- * authgate/react: a provider and two hooks over one gate.
+ * authgate/react: a provider, hooks over one gate, <AuthReady> for the parts
+ * that need the auth state, and a redirect-callback helper for OIDC.
  *
  * The app creates the gate once, outside render (module scope), and hands it
  * to <AuthGateProvider gate={gate}>: the provider never creates, replaces or
  * destroys a gate, so StrictMode's double render and double effects cannot
- * produce a second one. State is read with useSyncExternalStore, so every
- * component sees the same state in the same render (no tearing).
+ * produce a second one. The provider renders its children at once, on the
+ * server too (SSR keeps the page); only <AuthReady> holds its children back
+ * until the state is known. Values are read with useSyncExternalStore, so
+ * every component sees the same value in the same render (no tearing); on the
+ * server and during hydration they read as "not known yet".
  *
  * Importing this module touches no browser global (SSR-safe).
  */
-import { createContext, createElement, useContext, useSyncExternalStore } from 'react';
+import { createContext, createElement, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 
+// The context holds {gate}: a provider given no gate (a server render) is told apart from no provider.
 const GateContext = createContext(null);
 GateContext.displayName = 'AuthGate';
 
 // ---- readiness, per gate -----------------------------------------------------
 // gate.ready() is a promise; useSyncExternalStore needs a synchronous snapshot.
-// One record per gate, shared by every provider and hook that reads it.
+// One record per gate, shared by every component that reads it.
 
 const PENDING = { status: 'pending' };
 const READY = { status: 'ready' };
-const readiness = new WeakMap(); // gate → {snapshot, listeners}
+const readiness = new WeakMap(); // gate → {snapshot, listeners, asked}
 
 function readinessOf(gate) {
   let record = readiness.get(gate);
@@ -44,36 +49,81 @@ function askReady(gate, record) {
   );
 }
 
-function readinessStore(gate) {
-  const record = readinessOf(gate);
-  return {
-    subscribe(listener) {
-      record.listeners.add(listener);
-      askReady(gate, record);
-      return () => record.listeners.delete(listener);
-    },
-    getSnapshot: () => record.snapshot,
-  };
+// ---- the session, per gate ---------------------------------------------------
+// gate.session is the core's; a snapshot must stay the same object while the
+// session does, so a read equal to the last one returns the last one.
+
+function sameSession(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return (
+    a.expiresAt === b.expiresAt &&
+    a.refreshAt === b.refreshAt &&
+    a.scope === b.scope &&
+    a.tokenType === b.tokenType &&
+    JSON.stringify(a.claims) === JSON.stringify(b.claims)
+  );
 }
-const serverReadiness = () => PENDING;
 
 // Stable store functions per gate, so React does not resubscribe on every render.
 const stores = new WeakMap();
 function storeOf(gate) {
   let store = stores.get(gate);
-  if (!store) {
-    store = {
-      readiness: readinessStore(gate),
-      getState: () => gate.state,
-    };
-    stores.set(gate, store);
-  }
+  if (store) return store;
+  const record = readinessOf(gate);
+  let session = null;
+  store = {
+    readiness: {
+      subscribe(listener) {
+        record.listeners.add(listener);
+        askReady(gate, record);
+        return () => record.listeners.delete(listener);
+      },
+      getSnapshot: () => record.snapshot,
+    },
+    getState: () => gate.state,
+    // The session changes on onSession; a state change (start-up, sign-out) is listened to as well.
+    subscribeSession(listener) {
+      const stopSession = gate.onSession(() => listener());
+      const stopState = gate.subscribe(() => listener());
+      return () => {
+        stopSession();
+        stopState();
+      };
+    },
+    getSession() {
+      const next = gate.session ?? null;
+      if (!sameSession(session, next)) session = next;
+      return session;
+    },
+  };
+  stores.set(gate, store);
   return store;
 }
+
+// Hooks read this on the server, during hydration, and under a provider given no gate.
+const NO_GATE = {
+  readiness: { subscribe: () => () => {}, getSnapshot: () => PENDING },
+  getState: () => 'initializing',
+  subscribeSession: () => () => {},
+  getSession: () => null,
+};
+const serverReadiness = () => PENDING;
 const serverState = () => 'initializing';
+const serverSession = () => null;
+const subscribeNothing = () => () => {};
+
+function isGate(gate) {
+  return (
+    !!gate &&
+    typeof gate.subscribe === 'function' &&
+    typeof gate.ready === 'function' &&
+    typeof gate.onSession === 'function'
+  );
+}
 
 function checkGate(gate, who) {
-  if (!gate || typeof gate.subscribe !== 'function' || typeof gate.ready !== 'function') {
+  if (!isGate(gate)) {
     throw new TypeError(
       `authgate/react: ${who} needs a gate from createAuthGate(); create it once at module scope ` +
         '(not inside a component) and pass it as <AuthGateProvider gate={gate}>.',
@@ -81,48 +131,169 @@ function checkGate(gate, who) {
   }
 }
 
+/**
+ * The gate a hook works on: the one passed in, else the provider's. `null`
+ * under a provider that was given no gate (a server render); throws outside
+ * any provider.
+ */
+function targetGate(gate, who) {
+  const context = useContext(GateContext);
+  if (gate !== undefined && gate !== null) {
+    checkGate(gate, who);
+    return gate;
+  }
+  if (!context) {
+    throw new Error(
+      `authgate/react: ${who} was called outside <AuthGateProvider gate={gate}> and without a gate; ` +
+        `wrap the tree in the provider or pass the gate: ${who.replace('()', '(gate)')}.`,
+    );
+  }
+  return context.gate;
+}
+
 // ---- public API ----------------------------------------------------------------
 
 /**
- * Provides `gate` to useAuthGate()/useAuthState() below it, and renders
- * `fallback` (default: nothing) until gate.ready() resolves. If ready()
- * rejects (BAD_CONFIG, the wasm failed to load) the error is thrown during
- * render, for the nearest error boundary. On the server and during hydration
- * it renders the fallback.
+ * Provides `gate` to the hooks below it and renders `children` at once, on
+ * the server too. `gate` may be null where no gate exists (the server render
+ * of a Next.js page): the hooks then read "not known yet". Put <AuthReady>
+ * around what must wait for the auth state.
  */
-export function AuthGateProvider({ gate, fallback = null, children }) {
-  checkGate(gate, '<AuthGateProvider>');
-  const { readiness: store } = storeOf(gate);
-  const ready = useSyncExternalStore(store.subscribe, store.getSnapshot, serverReadiness);
-  if (ready.status === 'error') throw ready.error;
-  return createElement(GateContext.Provider, { value: gate }, ready.status === 'ready' ? children : fallback);
+export function AuthGateProvider(props) {
+  const { gate = null, children } = props;
+  if (gate !== null) checkGate(gate, '<AuthGateProvider>');
+  if ('fallback' in props) {
+    throw new TypeError(
+      'authgate/react: <AuthGateProvider fallback> is gone: the provider renders its children at once (on the ' +
+        'server too); wrap only what needs the auth state in <AuthReady fallback={…}>.',
+    );
+  }
+  // One context value per gate, so consumers do not re-render when the provider does.
+  const value = gate === null ? NO_GATE_CONTEXT : contextOf(gate);
+  return createElement(GateContext.Provider, { value }, children);
 }
 
-/** The gate of the nearest <AuthGateProvider>; throws outside one. */
+const NO_GATE_CONTEXT = Object.freeze({ gate: null });
+const contexts = new WeakMap();
+function contextOf(gate) {
+  let value = contexts.get(gate);
+  if (!value) {
+    value = Object.freeze({ gate });
+    contexts.set(gate, value);
+  }
+  return value;
+}
+
+/**
+ * Renders `fallback` (default: nothing) on the server, during hydration and
+ * until gate.ready() resolves, then `children`. If ready() rejects
+ * (BAD_CONFIG, the wasm failed to load) the error is thrown during render,
+ * for the nearest error boundary.
+ */
+export function AuthReady({ gate, fallback = null, children }) {
+  return useAuthReady(gate) ? children : fallback;
+}
+
+/** Whether gate.ready() has resolved: false on the server and during hydration; a rejection is thrown. */
+export function useAuthReady(gate) {
+  const target = targetGate(gate, 'useAuthReady()');
+  const { readiness: store } = target ? storeOf(target) : NO_GATE;
+  const ready = useSyncExternalStore(store.subscribe, store.getSnapshot, serverReadiness);
+  if (ready.status === 'error') throw ready.error;
+  return ready.status === 'ready';
+}
+
+/**
+ * The gate of the nearest <AuthGateProvider>; throws outside one. `null`
+ * under a provider given no gate (a server render): use it in effects and
+ * event handlers, not to decide what to render.
+ */
 export function useAuthGate() {
-  const gate = useContext(GateContext);
-  if (!gate) {
+  const context = useContext(GateContext);
+  if (!context) {
     throw new Error(
       'authgate/react: useAuthGate() was called outside <AuthGateProvider gate={gate}>; wrap the app (or this tree) in the provider.',
     );
   }
-  return gate;
+  return context.gate;
 }
 
 /**
  * The gate's state ('initializing' | 'authenticated' | 'anonymous' |
- * 'refreshing'); the component re-renders when it changes. Reads the
- * provider's gate, or the one passed in.
+ * 'refreshing'); the component re-renders when it changes. 'initializing' on
+ * the server. Reads the provider's gate, or the one passed in.
  */
 export function useAuthState(gate) {
-  const fromContext = useContext(GateContext);
-  const target = gate ?? fromContext;
-  if (!target) {
-    throw new Error(
-      'authgate/react: useAuthState() was called outside <AuthGateProvider gate={gate}> and without a gate; ' +
-        'wrap the tree in the provider or call useAuthState(gate).',
+  const target = targetGate(gate, 'useAuthState()');
+  return useSyncExternalStore(target ? target.subscribe : subscribeNothing, target ? storeOf(target).getState : serverState, serverState);
+}
+
+/**
+ * gate.session (expiresAt, refreshAt, scope, tokenType, claims), or null while
+ * initializing or anonymous; re-renders after every login, refresh,
+ * setTokens and logout, here or in another tab. null on the server.
+ */
+export function useSession(gate) {
+  const target = targetGate(gate, 'useSession()');
+  const store = target ? storeOf(target) : NO_GATE;
+  return useSyncExternalStore(store.subscribeSession, store.getSession, serverSession);
+}
+
+/**
+ * Whether there is a session: true while authenticated and while a refresh
+ * is under way (it does not flicker on every refresh), false while
+ * initializing, anonymous and on the server.
+ */
+export function useIsAuthenticated(gate) {
+  return useSession(gate) !== null;
+}
+
+/**
+ * For the OIDC redirectUri page: calls gate.handleRedirectCallback() once the
+ * page is mounted and returns {status: 'pending' | 'done' | 'error',
+ * returnTo, error}. StrictMode's second effect calls it again; the gate
+ * exchanges the code once and both calls settle alike, so the result is the same.
+ */
+export function useRedirectCallback(gate) {
+  const target = targetGate(gate, 'useRedirectCallback()');
+  const [result, setResult] = useState(PENDING_CALLBACK);
+  useEffect(() => {
+    if (!target) return undefined;
+    if (typeof target.handleRedirectCallback !== 'function') {
+      setResult(callbackError(new TypeError('authgate/react: useRedirectCallback() needs a gate created with the oidc option.')));
+      return undefined;
+    }
+    let live = true;
+    target.handleRedirectCallback().then(
+      ({ returnTo }) => live && setResult({ status: 'done', returnTo: returnTo ?? null, error: null }),
+      (error) => live && setResult(callbackError(error)),
     );
+    return () => {
+      live = false;
+    };
+  }, [target]);
+  return result;
+}
+
+const PENDING_CALLBACK = Object.freeze({ status: 'pending', returnTo: null, error: null });
+const callbackError = (error) => ({ status: 'error', returnTo: null, error });
+
+/**
+ * The redirectUri page as a component: renders `fallback` while the callback
+ * is handled, calls `onDone(returnTo)` once it succeeded (navigate there),
+ * and renders `error(error)` if it failed (default: the error is thrown to
+ * the nearest error boundary).
+ */
+export function AuthCallback({ gate, onDone, fallback = null, error: renderError }) {
+  const result = useRedirectCallback(gate);
+  useEffect(() => {
+    if (result.status === 'done') onDone?.(result.returnTo);
+    // onDone is read when the result arrives, not followed: a new closure each render must not call it again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [result]);
+  if (result.status === 'error') {
+    if (renderError) return renderError(result.error);
+    throw result.error;
   }
-  checkGate(target, 'useAuthState()');
-  return useSyncExternalStore(target.subscribe, storeOf(target).getState, serverState);
+  return result.status === 'pending' ? fallback : null;
 }

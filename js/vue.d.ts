@@ -1,8 +1,8 @@
 /**
- * authgate/vue — plugin, composable and router guard over one gate.
+ * authgate/vue — plugin, composables and router guard over one gate.
  */
-import type { InjectionKey, Plugin, Ref } from 'vue';
-import type { AuthGate, AuthGateState } from './index.js';
+import type { ComputedRef, InjectionKey, Plugin, Ref } from 'vue';
+import type { AuthGate, AuthGateState, Session } from './index.js';
 
 /** The key the plugin provides the gate under: inject(AUTH_GATE_KEY). */
 export const AUTH_GATE_KEY: InjectionKey<AuthGate>;
@@ -18,20 +18,23 @@ export function authGate(gate: AuthGate): Plugin;
 
 export interface UseAuthGate {
   gate: AuthGate;
-  /** The gate's state, updated on every change; read-only. */
+  /** The gate's state, updated on every change; read-only. 'refreshing' during each refresh. */
   state: Readonly<Ref<AuthGateState>>;
+  /** gate.session, updated after every login, refresh, setTokens and logout, here or in another tab; read-only. */
+  session: Readonly<Ref<Session | null>>;
+  /** Whether there is a session: true while authenticated and while refreshing (no flicker on refresh). */
+  isAuthenticated: ComputedRef<boolean>;
 }
 
 /**
- * The app's gate and a reactive, read-only `state`. Call it in setup(), a
- * composable or a Pinia setup store (they run with the app's injection
- * context); anywhere else, pass the gate.
+ * The app's gate and reactive, read-only `state`, `session` and
+ * `isAuthenticated`. Call it in setup(), a composable or a Pinia setup store
+ * (they run with the app's injection context); anywhere else, pass the gate.
  * @example
  * export const useAuth = defineStore('auth', () => {
- *   const { gate, state } = useAuthGate();
- *   const isAuthenticated = computed(() => state.value === 'authenticated' || state.value === 'refreshing');
+ *   const { gate, state, session, isAuthenticated } = useAuthGate();
  *   const login = (username: string, password: string) => gate.login({ username, password });
- *   return { state, isAuthenticated, login, logout: () => gate.logout() };
+ *   return { state, session, isAuthenticated, login, logout: () => gate.logout() };
  * });
  */
 export function useAuthGate(gate?: AuthGate): UseAuthGate;
@@ -57,6 +60,23 @@ export interface RequireAuthOptions {
   protect?: (to: GuardedRoute) => boolean;
   /** The login route's query parameter that receives the page asked for (default 'redirect'; '' for none). */
   redirectParam?: string;
+  /**
+   * The app's router: when given, a user on a protected page is moved to the
+   * login route as soon as the session ends (logout here or in another tab, session expired).
+   */
+  router?: GuardRouter;
+  /**
+   * OIDC: send a user without a session straight to the provider
+   * (gate.loginWithRedirect({ returnTo: to.fullPath, params })) instead of
+   * the login route; the navigation is cancelled while the page leaves.
+   */
+  loginWithRedirect?: boolean | { params?: Record<string, string> };
+}
+
+/** The parts of a vue-router Router the guard uses. */
+export interface GuardRouter {
+  currentRoute: { value: GuardedRoute };
+  replace(to: { path?: string; name?: string | symbol; query?: Record<string, string> }): unknown;
 }
 
 /**
@@ -64,14 +84,41 @@ export interface RequireAuthOptions {
  * renders, then lets an authenticated user through or redirects to the login
  * route. The login route itself always passes.
  * @example
- * router.beforeEach(requireAuth(gate, { loginRoute: '/login', protect: (to) => to.meta.requiresAuth === true }));
+ * router.beforeEach(requireAuth(gate, { loginRoute: '/login', router, protect: (to) => to.meta.requiresAuth === true }));
  * // or, per route:
  * { path: '/dashboard', component: Dashboard, beforeEnter: requireAuth(gate) }
  */
 export function requireAuth(
   gate: AuthGate,
   options?: RequireAuthOptions,
-): (to: GuardedRoute) => Promise<true | { path?: string; name?: string | symbol; query?: Record<string, string> }>;
+): (to: GuardedRoute) => Promise<boolean | { path?: string; name?: string | symbol; query?: Record<string, string> }>;
+
+export interface RedirectCallbackOptions {
+  /** The gate (default: the installed one). */
+  gate?: AuthGate;
+  /** Runs once the callback succeeded, with loginWithRedirect's returnTo. */
+  onDone?: (returnTo: string | null) => void;
+  /** Runs when it failed (LOGIN_REQUIRED, PROVIDER_ERROR). */
+  onError?: (error: unknown) => void;
+}
+
+export interface RedirectCallback {
+  status: Readonly<Ref<'pending' | 'done' | 'error'>>;
+  returnTo: Readonly<Ref<string | null>>;
+  error: Readonly<Ref<unknown>>;
+  /** gate.handleRedirectCallback()'s own promise. */
+  result: Promise<{ returnTo: string | null }>;
+}
+
+/**
+ * For the OIDC redirectUri page: calls gate.handleRedirectCallback() once.
+ * A remount calls it again and settles alike (the gate exchanges the code once).
+ * @example
+ * // Callback.vue <script setup>
+ * const router = useRouter();
+ * const { status, error } = useRedirectCallback({ onDone: (to) => router.replace(to ?? '/') });
+ */
+export function useRedirectCallback(options?: RedirectCallbackOptions): RedirectCallback;
 
 declare module 'vue' {
   interface ComponentCustomProperties {

@@ -121,23 +121,15 @@ function renderState(state) {
   renderToken();
 }
 
-// The expiry the gate persisted with its tokens (storage 'local'), read for display only:
-// it is the same in every tab, whichever tab refreshed. Nothing else is read from the blob.
-// (The blob's layout is the gate's own, not its API; the bar hides itself if it changes.)
-function storedExpiry() {
-  try {
-    const exp = JSON.parse(localStorage.getItem(LIVE_KEY) ?? 'null')?.exp;
-    return typeof exp === 'number' && exp > 0 ? exp : null;
-  } catch {
-    return null;
-  }
-}
-
-let seen = { exp: null, at: 0 };
+// The countdown reads the gate's session: its expiry and the moment the core will refresh, the
+// same in every tab whichever tab refreshed. Nothing here re-derives when a refresh is due.
+let liveGate = null;
+let seen = { expiresAt: null, at: 0 };
 function renderToken() {
   const state = shownState;
-  const exp = state === 'authenticated' || state === 'refreshing' ? storedExpiry() : null;
-  if (exp !== seen.exp) seen = { exp, at: Date.now() }; // the gate counts a token's life from when it got it
+  const session = liveGate?.session ?? null;
+  const exp = session?.expiresAt ?? null;
+  if (exp !== seen.expiresAt) seen = { expiresAt: exp, at: Date.now() };
   const fill = $('token-fill');
   const mark = $('token-mark');
   if (exp === null) {
@@ -148,19 +140,22 @@ function renderToken() {
     return;
   }
   const now = Date.now();
-  const life = Math.max(exp - seen.at, 1);
+  // The bar spans the token's life: from its iat claim, else from when this page first saw it.
+  const iat = session.claims?.iat;
+  const born = typeof iat === 'number' ? iat * 1000 : seen.at;
+  const life = Math.max(exp - born, 1);
   const left = exp - now;
-  const skew = Math.min(SKEW_S * 1000, life / 2); // as the core: never more than half the life early
-  const due = exp - skew;
+  const due = session.refreshAt ?? exp;
+  const early = exp - due;
   fill.style.width = `${Math.max(0, Math.min(100, (left / life) * 100))}%`;
-  fill.classList.toggle('low', left <= skew);
+  fill.classList.toggle('low', now >= due);
   mark.hidden = false;
-  mark.style.left = `${(skew / life) * 100}%`;
+  mark.style.left = `${Math.max(0, Math.min(100, (early / life) * 100))}%`;
   $('token-left').textContent = left > 0
     ? `${(left / 1000).toFixed(1)} s left of ${Math.round(life / 1000)} s`
     : 'expired';
   $('token-next').textContent = state === 'refreshing' ? 'Refreshing now…'
-    : now < due ? `Next refresh in ${((due - now) / 1000).toFixed(1)} s (${(skew / 1000).toFixed(skew % 1000 ? 1 : 0)} s before expiry, at the mark)`
+    : now < due ? `Next refresh in ${((due - now) / 1000).toFixed(1)} s (${(early / 1000).toFixed(early % 1000 ? 1 : 0)} s before expiry, at the mark)`
       : 'Refresh due: the next call or the timer renews it.';
 }
 
@@ -180,7 +175,9 @@ async function startLiveGate(createAuthGate) {
     refreshSkewSeconds: SKEW_S,
     fetch: recorder.instrument('live', { base: api, ...FASTAPI }),
   });
+  liveGate = gate;
   gate.subscribe(renderState);
+  gate.onSession(renderToken);
   renderState(gate.state);
   gate.ready().catch((error) => showFatal(`The gate did not start: ${error.message}`));
   setInterval(renderToken, 200);
@@ -242,9 +239,8 @@ async function startLiveGate(createAuthGate) {
     const seconds = Number($('ttl').value);
     try {
       await setAccessTtl(api, seconds);
-      const renewAt = Math.min(SKEW_S, seconds / 2);
       $('ttl-status').textContent = `FastAPI now issues ${seconds} s tokens (from the next sign-in or refresh); `
-        + `the gate renews them ${renewAt} s before expiry.`;
+        + 'the mark on the bar shows when the gate renews them.';
     } catch (error) {
       $('ttl-status').textContent = `Could not set it: ${error.message}`;
     }

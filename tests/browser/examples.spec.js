@@ -1,6 +1,7 @@
 // The example apps (examples/), built from their committed lockfiles against dist/ and driven in
 // Chromium against the FastAPI backend: sign in, the dashboard shows data, sign out. What the
 // server saw is asserted from its counters: no 401/403, and a bearer on every protected call.
+// The Next.js app runs twice, built with webpack and with Turbopack (into .next-turbopack).
 //
 // `make test-examples` installs them (npm ci); this spec builds an example when its build is
 // missing or older than its sources or its copy of authgate.
@@ -35,16 +36,22 @@ const EXAMPLES = [
       writeFileSync(join(dir, 'dist/config.js'), `window.AUTHGATE_CONFIG = { apiUrl: ${JSON.stringify(api.origin)} };\n`),
     serve: (port) => ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
   },
-  {
-    name: 'next',
-    built: '.next/BUILD_ID',
-    sources: ['app', 'next.config.js', 'next.config.mjs'],
-    build: ['node_modules/next/dist/bin/next', 'build'],
+  ...[
+    { name: 'next', distDir: '.next', flags: [] },
+    { name: 'next (Turbopack)', distDir: '.next-turbopack', flags: ['--turbopack'] },
+  ].map(({ name, distDir, flags }) => ({
+    name,
+    dir: 'next',
+    built: `${distDir}/BUILD_ID`,
+    sources: ['app', 'next.config.mjs'],
+    build: ['node_modules/next/dist/bin/next', 'build', ...flags],
+    env: { NEXT_DIST_DIR: distDir }, // read by next.config.mjs, at build and at start
     configure: () => {},
     // API_URL is read per request by the server (the layout is dynamic): one build, any backend.
     serve: (port) => ['node_modules/next/dist/bin/next', 'start', '-H', '127.0.0.1', '-p', String(port)],
     serverAction: true,
-  },
+    serverRendered: { '/login': '<h1>Sign in</h1>', '/dashboard': '<h1>Dashboard</h1>' },
+  })),
 ];
 
 const env = {
@@ -53,6 +60,8 @@ const env = {
   // Next.js would otherwise try to "patch" the lockfile from the registry.
   NEXT_IGNORE_INCORRECT_LOCKFILE: '1',
 };
+
+const counters = async (api) => (await fetch(`${api.origin}/__counters`)).json();
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;
@@ -65,7 +74,12 @@ function buildIfStale(example, dir) {
   const output = join(dir, example.built);
   const inputs = [...example.sources, 'package-lock.json', 'node_modules/authgate'].map((p) => newestMtime(join(dir, p)));
   if (existsSync(output) && statSync(output).mtimeMs > Math.max(...inputs)) return;
-  const run = spawnSync(process.execPath, example.build, { cwd: dir, env, encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
+  const run = spawnSync(process.execPath, example.build, {
+    cwd: dir,
+    env: { ...env, ...example.env },
+    encoding: 'utf8',
+    timeout: BUILD_TIMEOUT_MS,
+  });
   if (run.status !== 0) {
     throw new Error(`building examples/${example.name} failed (${run.status ?? run.signal}):\n${run.stdout}\n${run.stderr}`);
   }
@@ -75,7 +89,7 @@ function buildIfStale(example, dir) {
 async function serve(example, dir, port, api) {
   const child = spawn(process.execPath, example.serve(port), {
     cwd: dir,
-    env: { ...env, API_URL: api.origin, PORT: String(port) },
+    env: { ...env, ...example.env, API_URL: api.origin, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -113,7 +127,7 @@ async function serve(example, dir, port, api) {
 
 for (const example of EXAMPLES) {
   test.describe(`examples/${example.name}`, () => {
-    const dir = join(root, 'examples', example.name);
+    const dir = join(root, 'examples', example.dir ?? example.name);
     let api;
     let web;
 
@@ -178,7 +192,7 @@ for (const example of EXAMPLES) {
       }
       expect(seen.auth_headers.filter((h) => h !== null).every((h) => /^Bearer \S+$/.test(h))).toBe(true);
 
-      // Sign out: back to the login page, and the dashboard stays closed.
+      // Sign out: back to the login page (Vue: requireAuth moves the user), and the dashboard stays closed.
       await page.getByRole('button', { name: 'Sign out' }).click();
       await expect(page).toHaveURL(/\/login/);
       await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
@@ -189,5 +203,95 @@ for (const example of EXAMPLES) {
 
       expect(problems, 'no errors in the console').toEqual([]);
     });
+
+    if (example.serverRendered) {
+      test('the server renders the pages; only what needs the gate waits for the browser', async () => {
+        for (const [path, html] of Object.entries(example.serverRendered)) {
+          const page = await (await fetch(`${web.origin}${path}`)).text();
+          expect(page, `the server HTML of ${path}`).toContain(html);
+        }
+        const dashboard = await (await fetch(`${web.origin}/dashboard`)).text();
+        expect(dashboard, 'the part that needs the gate renders its fallback on the server').toContain('Loading…');
+        expect(dashboard).not.toContain('Create a session');
+      });
+    }
+
+    if (example.serverAction) {
+      test('a server action after two browser refreshes uses the refreshed token: 2xx, and no 401', async ({ page }) => {
+        const control = (accessTtl) =>
+          fetch(`${api.origin}/__control`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ access_ttl: accessTtl }),
+          });
+        await control(4); // the gate refreshes 2 s into each token's 4 s
+        try {
+          await fetch(`${api.origin}/__reset`, { method: 'POST' });
+          const issued = { login: null, refreshed: [] };
+          page.on('response', async (res) => {
+            const path = new URL(res.url()).pathname;
+            if (res.status() !== 200 || res.request().method() !== 'POST') return;
+            if (path === '/api/v1/auth/login') issued.login = (await res.json()).access_token;
+            if (path === '/api/v1/auth/refresh') issued.refreshed.push((await res.json()).access_token);
+          });
+
+          await page.goto(`${web.origin}/login`);
+          await page.getByLabel('Password').fill('demo');
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await expect(page.getByTestId('documents').getByRole('listitem')).toHaveCount(2);
+
+          await expect.poll(async () => (await counters(api)).refreshes, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+          expect(issued.login).not.toBeNull();
+          // By now the token of the sign-in has expired: a cookie that did not follow would carry it.
+          const { exp } = JSON.parse(Buffer.from(issued.login.split('.')[1], 'base64url').toString());
+          await expect.poll(() => Date.now() / 1000 > exp + 1, { timeout: 10_000 }).toBe(true);
+
+          await page.getByRole('button', { name: 'Create a session (server action)' }).click();
+          await expect(page.getByTestId('session')).toHaveText('Session s-1 created for demo');
+
+          const seen = await counters(api);
+          expect(seen.status_401, JSON.stringify(seen)).toBe(0);
+          expect(seen.status_403, JSON.stringify(seen)).toBe(0);
+          expect(seen.refreshes).toBeGreaterThanOrEqual(2);
+          expect(seen.by_path['/api/v1/sessions'].statuses, 'the server action succeeded').toEqual({ 201: 1 });
+          // The server action's call is the last one with a bearer: a refreshed token, not the first one.
+          const last = seen.auth_headers.filter((h) => h !== null).at(-1);
+          expect(issued.refreshed.map((t) => `Bearer ${t}`)).toContain(last);
+          expect(last).not.toBe(`Bearer ${issued.login}`);
+        } finally {
+          await control(300);
+        }
+      });
+    }
+
+    if (example.name === 'vue-pinia') {
+      test('a logout in another tab moves this tab off the protected page', async ({ context }) => {
+        await fetch(`${api.origin}/__reset`, { method: 'POST' });
+        const first = await context.newPage();
+        await first.goto(`${web.origin}/login`);
+        await first.getByLabel('Password').fill('demo');
+        await first.getByRole('button', { name: 'Sign in' }).click();
+        await expect(first.getByTestId('documents').getByRole('listitem')).toHaveCount(2);
+
+        const second = await context.newPage();
+        await second.goto(`${web.origin}/dashboard`);
+        // The new tab joins the first one's session, or signs in itself if that answer came after its start.
+        const docs = second.getByTestId('documents').getByRole('listitem');
+        const signIn = second.getByRole('button', { name: 'Sign in' });
+        await expect(signIn.or(docs.first())).toBeVisible();
+        if (await signIn.isVisible()) {
+          await second.getByLabel('Password').fill('demo');
+          await signIn.click();
+        }
+        await expect(docs).toHaveCount(2);
+        await second.getByRole('button', { name: 'Sign out' }).click();
+        await expect(second).toHaveURL(/\/login/);
+        await expect(first, 'the first tab follows the logout').toHaveURL(/\/login\?redirect=(%2F|\/)dashboard/);
+        await expect(first.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+        const seen = await counters(api);
+        expect(seen.status_401).toBe(0);
+        expect(seen.status_403).toBe(0);
+      });
+    }
   });
 }

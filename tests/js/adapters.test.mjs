@@ -11,12 +11,29 @@ import { renderToString } from 'react-dom/server';
 import { createApp, effectScope, isReadonly, nextTick } from 'vue';
 
 import { AuthGateError } from '../../dist/index.js';
-import { AuthGateProvider, useAuthGate, useAuthState } from '../../dist/react.js';
+import {
+  AuthCallback,
+  AuthGateProvider,
+  AuthReady,
+  useAuthGate,
+  useAuthState,
+  useIsAuthenticated,
+  useSession,
+} from '../../dist/react.js';
 import * as nextClient from '../../dist/next.js';
-import { requireAuth, useAuthGate as useVueAuthGate, authGate } from '../../dist/vue.js';
+import {
+  requireAuth,
+  useAuthGate as useVueAuthGate,
+  useRedirectCallback as useVueRedirectCallback,
+  authGate,
+} from '../../dist/vue.js';
 import { routeThroughGate } from '../../dist/axios.js';
-import { serverFetch, withBearerFromCookie } from '../../dist/next-server.js';
-import { API, deferred, fakeClock, fakeServer, gateFor, json, tokens, until } from './helpers.mjs';
+import { serverFetch, tokenCookieHandlers, withBearerFromCookie } from '../../dist/next-server.js';
+import { createMemoryHistory, createRouter } from 'vue-router';
+import { API, deferred, fakeClock, fakeServer, gateFor as realGateFor, json, settle, tokens, until } from './helpers.mjs';
+import { withSessionApi } from './session-shim.mjs';
+
+const gateFor = (...args) => withSessionApi(realGateFor(...args));
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 
@@ -229,21 +246,155 @@ test('requireAuth waits for ready(), then passes or redirects to the login route
   gate.destroy();
 });
 
+test('useAuthGate() gives a readonly session and isAuthenticated that follow login and logout', async () => {
+  const server = fakeServer((r) => (r.path === '/auth/login' ? tokens('A1', 'R1') : json({})));
+  const gate = gateFor(server, fakeClock());
+  const { session, isAuthenticated } = useVueAuthGate(gate);
+  assert.ok(isReadonly(session));
+  await gate.ready();
+  assert.equal(session.value, null);
+  assert.equal(isAuthenticated.value, false);
+  await gate.login({ username: 'ada', password: 'pw' });
+  await nextTick();
+  assert.notEqual(session.value, null);
+  assert.deepEqual(session.value, gate.session);
+  assert.equal(isAuthenticated.value, true);
+  await gate.logout();
+  await nextTick();
+  assert.equal(session.value, null);
+  assert.equal(isAuthenticated.value, false);
+  gate.destroy();
+});
+
+test('requireAuth with the router moves the user from a protected page to the login route on logout', async () => {
+  const server = fakeServer((r) => (r.path === '/auth/login' ? tokens('A1', 'R1') : json({})));
+  const gate = gateFor(server, fakeClock());
+  const Page = { render: () => null };
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/login', name: 'login', component: Page },
+      { path: '/about', component: Page },
+      { path: '/dashboard', component: Page, meta: { requiresAuth: true } },
+    ],
+  });
+  router.beforeEach(requireAuth(gate, { loginRoute: '/login', router, protect: (to) => to.meta.requiresAuth === true }));
+  await gate.login({ username: 'ada', password: 'pw' });
+  await router.push('/dashboard?tab=2');
+  assert.equal(router.currentRoute.value.fullPath, '/dashboard?tab=2');
+
+  await gate.logout(); // here, or a logout broadcast by another tab: both end the session
+  await until(() => router.currentRoute.value.path === '/login', 'the move to the login route');
+  assert.deepEqual(router.currentRoute.value.query, { redirect: '/dashboard?tab=2' });
+
+  // On an unprotected page a logout moves nobody.
+  await gate.login({ username: 'ada', password: 'pw' });
+  await router.push('/about');
+  await gate.logout();
+  await settle();
+  assert.equal(router.currentRoute.value.fullPath, '/about');
+  gate.destroy();
+});
+
+test('requireAuth with loginWithRedirect sends an anonymous user to the provider with the page as returnTo', async () => {
+  const gate = gateFor(fakeServer(() => json({})), fakeClock());
+  const asked = [];
+  gate.loginWithRedirect = async (options) => {
+    asked.push(options);
+  };
+  const guard = requireAuth(gate, { loginWithRedirect: { params: { prompt: 'login' } } });
+  assert.equal(await guard({ path: '/orders', fullPath: '/orders?id=7', meta: {} }), false, 'the navigation is cancelled');
+  assert.deepEqual(asked, [{ returnTo: '/orders?id=7', params: { prompt: 'login' } }]);
+  assert.equal(await guard({ path: '/login', fullPath: '/login', meta: {} }), true);
+  gate.setTokens({ access: 'A1' });
+  assert.equal(await guard({ path: '/orders', fullPath: '/orders', meta: {} }), true);
+  assert.equal(asked.length, 1);
+  gate.destroy();
+});
+
+test('useRedirectCallback (Vue) handles the callback once and reports returnTo, or the error', async () => {
+  const gate = gateFor(fakeServer(() => json({})), fakeClock());
+  let calls = 0;
+  const outcome = deferred();
+  gate.handleRedirectCallback = () => {
+    calls += 1;
+    return outcome.promise;
+  };
+  const done = [];
+  const scope = effectScope();
+  const cb = scope.run(() => useVueRedirectCallback({ gate, onDone: (to) => done.push(to) }));
+  assert.equal(cb.status.value, 'pending');
+  outcome.resolve({ returnTo: '/orders' });
+  await cb.result;
+  assert.equal(cb.status.value, 'done');
+  assert.equal(cb.returnTo.value, '/orders');
+  assert.deepEqual(done, ['/orders']);
+  assert.equal(calls, 1);
+  scope.stop();
+
+  gate.handleRedirectCallback = async () => {
+    throw new AuthGateError('LOGIN_REQUIRED', 'handleRedirectCallback(): access_denied');
+  };
+  const failed = useVueRedirectCallback({ gate });
+  await assert.rejects(failed.result, /access_denied/);
+  assert.equal(failed.status.value, 'error');
+  assert.equal(failed.error.value.code, 'LOGIN_REQUIRED');
+  gate.destroy();
+});
+
 // ---- authgate/react -------------------------------------------------------------
 
-test('AuthGateProvider renders the fallback on the server, and the hooks need a provider', () => {
+test('AuthGateProvider renders its children on the server; only <AuthReady> holds back', () => {
   const server = fakeServer(() => json({}));
   const gate = gateFor(server, fakeClock());
-  function Child() {
-    return createElement('p', null, `state: ${useAuthState()}`);
+  function Status() {
+    return createElement('p', null, `state: ${useAuthState()}, signed in: ${useIsAuthenticated()}, session: ${useSession()}`);
   }
-  const html = renderToString(
-    createElement(AuthGateProvider, { gate, fallback: createElement('i', null, 'loading') }, createElement(Child)),
-  );
-  assert.equal(html, '<i>loading</i>');
+  const page = (g) =>
+    renderToString(
+      createElement(
+        AuthGateProvider,
+        { gate: g },
+        createElement('h1', null, 'Dashboard'),
+        createElement(Status),
+        createElement(AuthReady, { fallback: createElement('i', null, 'loading') }, createElement('b', null, 'secret')),
+      ),
+    );
+  const expected = '<h1>Dashboard</h1><p>state: initializing, signed in: false, session: null</p><i>loading</i>';
+  assert.equal(page(gate), expected);
+  assert.equal(page(null), expected, 'a provider given no gate (a Next.js server render) renders the same');
+  gate.destroy();
+});
+
+test('the React hooks say how to fix a missing provider or gate, and the removed fallback prop', () => {
+  const server = fakeServer(() => json({}));
+  const gate = gateFor(server, fakeClock());
   const Bare = () => createElement('p', null, useAuthGate().state);
   assert.throws(() => renderToString(createElement(Bare)), /outside <AuthGateProvider/);
+  const BareSession = () => createElement('p', null, String(useSession()));
+  assert.throws(() => renderToString(createElement(BareSession)), /useSession\(gate\)/);
   assert.throws(() => renderToString(createElement(AuthGateProvider, { gate: {} })), /createAuthGate\(\)/);
+  assert.throws(
+    () => renderToString(createElement(AuthGateProvider, { gate, fallback: 'x' }, 'child')),
+    /<AuthReady fallback/,
+  );
+  const Given = () => createElement('p', null, `${useAuthState(gate)} ${useIsAuthenticated(gate)}`);
+  assert.equal(renderToString(createElement(Given)), '<p>initializing false</p>', 'a gate passed in needs no provider');
+  gate.destroy();
+});
+
+test('<AuthCallback> renders its fallback on the server and calls nothing there', () => {
+  let calls = 0;
+  const gate = gateFor(fakeServer(() => json({})), fakeClock());
+  gate.handleRedirectCallback = async () => {
+    calls += 1;
+    return { returnTo: '/x' };
+  };
+  const html = renderToString(
+    createElement(AuthGateProvider, { gate }, createElement(AuthCallback, { fallback: 'Signing in…', onDone: () => {} })),
+  );
+  assert.equal(html, 'Signing in…');
+  assert.equal(calls, 0, 'the callback is handled after mount, in the browser');
   gate.destroy();
 });
 
@@ -270,11 +421,17 @@ test('serverFetch sends the token cookie as a bearer, through the core policy', 
   assert.equal(server.requests[3].authorization, null, 'public routes go bare');
 });
 
-test('serverFetch without the cookie refuses protected calls before the network', async () => {
+test('serverFetch without the cookie refuses protected calls before the network, naming the cookie', async () => {
   const server = fakeServer(() => json({}));
   await assert.rejects(
-    serverFetch('/api/me', undefined, { baseUrl: API, fetch: server.fetch, cookies: cookieJar({}) }),
-    isGateError('NO_TOKEN'),
+    serverFetch('/api/me', { method: 'POST' }, { baseUrl: API, fetch: server.fetch, cookies: cookieJar({}), cookieName: 'sid' }),
+    (error) => {
+      isGateError('NO_TOKEN')(error);
+      assert.match(error.message, /POST \/api\/me: this request carries no "sid" cookie/);
+      assert.match(error.message, /tokenCookieHandlers\(\{ cookieName: 'sid' \}\)/);
+      assert.doesNotMatch(error.message, /Log in first/);
+      return true;
+    },
   );
   assert.equal(server.requests.length, 0);
 });
@@ -282,4 +439,112 @@ test('serverFetch without the cookie refuses protected calls before the network'
 test('serverFetch needs an absolute baseUrl', () => {
   assert.throws(() => withBearerFromCookie({ baseUrl: '/' }), isGateError('BAD_CONFIG'));
   assert.throws(() => withBearerFromCookie(), isGateError('BAD_CONFIG'));
+});
+
+// ---- the token cookie route and syncTokenCookie ----------------------------------
+
+const SITE = 'http://app.test';
+const cookieRequest = (method, { origin = SITE, header = '1', body, contentType = 'application/json', site } = {}) =>
+  new Request(`${SITE}/authgate/token`, {
+    method,
+    headers: {
+      ...(origin ? { origin } : {}),
+      ...(header ? { 'x-authgate-cookie': header } : {}),
+      ...(site ? { 'sec-fetch-site': site } : {}),
+      ...(body !== undefined ? { 'content-type': contentType } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+test('tokenCookieHandlers sets and clears an httpOnly, SameSite cookie from a same-origin request', async () => {
+  const { POST, DELETE } = tokenCookieHandlers({ cookieName: 'tok' });
+  const set = await POST(cookieRequest('POST', { body: { access: 'eyJ.a-b_c.d', expiresIn: 120 } }));
+  assert.equal(set.status, 204);
+  assert.equal(set.headers.get('set-cookie'), 'tok=eyJ.a-b_c.d; Path=/; Max-Age=120; HttpOnly; SameSite=Lax');
+  const cleared = await DELETE(cookieRequest('DELETE'));
+  assert.equal(cleared.status, 204);
+  assert.equal(cleared.headers.get('set-cookie'), 'tok=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax');
+
+  const behindTls = new Request('http://10.0.0.5:3000/authgate/token', {
+    method: 'POST',
+    headers: {
+      origin: 'https://app.example',
+      'x-forwarded-host': 'app.example',
+      'x-forwarded-proto': 'https',
+      'x-authgate-cookie': '1',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ access: 'T1', expiresIn: 10 ** 9 }),
+  });
+  const strict = tokenCookieHandlers({ sameSite: 'strict', maxAgeSeconds: 600 });
+  assert.equal(
+    (await strict.POST(behindTls)).headers.get('set-cookie'),
+    'access_token=T1; Path=/; Max-Age=600; HttpOnly; SameSite=Strict; Secure',
+    'https behind a proxy: Secure; Max-Age capped',
+  );
+});
+
+test('tokenCookieHandlers refuses cross-site requests and anything that is not a bearer token', async () => {
+  const { POST, DELETE } = tokenCookieHandlers();
+  const body = { access: 'T1', expiresIn: 60 };
+  const refusals = [
+    ['another origin', cookieRequest('POST', { origin: 'http://evil.test', body })],
+    ['no Origin', cookieRequest('POST', { origin: null, body })],
+    ['no custom header (a cross-site form)', cookieRequest('POST', { header: null, body })],
+    ['Sec-Fetch-Site cross-site', cookieRequest('POST', { site: 'cross-site', body })],
+    ['a logout from another site', cookieRequest('DELETE', { origin: 'http://evil.test' })],
+  ];
+  for (const [what, request] of refusals) {
+    const res = await (request.method === 'POST' ? POST : DELETE)(request);
+    assert.equal(res.status, 403, what);
+    assert.equal(res.headers.get('set-cookie'), null, what);
+    assert.match((await res.json()).detail, /authgate\/next\/server: (POST|DELETE) \/authgate\/token/, what);
+  }
+  for (const bad of [{ access: 'a b' }, { access: 'x;Path=/' }, { access: '' }, { access: 'x'.repeat(9000) }, '{nope']) {
+    const res = await POST(cookieRequest('POST', { body: bad }));
+    assert.equal(res.status, 400, JSON.stringify(bad).slice(0, 40));
+    assert.equal(res.headers.get('set-cookie'), null);
+  }
+  assert.equal((await POST(cookieRequest('POST', { body: 'access=T1', contentType: 'application/x-www-form-urlencoded' }))).status, 415);
+  assert.throws(() => tokenCookieHandlers({ cookieName: 'a;b' }), isGateError('BAD_CONFIG'));
+  assert.throws(() => tokenCookieHandlers({ sameSite: 'none' }), isGateError('BAD_CONFIG'));
+});
+
+test('syncTokenCookie keeps the route handler\'s cookie on the gate\'s current token, and clears it on logout', async () => {
+  const server = fakeServer((r) => (r.path === '/auth/login' ? tokens('A1', 'R1') : json({})));
+  const gate = gateFor(server, fakeClock());
+  const { POST, DELETE } = tokenCookieHandlers();
+  const jar = new Map();
+  const posted = [];
+  // The browser: same-origin fetch to the app's route, with the Origin it adds; the cookie jar keeps Set-Cookie.
+  const browserFetch = async (url, init) => {
+    const request = new Request(new URL(url, SITE), { ...init, headers: { ...init.headers, origin: SITE } });
+    posted.push(request.method);
+    const res = await (request.method === 'POST' ? POST : DELETE)(request);
+    const [pair] = res.headers.get('set-cookie').split(';');
+    const [name, value] = pair.split('=');
+    if (value === '') jar.delete(name);
+    else jar.set(name, value);
+    return res;
+  };
+  const sync = nextClient.syncTokenCookie(gate, { fetch: browserFetch });
+  await sync.synced();
+  assert.deepEqual(posted, ['DELETE'], 'anonymous at start: the cookie is cleared');
+
+  gate.setTokens({ access: 'A0' });
+  await sync.synced();
+  assert.equal(jar.get('access_token'), 'A0');
+  const api = withBearerFromCookie({ baseUrl: API, fetch: server.fetch, cookies: () => ({ get: (n) => jar.get(n) }) });
+  await api('/api/me');
+  assert.equal(server.requests.at(-1).authorization, 'Bearer A0', 'the server helper reads what the route set');
+
+  await gate.logout();
+  await sync.synced();
+  assert.equal(jar.has('access_token'), false);
+  await assert.rejects(api('/api/me'), isGateError('NO_TOKEN'));
+  const writes = posted.length;
+  await sync.synced();
+  assert.equal(posted.length, writes, 'nothing is posted when the cookie already matches');
+  sync.stop();
+  gate.destroy();
 });

@@ -1,5 +1,22 @@
 // Type-checked (tsc --noEmit), never run: authgate/next/server compiles as documented.
-import { serverFetch, withBearerFromCookie, type ServerFetchOptions } from 'authgate/next/server';
+import { serverFetch, tokenCookieHandlers, withBearerFromCookie, type ServerFetchOptions } from 'authgate/next/server';
+import { createAuthGate, type AuthGate } from 'authgate';
+import { syncTokenCookie, useAuthGate, type TokenCookieSync } from 'authgate/next';
+
+export const { POST, DELETE } = tokenCookieHandlers({ cookieName: 'access_token', sameSite: 'strict' });
+const browser = createAuthGate({ baseUrl: 'http://127.0.0.1:8000' });
+const sync: TokenCookieSync = syncTokenCookie(browser, { url: '/authgate/token' });
+async function beforeAction(): Promise<void> {
+  await sync.synced();
+  sync.stop();
+}
+void beforeAction;
+function Page(): null {
+  const g: AuthGate | null = useAuthGate(); // null during the server render
+  void g?.logout();
+  return null;
+}
+void Page;
 
 const options: ServerFetchOptions = {
   baseUrl: 'http://127.0.0.1:8000',
@@ -29,6 +46,11 @@ function misuse(): void {
   withBearerFromCookie({ baseUrl: 'http://127.0.0.1:8000', storage: 'local' });
   // @ts-expect-error a wrong option name (cookie for cookieName)
   withBearerFromCookie({ baseUrl: 'http://127.0.0.1:8000', cookie: 'access_token' });
+  // @ts-expect-error SameSite=None would send the cookie on cross-site requests
+  tokenCookieHandlers({ sameSite: 'none' });
+  // @ts-expect-error under Next the gate may be null on the server: check it first
+  const sure: AuthGate = useAuthGate();
+  void sure;
   // @ts-expect-error serverFetch takes the options third
   serverFetch('/api/v1/documents', { baseUrl: 'http://127.0.0.1:8000' });
 }

@@ -2,8 +2,8 @@
 import { computed, createApp, type Ref } from 'vue';
 import { createPinia, defineStore } from 'pinia';
 import { createRouter, createMemoryHistory, type NavigationGuard } from 'vue-router';
-import { createAuthGate, type AuthGateState } from 'authgate';
-import { AUTH_GATE_KEY, authGate, requireAuth, useAuthGate } from 'authgate/vue';
+import { createAuthGate, type AuthGateState, type Session } from 'authgate';
+import { AUTH_GATE_KEY, authGate, requireAuth, useAuthGate, useRedirectCallback } from 'authgate/vue';
 
 const gate = createAuthGate({ baseUrl: 'http://127.0.0.1:8000', login: { url: '/api/v1/auth/login' } });
 const app = createApp({});
@@ -17,15 +17,20 @@ const router = createRouter({
 });
 router.beforeEach(requireAuth(gate, { loginRoute: '/login', protect: (to) => to.meta.requiresAuth === true }));
 router.beforeEach(requireAuth(gate, { loginRoute: { name: 'login' }, redirectParam: 'next' }));
+router.beforeEach(requireAuth(gate, { loginRoute: '/signed-out', router, loginWithRedirect: { params: { prompt: 'login' } } }));
+const callback = useRedirectCallback({ gate, onDone: (to: string | null) => void router.replace(to ?? '/') });
+const callbackStatus: 'pending' | 'done' | 'error' = callback.status.value;
+void callbackStatus;
 const guard: NavigationGuard = requireAuth(gate);
 void guard;
 void AUTH_GATE_KEY;
 
 export const useAuth = defineStore('auth', () => {
-  const { gate: g, state } = useAuthGate();
+  const { gate: g, state, session, isAuthenticated } = useAuthGate();
   const current: AuthGateState = state.value;
-  void current;
-  const isAuthenticated = computed(() => state.value === 'authenticated' || state.value === 'refreshing');
+  const now: Session | null = session.value;
+  const until = computed(() => session.value?.expiresAt ?? null);
+  void [current, now, until];
   const login = (username: string, password: string): Promise<void> => g.login({ username, password });
   return { state, isAuthenticated, login, logout: () => g.logout() };
 });
@@ -36,6 +41,9 @@ function misuse(): void {
   state.value = 'authenticated';
   const writable: Ref<AuthGateState> = state as Ref<AuthGateState>;
   void writable;
+  const { isAuthenticated } = useAuthGate(gate);
+  // @ts-expect-error isAuthenticated follows the session: it cannot be set
+  isAuthenticated.value = true;
   // @ts-expect-error a wrong option name (loginPath for loginRoute)
   requireAuth(gate, { loginPath: '/login' });
   // @ts-expect-error a login route is a path or a location, not a number

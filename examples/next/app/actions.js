@@ -1,31 +1,6 @@
 'use server';
-import { cookies, headers } from 'next/headers';
 import { withBearerFromCookie } from 'authgate/next/server';
 import { TOKEN_COOKIE, apiUrl } from './config.js';
-
-/**
- * Signs in on the server: the access token goes into an httpOnly cookie for the
- * server actions, and the tokens back to the browser's gate (gate.setTokens).
- */
-export async function login(username, password) {
-  const res = await fetch(new URL('/api/v1/auth/login', apiUrl()), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-    cache: 'no-store',
-  });
-  if (!res.ok) return { error: res.status === 401 ? 'Wrong username or password.' : `Sign-in failed (${res.status}).` };
-  const body = await res.json();
-  const secure = (await headers()).get('x-forwarded-proto') === 'https';
-  (await cookies()).set(TOKEN_COOKIE, body.access_token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure,
-    path: '/',
-    maxAge: body.expires_in,
-  });
-  return { tokens: { access: body.access_token, refresh: body.refresh_token, expiresIn: body.expires_in } };
-}
 
 /** Seed 002's option D: the backend call runs on the server, with the bearer from the httpOnly cookie. */
 export async function createSession() {
@@ -42,8 +17,4 @@ export async function createSession() {
   } catch (e) {
     return { error: e.code === 'NO_TOKEN' ? 'Your server session has ended: sign in again.' : e.message };
   }
-}
-
-export async function logout() {
-  (await cookies()).delete(TOKEN_COOKIE);
 }

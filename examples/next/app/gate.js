@@ -1,8 +1,15 @@
 import { createAuthGate } from 'authgate';
+import { syncTokenCookie } from 'authgate/next';
 
 let gate = null;
+let tokenCookie = null;
 
-/** The page's one gate, created on first use in the browser (never during render on the server). */
+/**
+ * The page's one gate, created on first use in the browser (never on the server: there the
+ * provider gets null). The browser signs in, refreshes and keeps the tokens; syncTokenCookie()
+ * posts each new access token to app/authgate/token/route.js, which keeps it in the httpOnly
+ * cookie the server actions read.
+ */
 export function browserGate(apiUrl) {
   gate ??= createAuthGate({
     baseUrl: apiUrl,
@@ -12,5 +19,9 @@ export function browserGate(apiUrl) {
     refresh: { url: '/api/v1/auth/refresh' },
     storage: 'session',
   });
+  tokenCookie ??= syncTokenCookie(gate, { url: '/authgate/token' });
   return gate;
 }
+
+/** Resolves once the token cookie holds the gate's current token: await it before a server action. */
+export const cookieSynced = () => tokenCookie.synced();

@@ -1,12 +1,12 @@
 import { Navigate, Route, Routes, useLocation } from 'react-router';
-import { useAuthState } from 'authgate/react';
+import { useIsAuthenticated } from 'authgate/react';
 import Dashboard from './Dashboard.jsx';
 import Login from './Login.jsx';
 
 function RequireAuth({ children }) {
-  const state = useAuthState();
+  const signedIn = useIsAuthenticated(); // stays true while the gate refreshes
   const location = useLocation();
-  if (state === 'anonymous') return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (!signedIn) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
   return children;
 }
 

@@ -1,16 +1,16 @@
 import { useState } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
-import { useAuthGate, useAuthState } from 'authgate/react';
+import { useAuthGate, useIsAuthenticated } from 'authgate/react';
 
 export default function Login() {
   const gate = useAuthGate();
-  const state = useAuthState();
+  const signedIn = useIsAuthenticated();
   const navigate = useNavigate();
   const from = useLocation().state?.from ?? '/dashboard';
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
 
-  if (state === 'authenticated' || state === 'refreshing') return <Navigate to={from} replace />;
+  if (signedIn) return <Navigate to={from} replace />;
 
   async function onSubmit(event) {
     event.preventDefault();

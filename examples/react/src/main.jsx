@@ -1,18 +1,20 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { AuthGateProvider } from 'authgate/react';
+import { AuthGateProvider, AuthReady } from 'authgate/react';
 import { gate } from './gate.js';
 import App from './App.jsx';
 import './style.css';
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>
-    {/* Nothing below renders, and so nothing fetches, before the auth state is known. */}
-    <AuthGateProvider gate={gate} fallback={<p className="loading">Loading…</p>}>
-      <BrowserRouter>
-        <App />
-      </BrowserRouter>
+    <AuthGateProvider gate={gate}>
+      {/* Nothing below renders, and so nothing fetches, before the auth state is known. */}
+      <AuthReady fallback={<p className="loading">Loading…</p>}>
+        <BrowserRouter>
+          <App />
+        </BrowserRouter>
+      </AuthReady>
     </AuthGateProvider>
   </StrictMode>,
 );

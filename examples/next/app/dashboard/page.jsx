@@ -1,47 +1,55 @@
 'use client';
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { useAuthGate, useAuthState } from 'authgate/next';
-import { createSession, logout } from '../actions.js';
+import { AuthReady, useAuthGate, useIsAuthenticated, useSession } from 'authgate/next';
+import { createSession } from '../actions.js';
+import { cookieSynced } from '../gate.js';
 
+// The heading and the buttons render on the server; only the part that needs the gate waits.
 export default function DashboardPage() {
+  return (
+    <main>
+      <h1>Dashboard</h1>
+      <AuthReady fallback={<p className="loading">Loading…</p>}>
+        <SignedIn />
+      </AuthReady>
+    </main>
+  );
+}
+
+function SignedIn() {
   const gate = useAuthGate();
-  const state = useAuthState();
+  const signedIn = useIsAuthenticated(); // stays true while the gate refreshes
+  const session = useSession();
   const router = useRouter();
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
-  const [session, setSession] = useState(null);
-  const anonymous = state === 'anonymous';
+  const [created, setCreated] = useState(null);
 
   useEffect(() => {
-    if (anonymous) {
+    if (!signedIn) {
       router.replace('/login');
       return undefined;
     }
-    // The provider rendered this page only once the gate was ready: the bearer is there.
     const controller = new AbortController();
     const get = (path) => gate.fetch(path, { signal: controller.signal }).then((res) => res.json());
     Promise.all([get('/api/v1/auth/me'), get('/api/v1/documents')])
       .then(([me, docs]) => setData({ username: me.username, documents: docs.documents }))
       .catch((e) => e.name !== 'AbortError' && setError(e.message));
     return () => controller.abort();
-  }, [anonymous, gate, router]);
+  }, [signedIn, gate, router]);
 
   async function onCreateSession() {
+    setError(null);
+    await cookieSynced(); // the cookie holds the browser's current token (refreshed first if due)
     const result = await createSession(); // a server action: the bearer comes from the httpOnly cookie
     if (result.error) setError(result.error);
-    else setSession(result.session);
+    else setCreated(result.session);
   }
 
-  async function onLogout() {
-    await Promise.all([gate.logout(), logout()]);
-    router.replace('/login');
-  }
-
-  if (anonymous) return null;
+  if (!signedIn) return null;
   return (
-    <main>
-      <h1>Dashboard</h1>
+    <>
       {error && <p role="alert">{error}</p>}
       {!data && !error && <p>Loading documents…</p>}
       {data && (
@@ -54,13 +62,19 @@ export default function DashboardPage() {
           </ul>
         </>
       )}
-      <button onClick={onCreateSession}>Create a session (server action)</button>
-      {session && (
-        <p data-testid="session">
-          Session {session.id} created for {session.owner}
+      {session?.expiresAt && (
+        <p className="muted" data-testid="expiry">
+          Token valid until {new Date(session.expiresAt).toLocaleTimeString()}; the gate renews it at{' '}
+          {new Date(session.refreshAt).toLocaleTimeString()}.
         </p>
       )}
-      <button onClick={onLogout}>Sign out</button>
-    </main>
+      <button onClick={onCreateSession}>Create a session (server action)</button>
+      {created && (
+        <p data-testid="session">
+          Session {created.id} created for {created.owner}
+        </p>
+      )}
+      <button onClick={() => gate.logout()}>Sign out</button>
+    </>
   );
 }

@@ -1,16 +1,15 @@
 'use client';
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { useAuthGate, useAuthState } from 'authgate/next';
-import { login } from '../actions.js';
+import { useAuthGate, useAuthReady, useIsAuthenticated } from 'authgate/next';
 
 export default function LoginPage() {
-  const gate = useAuthGate();
-  const state = useAuthState();
+  const gate = useAuthGate(); // null while the server renders the form: used in the handler only
+  const ready = useAuthReady(); // false on the server and during hydration, like the HTML
+  const signedIn = useIsAuthenticated();
   const router = useRouter();
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const signedIn = state === 'authenticated' || state === 'refreshing';
 
   useEffect(() => {
     if (signedIn) router.replace('/dashboard');
@@ -21,10 +20,14 @@ export default function LoginPage() {
     const form = new FormData(event.currentTarget);
     setBusy(true);
     setError(null);
-    const result = await login(form.get('username'), form.get('password'));
-    setBusy(false);
-    if (result.error) return setError(result.error);
-    gate.setTokens(result.tokens); // the browser's gate takes over from here
+    try {
+      // The browser's gate signs in; syncTokenCookie (app/gate.js) then sets the server's cookie.
+      await gate.login({ username: form.get('username'), password: form.get('password') });
+    } catch (e) {
+      setError(e.code === 'LOGIN_FAILED' ? 'Wrong username or password.' : e.message);
+    } finally {
+      setBusy(false);
+    }
   }
 
   return (
@@ -37,7 +40,7 @@ export default function LoginPage() {
         <label>
           Password <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy || !ready}>
           Sign in
         </button>
         {error && <p role="alert">{error}</p>}

@@ -1,11 +1,9 @@
-import { computed } from 'vue';
 import { defineStore } from 'pinia';
 import { useAuthGate } from 'authgate/vue';
 
 // A thin wrapper: the gate owns the tokens, the state and the refresh.
 export const useAuthStore = defineStore('auth', () => {
-  const { gate, state } = useAuthGate();
-  const isAuthenticated = computed(() => state.value === 'authenticated' || state.value === 'refreshing');
+  const { gate, state, session, isAuthenticated } = useAuthGate(); // isAuthenticated stays true while refreshing
 
   async function login(username, password) {
     await gate.login({ username, password });
@@ -13,5 +11,5 @@ export const useAuthStore = defineStore('auth', () => {
   async function logout() {
     await gate.logout();
   }
-  return { state, isAuthenticated, login, logout };
+  return { state, session, isAuthenticated, login, logout };
 });
