@@ -30,10 +30,8 @@ import {
 import { routeThroughGate } from '../../dist/axios.js';
 import { serverFetch, tokenCookieHandlers, withBearerFromCookie } from '../../dist/next-server.js';
 import { createMemoryHistory, createRouter } from 'vue-router';
-import { API, deferred, fakeClock, fakeServer, gateFor as realGateFor, json, settle, tokens, until } from './helpers.mjs';
-import { withSessionApi } from './session-shim.mjs';
+import { API, deferred, fakeClock, fakeServer, gateFor, json, settle, tokens, until } from './helpers.mjs';
 
-const gateFor = (...args) => withSessionApi(realGateFor(...args));
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 
