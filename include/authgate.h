@@ -92,7 +92,7 @@ enum ag_credentials {
 enum ag_action_type {
   AG_ACTION_NONE = 0,
   AG_ACTION_SEND = 1,    /* perform request `id` (see the fields below) */
-  AG_ACTION_RESOLVE = 2, /* settle call `id` with the response it received (login: with nothing) */
+  AG_ACTION_RESOLVE = 2, /* settle call `id` with its response (login: nothing; token: `text`) */
   AG_ACTION_REJECT = 3,  /* reject call `id` with `code` and the message in `text` */
   AG_ACTION_LOCK = 4,   /* ask for the cross-tab refresh lock; answer with ag_client_lock_granted */
   AG_ACTION_UNLOCK = 5, /* release the cross-tab refresh lock */
@@ -112,8 +112,6 @@ enum ag_send_kind {
   AG_SEND_REFRESH = 2 /* likewise */
 };
 
-/* RESOLVE of a token request (ag_client_token): `text` is the access token. */
-
 /*
  * One action. Every field is 32 bits wide on wasm32 (enums, uint32_t,
  * pointers, size_t), so the shim reads field i at byte offset 4*i; the
@@ -121,7 +119,7 @@ enum ag_send_kind {
  */
 typedef struct ag_action {
   int32_t type;        /* enum ag_action_type */
-  uint32_t id;         /* SEND, RESOLVE, REJECT: the call id */
+  uint32_t id;         /* SEND, RESOLVE, REJECT, ABORT: the call id */
   int32_t code;        /* REJECT: enum ag_code; STATE: enum ag_state; SEND: enum ag_send_kind */
   int32_t credentials; /* SEND: enum ag_credentials (AG_CRED_UNSET: keep the request's own) */
   int32_t replay;      /* SEND: 1 when this is the one replay after a 401 */

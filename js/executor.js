@@ -327,6 +327,7 @@ export class Executor {
   /** The caller aborted, or its request could not even be built: the core forgets the call. */
   #fail(id, error) {
     if (!this.#calls.has(id)) return;
+    this.#calls.get(id).response?.body?.cancel().catch(() => {}); // a response kept for a retry
     this.#settle(id, 'reject', error);
     this.#feed((c, now) => c.cancel(now, id));
   }

@@ -237,7 +237,7 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
   if (!has_access(c)) {
     if (c->logins_pending) return; /* a login is under way: its outcome decides */
     reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-  } else if (k->token_only && !token_fresh(c, now) &&
+  } else if (k->token_only && !token_fresh(c, now) && !c->refresh_stalled &&
              (c->refresh_id || c->lock_wanted || c->lock_held)) {
     /* getAccessToken() with a due token: the refresh under way answers it */
   } else if (ag_token_usable(c, now)) {

@@ -86,6 +86,32 @@ test('a page that slept two hours: the wake refreshes once, the next calls see n
   expect(errors).toEqual([]);
 });
 
+test('two tabs wake from the same sleep: one refresh on the server, both tabs get the new token', async ({ context }) => {
+  await context.clock.install();
+  const tabs = [await context.newPage(), await context.newPage()];
+  const errors = [];
+  for (const tab of tabs) errors.push(...(await openHarness(tab, web)));
+  const options = OPTIONS(api.origin, { storage: 'local', storageKey: 'wake-tabs' });
+  await tabs[0].evaluate(() => localStorage.clear());
+  await loggedIn(tabs[0], options);
+  await tabs[1].evaluate(async (o) => {
+    window.gate = h.createAuthGate(o);
+    await window.gate.ready();
+  }, options);
+  await resetCounters(api);
+  const now = await tabs[0].evaluate(() => Date.now());
+  await context.clock.setSystemTime(now + 2 * 3600_000);
+  await Promise.all(tabs.map((tab) => tab.evaluate(() => document.dispatchEvent(new Event('visibilitychange')))));
+  await expect.poll(async () => (await counters(api)).refreshes).toBe(1);
+  const calls = await Promise.all(tabs.map((tab) => tab.evaluate(() => h.settle(window.gate.fetch('/api/v1/auth/me')))));
+  for (const call of calls) expect(call).toMatchObject({ ok: true, status: 200 });
+  const seen = await counters(api);
+  expect(seen.refreshes).toBe(1);
+  expect(seen.status_401).toBe(0);
+  expect(new Set(seen.auth_headers.filter(Boolean)).size).toBe(1); // both tabs used the one new token
+  expect(errors).toEqual([]);
+});
+
 test('offline through a refresh, then online: the refresh goes at once and a call made right away succeeds', async ({ page, context }) => {
   const errors = await openHarness(page, web);
   await setAccessTtl(api, 3);

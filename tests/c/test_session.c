@@ -142,6 +142,25 @@ static void get_access_token_keeps_waiting_for_the_refresh_under_way(void) {
   drv_close(&d);
 }
 
+/* A refresh past its deadline is not sent again; the still-valid token is handed out. */
+static void get_access_token_gives_the_valid_token_when_the_refresh_stalls(void) {
+  driver d;
+  drv_logged_in(&d,
+                "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/auth/refresh\"},"
+                "\"crossTab\":false,\"timeoutMs\":2000}",
+                T0);
+  uint32_t id = 0;
+  ag_client_token(d.c, T0 + 270000, &id);
+  drv_drain(&d);
+  drv_tick(&d, T0 + 271999);
+  CHECK(drv_for(&d, AG_ACTION_RESOLVE, id) == NULL);
+  drv_tick(&d, T0 + 272000); /* the refresh stalls; A1 is valid until T0 + 300 s */
+  const logged *r = drv_for(&d, AG_ACTION_RESOLVE, id);
+  CHECK_STR_EQ(r ? r->text : NULL, "A1");
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 1);
+  drv_close(&d);
+}
+
 static void get_access_token_rejects_no_token_when_anonymous(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -229,6 +248,7 @@ int main(void) {
   RUN(claims_given_with_the_tokens_replace_the_access_jwt_payload);
   RUN(get_access_token_waits_for_readiness);
   RUN(get_access_token_keeps_waiting_for_the_refresh_under_way);
+  RUN(get_access_token_gives_the_valid_token_when_the_refresh_stalls);
   RUN(get_access_token_rejects_no_token_when_anonymous);
   RUN(get_access_token_refreshes_first_when_due);
   RUN(get_access_token_falls_back_to_a_valid_token_when_the_refresh_fails);

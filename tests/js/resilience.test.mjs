@@ -110,3 +110,38 @@ test('retry is off by default and never applies to POST unless listed', async ()
   plain.destroy();
   retrying.destroy();
 });
+
+test('the page coming back online retries a refresh that is backing off at once; destroy stops listening', async () => {
+  const clock = fakeClock();
+  let offline = true;
+  const server = fakeServer((r) => {
+    if (offline) throw new TypeError('Failed to fetch');
+    return r.path === '/auth/refresh' ? json({ access_token: 'A2', refresh_token: 'R2', expires_in: 300 }) : json({});
+  });
+  const first = gateFor(server, clock); // loads the core before the stand-in page exists
+  await first.ready();
+  first.destroy();
+  // A stand-in page: the shim listens on window and document once the core is loaded.
+  globalThis.window = new EventTarget();
+  globalThis.document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  try {
+    const gate = gateFor(server, clock);
+    gate.setTokens({ access: 'A1', refresh: 'R1', expiresIn: 60 });
+    await gate.ready();
+    advance(clock, 30_000); // refresh due: it fails, backs off
+    await until(() => server.count('/auth/refresh') === 1, 'the failed refresh');
+    await settle();
+    offline = false;
+    window.dispatchEvent(new Event('online'));
+    await until(() => server.count('/auth/refresh') === 2, 'the refresh retried on online');
+    await until(() => gate.session?.expiresAt === clock.t + 300_000, 'the new session');
+    gate.destroy();
+    window.dispatchEvent(new Event('online'));
+    document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    assert.equal(server.count('/auth/refresh'), 2);
+  } finally {
+    delete globalThis.window;
+    delete globalThis.document;
+  }
+});
