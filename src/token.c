@@ -152,59 +152,11 @@ int ag_tokens_parse_set(ag_tokens *out, ag_ms now, const char *json, size_t len)
   return parse_with_names(out, names, now, json, len);
 }
 
-/* ---- base64url and JWT ---- */
-
-static int b64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+/* ---- JWT ---- */
 
 static void free_wiped(unsigned char *p, size_t n) {
   ag_wipe(p, n);
   ag_free(p);
-}
-
-/* Decodes n base64url characters (no padding) into out; false on bad input. */
-static bool b64url_decode_into(unsigned char *out, size_t *out_len, const char *s, size_t n) {
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  size_t i, o = 0;
-  for (i = 0; i < n; i++) {
-    int v = b64url_value(s[i]);
-    if (v < 0) return false;
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
-  }
-  *out_len = o;
-  return acc == 0; /* leftover bits must be zero (canonical encoding) */
-}
-
-unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len) {
-  size_t n = len, o = 0;
-  unsigned char *out;
-  if (out_len != NULL) *out_len = 0;
-  if (s == NULL && len > 0) return NULL;
-  if (n > 0 && s[n - 1] == '=') n--; /* padding is optional, but if present complete */
-  if (n > 0 && s[n - 1] == '=') n--;
-  if ((n != len && len % 4 != 0) || n % 4 == 1) return NULL;
-  out = ag_malloc(n / 4 * 3 + 3);
-  if (out == NULL) return NULL;
-  if (!b64url_decode_into(out, &o, s, n)) {
-    free_wiped(out, n / 4 * 3 + 3);
-    return NULL;
-  }
-  out[o] = '\0';
-  if (out_len != NULL) *out_len = o;
-  return out;
 }
 
 /* A numeric exp claim (seconds) as whole ms, or 0. */
@@ -217,19 +169,23 @@ static ag_ms exp_claim_ms(const cJSON *payload) {
   return (double)(int64_t)ms;
 }
 
-ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
+unsigned char *ag_jwt_payload(const char *token, size_t len, size_t *out_len) {
   const char *d1, *d2;
-  unsigned char *payload;
+  if (out_len != NULL) *out_len = 0;
+  if (token == NULL || len == 0 || len > AG_MAX_TOKEN) return NULL;
+  d1 = memchr(token, '.', len);
+  if (d1 == NULL || d1 == token) return NULL;
+  d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+  if (d2 == NULL || d2 == d1 + 1) return NULL;
+  if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return NULL; /* JWE has 5 */
+  return ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), out_len);
+}
+
+ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
   size_t plen;
+  unsigned char *payload = ag_jwt_payload(token, len, &plen);
   cJSON *root;
   ag_ms ms;
-  if (token == NULL || len == 0 || len > AG_MAX_TOKEN) return 0;
-  d1 = memchr(token, '.', len);
-  if (d1 == NULL || d1 == token) return 0;
-  d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
-  if (d2 == NULL || d2 == d1 + 1) return 0;
-  if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return 0; /* JWE has 5 */
-  payload = ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &plen);
   if (payload == NULL) return 0;
   root = ag_json_parse((const char *)payload, plen);
   free_wiped(payload, plen);
