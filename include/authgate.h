@@ -64,7 +64,12 @@ enum ag_code {
   AG_CODE_REFRESH_FAILED = 6,
   AG_CODE_BAD_CONFIG = 7,
   AG_CODE_BAD_TOKEN_RESPONSE = 8,
-  AG_CODE_LOGIN_FAILED = 9
+  AG_CODE_LOGIN_FAILED = 9,
+  AG_CODE_LOGIN_REQUIRED =
+      10,               /* the sign-in must start again (provider login_required, bad state) */
+  AG_CODE_TIMEOUT = 11, /* an attempt took longer than timeoutMs */
+  AG_CODE_PROVIDER_ERROR =
+      12 /* the OpenID provider's discovery or token endpoint refused, or a check failed */
 };
 
 /* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */

@@ -232,6 +232,7 @@ typedef struct ag_config {
   ag_ms ready_timeout_ms;
   int credentials; /* enum ag_credentials for baseUrl's origin */
   bool cross_tab;
+  struct ag_oidc_options *oidc; /* the oidc option (oidc.h), NULL without it */
 } ag_config;
 
 /* Parses options JSON; on AG_ERR_BAD_CONFIG writes a reason into err. */
