@@ -140,6 +140,7 @@ typedef struct ag_tokens {
   char *access;     /* NULL when none */
   char *refresh;    /* NULL when none (or refresh by cookie) */
   ag_ms expires_at; /* absolute ms; 0 when unknown (opaque token, no expires_in) */
+  char *id_token;   /* the OpenID provider's ID token (for id_token_hint), NULL when none */
 } ag_tokens;
 
 /* Which JSON fields carry the tokens (the tokenFields option), in order of preference. */
@@ -188,7 +189,7 @@ void ag_tokens_clear(ag_tokens *t);
 
 /*
  * The blob that is persisted and broadcast:
- *   {"v":1,"type":"tokens","gen":G,"access":"..","refresh":"..","exp":ms}
+ *   {"v":1,"type":"tokens","gen":G,"access":"..","refresh":"..","id":"..","exp":ms}
  *   {"v":1,"type":"logout","gen":G}
  * `t` NULL (or no access token) writes a logout message. Returns a heap
  * string or NULL on ENOMEM.

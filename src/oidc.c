@@ -881,3 +881,41 @@ char *ag_oidc_token_error(const char *what, int status, const char *body, size_t
   ag_json_free(r);
   return ag_buf_take(&m);
 }
+
+/* ---- the address bar after a callback ---- */
+
+static bool is_response_param(const char *s, size_t n) {
+  const char *eq = memchr(s, '=', n);
+  char *name = NULL;
+  if (form_decode(&name, s, eq ? (size_t)(eq - s) : n) != AG_OK) return false;
+  bool hit = !strcmp(name, "code") || !strcmp(name, "state") || !strcmp(name, "iss");
+  ag_free(name);
+  return hit;
+}
+
+char *ag_oidc_clean_url(const char *url, size_t len, bool fragment, bool *changed) {
+  const char *hash = memchr(url, '#', len);
+  const char *q = fragment ? hash : memchr(url, '?', hash ? (size_t)(hash - url) : len);
+  const char *end = fragment || !hash ? url + len : hash;
+  ag_buf b = {0};
+  *changed = false;
+  if (!q) {
+    ag_buf_put(&b, url, len);
+    return ag_buf_take(&b);
+  }
+  ag_buf_put(&b, url, (size_t)(q - url));
+  bool first = true;
+  for (const char *p = q + 1; p <= end;) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    size_t n = amp ? (size_t)(amp - p) : (size_t)(end - p);
+    if (n && is_response_param(p, n)) *changed = true;
+    else if (n) {
+      ag_buf_putc(&b, first ? *q : '&');
+      ag_buf_put(&b, p, n);
+      first = false;
+    }
+    p += n + 1;
+  }
+  ag_buf_put(&b, end, (size_t)(url + len - end));
+  return ag_buf_take(&b);
+}

@@ -18,8 +18,6 @@
 
 struct cJSON;
 
-/* How many random bytes one authorization request takes: verifier, state, nonce. */
-#define AG_OIDC_RANDOM_BYTES 96
 /* An ID token's iat may be this far ahead of our clock (clock skew), no further. */
 #define AG_OIDC_IAT_SKEW_MS 300000.0
 /* A transaction older than this is refused: the sign-in is started again. */
@@ -188,6 +186,13 @@ void ag_oidc_grant_free(ag_oidc_grant *g);
  */
 char *ag_oidc_token_error(const char *what, int status, const char *body, size_t len,
                           bool *invalid_grant);
+
+/*
+ * The callback URL with code, state and iss removed from its query (or its
+ * fragment when `fragment`), for history.replaceState; *changed tells whether
+ * it had any (a URL without them is no authorization response). NULL on ENOMEM.
+ */
+char *ag_oidc_clean_url(const char *url, size_t len, bool fragment, bool *changed);
 
 /* True for "127.0.0.1", "[::1]" and "localhost": http is allowed there (RFC 8252 section 8.3). */
 bool ag_oidc_is_loopback(const char *host);

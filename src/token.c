@@ -46,6 +46,7 @@ void ag_tokens_clear(ag_tokens *t) {
   if (t == NULL) return;
   ag_free_secret(t->access);
   ag_free_secret(t->refresh);
+  ag_free_secret(t->id_token);
   memset(t, 0, sizeof(*t));
 }
 
@@ -102,7 +103,7 @@ static double expires_in_ms(const cJSON *item) {
 
 /* names: access, refresh, expires_in. */
 static int tokens_from_json(ag_tokens *out, const cJSON *root, const name_list *names, ag_ms now) {
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   const cJSON *refresh;
   double ms;
   int rv;
@@ -208,13 +209,15 @@ static bool json_uint(const cJSON *item, uint64_t *out) {
 }
 
 static int blob_tokens(ag_tokens *out, const cJSON *root) {
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(root, "refresh");
+  const cJSON *id_token = cJSON_GetObjectItemCaseSensitive(root, "id");
   uint64_t exp;
   int rv;
   if (!json_uint(cJSON_GetObjectItemCaseSensitive(root, "exp"), &exp)) return AG_ERR_BAD_BLOB;
   rv = copy_token(&t.access, cJSON_GetObjectItemCaseSensitive(root, "access"));
   if (rv == AG_OK && refresh != NULL) rv = copy_token(&t.refresh, refresh);
+  if (rv == AG_OK && id_token != NULL) rv = copy_token(&t.id_token, id_token);
   if (rv != AG_OK) {
     ag_tokens_clear(&t);
     return rv == AG_ERR_NOMEM ? rv : AG_ERR_BAD_BLOB;
@@ -226,7 +229,7 @@ static int blob_tokens(ag_tokens *out, const cJSON *root) {
 
 static int blob_from_json(const cJSON *root, ag_tokens *out, uint64_t *gen, bool *is_logout) {
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   uint64_t v, g;
   bool logout;
   if (!cJSON_IsObject(root) || !json_uint(cJSON_GetObjectItemCaseSensitive(root, "v"), &v) ||
@@ -271,6 +274,10 @@ char *ag_blob_write(const ag_tokens *t, uint64_t gen) {
     if (t->refresh != NULL) {
       ag_buf_puts(&b, ",\"refresh\":");
       ag_buf_put_json_string(&b, t->refresh);
+    }
+    if (t->id_token != NULL) {
+      ag_buf_puts(&b, ",\"id\":");
+      ag_buf_put_json_string(&b, t->id_token);
     }
     ag_buf_puts(&b, ",\"exp\":");
     ag_buf_put_uint(&b, exp_field(t->expires_at));
