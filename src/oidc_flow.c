@@ -28,7 +28,8 @@ struct ag_oidc_flow {
   int discovery;
   uint32_t discovery_id;
   char *discovery_error;
-  bool refresh_waits; /* a refresh waits for discovery */
+  bool startup_attempt; /* the attempt under way was started with the client, not by a waiter */
+  bool refresh_waits;   /* a refresh waits for discovery */
 
   /* a loginWithRedirect waiting for discovery */
   uint32_t login_id;
@@ -140,7 +141,7 @@ void ag_oidc_flow_free(ag_client *c) {
 
 /* ---- discovery ---- */
 
-static void discover(ag_client *c, ag_ms now) {
+static void discover(ag_client *c, ag_ms now, bool startup) {
   ag_oidc_flow *f = c->oidc;
   if (f->discovery == DISCOVERY_PENDING || f->discovery == DISCOVERY_DONE) return;
   call *k = own_request(c, AG_SEND_DISCOVERY, "GET", c->cfg.oidc->discovery_url, NULL);
@@ -150,11 +151,12 @@ static void discover(ag_client *c, ag_ms now) {
   }
   f->discovery = DISCOVERY_PENDING;
   f->discovery_id = k->id;
+  f->startup_attempt = startup;
   ag_send_call(c, k, now);
 }
 
 void ag_oidc_start(ag_client *c, ag_ms now) {
-  if (c->oidc) discover(c, now);
+  if (c->oidc) discover(c, now, true);
 }
 
 static void continue_login(ag_client *c, ag_ms now);
@@ -179,6 +181,11 @@ static void discovery_failed(ag_client *c, ag_ms now, char *why) {
   f->discovery_error = why;
   if (!why) c->oom = true;
   f->discovery = DISCOVERY_FAILED;
+  /* Whoever waited on the start-up attempt gets one of its own before being told it failed. */
+  if (f->startup_attempt && (f->login_id || f->cb == CB_WAITING || f->refresh_waits)) {
+    discover(c, now, false);
+    return;
+  }
   discovery_settled(c, now);
 }
 
@@ -273,7 +280,7 @@ int ag_client_login_redirect(ag_client *c, ag_ms now, const unsigned char *rando
     return AG_ERR_NOMEM;
   }
   f->login_id = k->id;
-  if (f->discovery == DISCOVERY_FAILED || f->discovery == DISCOVERY_NONE) discover(c, now);
+  if (f->discovery == DISCOVERY_FAILED || f->discovery == DISCOVERY_NONE) discover(c, now, false);
   continue_login(c, now);
   return ag_finish(c, AG_OK);
 }
@@ -389,7 +396,7 @@ static void begin_callback(ag_client *c, ag_ms now, const char *url, size_t len,
   }
   f->cb = CB_WAITING;
   c->logins_pending++; /* calls wait for this sign-in's outcome */
-  if (f->discovery != DISCOVERY_DONE) discover(c, now);
+  if (f->discovery != DISCOVERY_DONE) discover(c, now, false);
   continue_callback(c, now);
 }
 
@@ -526,7 +533,7 @@ int ag_oidc_refresh_request(ag_client *c, call *k) {
 
 void ag_oidc_refresh_wait(ag_client *c, ag_ms now) {
   c->oidc->refresh_waits = true;
-  discover(c, now);
+  discover(c, now, false);
 }
 
 int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t len, ag_ms now,

@@ -205,6 +205,21 @@ static void failed_discovery_is_retried_by_the_next_login_and_then_rejected(void
   drv_close(&d);
 }
 
+static void a_login_waiting_on_the_start_up_discovery_gets_one_retry(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  drv_start(&d, T0, NULL);
+  uint32_t id = login_redirect(&d, T0 + 1, NULL);
+  drv_respond(&d, T0 + 2, last_send(&d, AG_SEND_DISCOVERY)->id, 503, "");
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_DISCOVERY) == 2);
+  CHECK(!drv_for(&d, AG_ACTION_REJECT, id));
+  drv_respond(&d, T0 + 3, last_send(&d, AG_SEND_DISCOVERY)->id, 503, "");
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, id);
+  CHECK(r && r->code == AG_CODE_PROVIDER_ERROR && strstr(r->text, "HTTP 503"));
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_DISCOVERY) == 2);
+  drv_close(&d);
+}
+
 static void login_without_oidc_is_bad_config(void) {
   driver d;
   CHECK(drv_open(&d, "{\"baseUrl\":\"http://api.test\"}") == AG_OK);
@@ -576,6 +591,7 @@ int main(void) {
   RUN(discovery_starts_with_the_client_and_a_stored_session_does_not_wait);
   RUN(login_waits_for_discovery_then_navigates);
   RUN(failed_discovery_is_retried_by_the_next_login_and_then_rejected);
+  RUN(a_login_waiting_on_the_start_up_discovery_gets_one_retry);
   RUN(login_without_oidc_is_bad_config);
   RUN(callback_exchanges_the_code_and_adopts_the_tokens);
   RUN(a_second_callback_joins_the_first_and_nothing_is_sent_twice);
