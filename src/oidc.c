@@ -125,10 +125,16 @@ static int page_url(char **out, const char *s, const ag_url *page) {
   return *out ? AG_OK : AG_ERR_NOMEM;
 }
 
+/* True when the space-separated `list` holds `word` (scope tokens, RFC 6749 section 3.3). */
 static bool has_word(const char *list, const char *word) {
   size_t n = strlen(word);
-  for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
-    if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return true;
+  for (const char *p = list; *p;) {
+    size_t len = 0;
+    while (p[len] && p[len] != ' ') len++;
+    if (len == n && !memcmp(p, word, n)) return true;
+    p += len;
+    while (*p == ' ') p++;
+  }
   return false;
 }
 
@@ -628,8 +634,9 @@ static int split_params(ag_oidc_callback *cb, const char *s) {
   param_list seen = {{0}, 0};
   int rc = AG_OK;
   while (rc == AG_OK && *s) {
-    const char *amp = strchr(s, '&');
-    size_t n = amp ? (size_t)(amp - s) : strlen(s);
+    size_t left = strlen(s);
+    const char *amp = memchr(s, '&', left);
+    size_t n = amp ? (size_t)(amp - s) : left;
     if (n) rc = take_pair(cb, &seen, s, n);
     s += amp ? n + 1 : n;
   }

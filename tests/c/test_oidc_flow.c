@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define T0 1700000000000.0
 #define ISSUER "https://id.example"
@@ -534,6 +535,43 @@ static void refresh_waits_for_discovery_and_fails_when_it_fails_again(void) {
   drv_close(&d);
 }
 
+static void two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token(void) {
+  driver *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+  CHECK(drv_open(a, OPTIONS("\"storage\":\"local\",")) == AG_OK);
+  sign_in(a, T0, 60);
+  const logged *stored = drv_last(a, AG_ACTION_PERSIST, -1);
+  char blob[4096];
+  snprintf(blob, sizeof blob, "%s", stored ? stored->text : "");
+  CHECK(drv_open(b, OPTIONS("\"storage\":\"local\",")) == AG_OK);
+  drv_start(b, T0 + 10, blob); /* the second tab reads the stored session */
+  answer_discovery(b, T0 + 10);
+  CHECK(ag_client_state(b->c) == AG_STATE_AUTHENTICATED);
+  drv_reset_log(a);
+  drv_reset_log(b);
+  uint32_t ca = drv_call(a, T0 + 61000, "GET", "/orders", NULL);
+  uint32_t cb = drv_call(b, T0 + 61000, "GET", "/orders", NULL);
+  CHECK(drv_count(a, AG_ACTION_LOCK, -1) == 1 && drv_count(b, AG_ACTION_LOCK, -1) == 1);
+  ag_client_lock_granted(a->c, T0 + 61001, blob, strlen(blob)); /* tab A holds the lock first */
+  drv_drain(a);
+  const logged *r = last_send(a, AG_SEND_REFRESH);
+  CHECK(r && strstr(r->body, "refresh_token=R1"));
+  drv_respond(a, T0 + 61100, r->id, 200, token_body("A2", "R2", 60, NULL, "u1"));
+  const logged *rotated = drv_last(a, AG_ACTION_PERSIST, -1);
+  CHECK(rotated && strstr(rotated->text, "\"refresh\":\"R2\"") &&
+        drv_count(a, AG_ACTION_UNLOCK, -1) == 1);
+  /* tab B gets the lock next, with what storage holds now: it adopts, and sends nothing */
+  ag_client_lock_granted(b->c, T0 + 61101, rotated->text, strlen(rotated->text));
+  drv_drain(b);
+  CHECK(drv_count(b, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
+  const logged *sa = drv_for(a, AG_ACTION_SEND, ca), *sb = drv_for(b, AG_ACTION_SEND, cb);
+  CHECK(sa && sb && !strcmp(sa->authorization, "Bearer A2") &&
+        !strcmp(sb->authorization, "Bearer A2"));
+  drv_close(a);
+  drv_close(b);
+  free(a);
+  free(b);
+}
+
 /* ---- logout ---- */
 
 static void logout_revokes_then_goes_to_the_end_session_endpoint(void) {
@@ -608,6 +646,7 @@ int main(void) {
   RUN(a_server_error_on_refresh_backs_off_and_retries);
   RUN(a_refreshed_id_token_for_another_user_ends_the_session);
   RUN(refresh_waits_for_discovery_and_fails_when_it_fails_again);
+  RUN(two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token);
   RUN(logout_revokes_then_goes_to_the_end_session_endpoint);
   RUN(logout_waits_two_seconds_at_most_for_the_revocation);
   RUN(logout_without_redirect_stays_on_the_page);
