@@ -54,7 +54,7 @@ struct ag_oidc_flow {
   ag_ms logout_deadline;
   char *end_session_url;
 
-  char *scope, *token_type, *sub; /* of the session's grant and ID token */
+  char *scope, *token_type; /* of the session's grant */
 };
 
 /* ---- small helpers ---- */
@@ -134,7 +134,6 @@ void ag_oidc_flow_free(ag_client *c) {
   ag_free(f->end_session_url);
   ag_free(f->scope);
   ag_free(f->token_type);
-  ag_free(f->sub);
   ag_free(f);
   c->oidc = NULL;
 }
@@ -455,28 +454,36 @@ static void keep_grant(ag_oidc_flow *f, ag_oidc_grant *g) {
   g->token_type = NULL;
 }
 
-/* The sub claim of a checked ID token's claims (there is one: the check requires it). */
-static char *sub_of(const char *claims) {
-  cJSON *root = ag_json_parse(claims, strlen(claims));
+/*
+ * The sub claim of the ID token held, however it came (this tab's sign-in, another
+ * tab, storage): a refreshed ID token must name the same user. NULL when none.
+ */
+static char *held_sub(const ag_client *c, bool *oom) {
+  size_t n;
+  *oom = false;
+  if (!c->tok.id_token) return NULL;
+  unsigned char *payload = ag_jwt_payload(c->tok.id_token, strlen(c->tok.id_token), &n);
+  cJSON *root = payload ? ag_json_parse((const char *)payload, n) : NULL;
   const cJSON *sub = cJSON_GetObjectItemCaseSensitive(root, "sub");
   char *out = cJSON_IsString(sub) ? dup(sub->valuestring) : NULL;
+  *oom = cJSON_IsString(sub) && !out;
   ag_json_free(root);
+  if (payload) ag_wipe(payload, n), ag_free(payload);
   return out;
 }
 
-/* Checks the ID token of a grant; on AG_OK the tokens carry it. */
+/* Checks the ID token of a grant (`nonce` NULL: a refresh); on AG_OK the tokens carry it. */
 static int take_id_token(ag_client *c, ag_tokens *t, ag_oidc_grant *g, const char *nonce, ag_ms now,
                          char **msg) {
-  ag_oidc_flow *f = c->oidc;
   char *claims = NULL;
-  int rc = ag_oidc_id_token_check(c->cfg.oidc, g->id_token, strlen(g->id_token), nonce,
-                                  nonce ? NULL : f->sub, now, &claims, msg);
-  if (rc != AG_OK) return rc;
-  char *sub = sub_of(claims);
+  bool oom = false;
+  char *sub = nonce ? NULL : held_sub(c, &oom);
+  if (oom) return AG_ERR_NOMEM;
+  int rc = ag_oidc_id_token_check(c->cfg.oidc, g->id_token, strlen(g->id_token), nonce, sub, now,
+                                  &claims, msg);
+  ag_free(sub);
   ag_free(claims);
-  if (!sub) return AG_ERR_NOMEM;
-  ag_free(f->sub);
-  f->sub = sub;
+  if (rc != AG_OK) return rc;
   t->id_token = g->id_token;
   g->id_token = NULL;
   return AG_OK;
@@ -593,9 +600,8 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   }
   int rc = ag_client_logout(c, now); /* here and in every tab, before anything leaves */
   if (f) {
-    ag_free(f->sub);
     ag_free(f->scope);
-    f->sub = f->scope = NULL;
+    f->scope = NULL;
   }
   if (rc != AG_OK) c->oom = true;
   if (!f) {

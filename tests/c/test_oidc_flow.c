@@ -572,6 +572,26 @@ static void two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token(voi
   free(b);
 }
 
+static void a_tab_that_read_the_session_checks_the_refreshed_users_too(void) {
+  driver *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+  CHECK(drv_open(a, OPTIONS("\"storage\":\"local\",\"crossTab\":false,")) == AG_OK);
+  sign_in(a, T0, 60);
+  const logged *stored = drv_last(a, AG_ACTION_PERSIST, -1);
+  CHECK(stored && strstr(stored->text, "\"id\":"));
+  CHECK(drv_open(b, OPTIONS("\"storage\":\"local\",\"crossTab\":false,")) == AG_OK);
+  drv_start(b, T0 + 10, stored ? stored->text : NULL);
+  answer_discovery(b, T0 + 10);
+  uint32_t call = drv_call(b, T0 + 61000, "GET", "/orders", NULL);
+  drv_respond(b, T0 + 61100, last_send(b, AG_SEND_REFRESH)->id, 200,
+              token_body("A2", "R2", 60, NULL, "mallory"));
+  const logged *r = drv_for(b, AG_ACTION_REJECT, call);
+  CHECK(r && r->code == AG_CODE_PROVIDER_ERROR && strstr(r->text, "sub is not the signed-in"));
+  drv_close(a);
+  drv_close(b);
+  free(a);
+  free(b);
+}
+
 /* ---- logout ---- */
 
 static void logout_revokes_then_goes_to_the_end_session_endpoint(void) {
@@ -625,6 +645,98 @@ static void logout_without_redirect_stays_on_the_page(void) {
   drv_close(&d);
 }
 
+/* ---- allocation failure ---- */
+
+static long budget; /* allocations left before failing; < 0: never fail */
+
+static void *failing_malloc(size_t n) {
+  if (budget == 0) return NULL;
+  if (budget > 0) budget--;
+  return malloc(n);
+}
+
+typedef struct seen {
+  uint32_t discovery, token, refresh, revoke;
+  char txn[1024], state[64], nonce[64];
+} seen;
+
+/* Drains actions, keeping what the next step needs. */
+static void take(ag_client *c, seen *s) {
+  ag_action a;
+  while (ag_client_next_action(c, &a)) {
+    if (a.type == AG_ACTION_SEND && a.code == AG_SEND_DISCOVERY) s->discovery = a.id;
+    if (a.type == AG_ACTION_SEND && a.code == AG_SEND_TOKEN) s->token = a.id;
+    if (a.type == AG_ACTION_SEND && a.code == AG_SEND_REFRESH) s->refresh = a.id;
+    if (a.type == AG_ACTION_SEND && a.code == AG_SEND_REVOKE) s->revoke = a.id;
+    if (a.type == AG_ACTION_TRANSACTION && a.text && a.text_len < sizeof s->txn)
+      memcpy(s->txn, a.text, a.text_len), s->txn[a.text_len] = '\0';
+    if (a.type == AG_ACTION_NAVIGATE && a.code == AG_NAVIGATE_ASSIGN && a.text &&
+        strstr(a.text, "/auth?")) {
+      param(a.text, "state", s->state, sizeof s->state);
+      param(a.text, "nonce", s->nonce, sizeof s->nonce);
+    }
+  }
+}
+
+/* A whole OpenID session, results ignored: only crashes and leaks count here. */
+static void oidc_session(void) {
+  ag_client *c = NULL;
+  seen s;
+  memset(&s, 0, sizeof s);
+  const char *o = OPTIONS("\"storage\":\"local\",");
+  if (ag_client_new(&c, o, strlen(o), "http://app.test", 15, NULL, 0) != AG_OK) return;
+  uint32_t id;
+  ag_client_start(c, T0, NULL, 0);
+  take(c, &s);
+  ag_client_response(c, T0, s.discovery, 200, DOC, strlen(DOC));
+  take(c, &s);
+  ag_client_login_redirect(c, T0, random_bytes, sizeof random_bytes, "/x", 2, "{\"a\":\"b\"}", 9,
+                           &id);
+  take(c, &s);
+  signed_in si;
+  snprintf(si.state, sizeof si.state, "%s", s.state);
+  const char *url = callback_url(&si);
+  ag_client_redirect_callback(c, T0, url, strlen(url), s.txn, strlen(s.txn), &id);
+  ag_client_redirect_callback(c, T0, url, strlen(url), s.txn, strlen(s.txn), &id);
+  take(c, &s);
+  const char *body = token_body("A1", "R1", 60, s.nonce, "u1");
+  ag_client_response(c, T0, s.token, 200, body, strlen(body));
+  take(c, &s);
+  ag_client_call(c, T0 + 61000, "GET", 3, "/a", 2, NULL, 0, AG_CRED_UNSET, &id);
+  take(c, &s);
+  ag_client_lock_granted(c, T0 + 61000, NULL, 0);
+  take(c, &s);
+  body = token_body("A2", "R2", 60, NULL, "u1");
+  ag_client_response(c, T0 + 61001, s.refresh, 200, body, strlen(body));
+  take(c, &s);
+  ag_client_logout_redirect(c, T0 + 61002, 1, &id);
+  take(c, &s);
+  ag_client_response(c, T0 + 61003, s.revoke, 200, "", 0);
+  ag_client_tick(c, T0 + 70000);
+  take(c, &s);
+  ag_client_free(c);
+}
+
+static void every_allocation_of_an_oidc_session_may_fail(void) {
+  long base = ag_live_allocations(), runs = 0;
+  for (int i = 0; i < AG_OIDC_RANDOM_BYTES; i++) random_bytes[i] = (unsigned char)(i * 13 + 5);
+  ag_set_allocator(failing_malloc, free);
+  for (budget = 0;; budget = budget + 1) {
+    long n = budget;
+    oidc_session();
+    runs++;
+    CHECK(ag_live_allocations() == base);
+    if (ag_live_allocations() != base) {
+      fprintf(stderr, "  leak with allocation %ld failing\n", n);
+      break;
+    }
+    if (budget > 0) break; /* the session needed fewer allocations than allowed: all covered */
+    budget = n;
+  }
+  ag_set_allocator(NULL, NULL);
+  CHECK(runs > 300); /* the whole session was reached: sign-in, refresh and logout allocate */
+}
+
 int main(void) {
   RUN(discovery_starts_with_the_client_and_a_stored_session_does_not_wait);
   RUN(login_waits_for_discovery_then_navigates);
@@ -647,8 +759,10 @@ int main(void) {
   RUN(a_refreshed_id_token_for_another_user_ends_the_session);
   RUN(refresh_waits_for_discovery_and_fails_when_it_fails_again);
   RUN(two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token);
+  RUN(a_tab_that_read_the_session_checks_the_refreshed_users_too);
   RUN(logout_revokes_then_goes_to_the_end_session_endpoint);
   RUN(logout_waits_two_seconds_at_most_for_the_revocation);
   RUN(logout_without_redirect_stays_on_the_page);
+  RUN(every_allocation_of_an_oidc_session_may_fail);
   return CHECK_EXIT_CODE();
 }
