@@ -143,6 +143,10 @@ int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t 
 char *ag_oidc_refresh_refusal(const ag_client *c, int status, const char *body, size_t len,
                               bool *invalid_grant);
 ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation, 0: none */
+/* The ID token's claims (heap JSON, a checked token's payload; NULL when none): never a token. */
+char *ag_oidc_session_claims(const ag_client *c);
+const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
+const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
 void ag_oidc_tick(ag_client *c, ag_ms now);
 
 /* requests.c */

@@ -676,3 +676,17 @@ ag_ms ag_oidc_deadline(const ag_client *c) { return c->oidc ? c->oidc->logout_de
 void ag_oidc_tick(ag_client *c, ag_ms now) {
   if (c->oidc && c->oidc->logout_id && now >= c->oidc->logout_deadline) finish_logout(c);
 }
+
+/* ---- the session's OpenID parts (for the session JSON) ---- */
+
+char *ag_oidc_session_claims(const ag_client *c) {
+  size_t n;
+  if (!c->oidc || !c->tok.id_token) return NULL;
+  return (char *)ag_jwt_payload(c->tok.id_token, strlen(c->tok.id_token), &n);
+}
+
+const char *ag_oidc_session_scope(const ag_client *c) { return c->oidc ? c->oidc->scope : NULL; }
+
+const char *ag_oidc_session_token_type(const ag_client *c) {
+  return c->oidc ? c->oidc->token_type : NULL;
+}

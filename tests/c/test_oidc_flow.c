@@ -1,6 +1,7 @@
 /* test_oidc_flow.c — whole OpenID flows through the client, with scripted time: discovery,
  * the redirect login, the callback and its one code exchange, refresh with rotation, logout. */
 #include "check.h"
+#include "client.h"
 #include "driver.h"
 #include "internal.h"
 
@@ -260,13 +261,13 @@ static void callback_exchanges_the_code_and_adopts_the_tokens(void) {
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
 
   /* a protected call made meanwhile waits for the sign-in */
-  uint32_t call = drv_call(&d, T0 + 1100, "GET", "/orders", NULL);
-  CHECK(drv_for(&d, AG_ACTION_SEND, call) == NULL && drv_for(&d, AG_ACTION_REJECT, call) == NULL);
+  uint32_t waiting = drv_call(&d, T0 + 1100, "GET", "/orders", NULL);
+  CHECK(drv_for(&d, AG_ACTION_SEND, waiting) == NULL && drv_for(&d, AG_ACTION_REJECT, waiting) == NULL);
   drv_respond(&d, T0 + 1200, t->id, 200, token_body("A1", "R1", 300, s.nonce, "u1"));
   const logged *ok = drv_for(&d, AG_ACTION_RESOLVE, id);
   CHECK(ok && ok->text && !strcmp(ok->text, "{\"returnTo\":\"/inbox\"}"));
   CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
-  const logged *sent = drv_for(&d, AG_ACTION_SEND, call);
+  const logged *sent = drv_for(&d, AG_ACTION_SEND, waiting);
   CHECK(sent && !strcmp(sent->authorization, "Bearer A1"));
   const logged *persist = drv_last(&d, AG_ACTION_PERSIST, -1);
   CHECK(persist && strstr(persist->text, "\"refresh\":\"R1\"") &&
@@ -424,6 +425,25 @@ static void a_callback_without_iss_fails_once_discovery_says_it_is_sent(void) {
   drv_close(&d);
 }
 
+static void the_session_carries_the_id_tokens_claims_scope_and_type(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  drv_start(&d, T0, NULL);
+  CHECK(ag_oidc_session_claims(d.c) == NULL);
+  drv_close(&d);
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  sign_in(&d, T0, 300);
+  char *claims = ag_oidc_session_claims(d.c);
+  CHECK(claims && strstr(claims, "\"sub\":\"u1\"") && strstr(claims, "\"iss\":\"" ISSUER "\""));
+  CHECK(claims && !strstr(claims, "A1") && !strstr(claims, "R1")); /* never a token */
+  ag_free(claims);
+  CHECK_STR_EQ(ag_oidc_session_scope(d.c), "openid offline_access");
+  CHECK_STR_EQ(ag_oidc_session_token_type(d.c), "Bearer");
+  logout(&d, T0 + 1, 0);
+  CHECK(ag_oidc_session_claims(d.c) == NULL && ag_oidc_session_scope(d.c) == NULL);
+  drv_close(&d);
+}
+
 /* ---- refresh ---- */
 
 static void refresh_uses_the_grant_and_never_presents_a_token_twice(void) {
@@ -456,10 +476,10 @@ static void refresh_invalid_grant_ends_the_session(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("\"crossTab\":false,")) == AG_OK);
   sign_in(&d, T0, 60);
-  uint32_t call = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
+  uint32_t waiting = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
   drv_respond(&d, T0 + 61100, last_send(&d, AG_SEND_REFRESH)->id, 400,
               "{\"error\":\"invalid_grant\"}");
-  const logged *r = drv_for(&d, AG_ACTION_REJECT, call);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, waiting);
   CHECK(r && r->code == AG_CODE_SESSION_EXPIRED);
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
   drv_close(&d);
@@ -469,10 +489,10 @@ static void other_refresh_refusals_are_provider_errors_and_not_retried(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("\"crossTab\":false,")) == AG_OK);
   sign_in(&d, T0, 60);
-  uint32_t call = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
+  uint32_t waiting = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
   drv_respond(&d, T0 + 61100, last_send(&d, AG_SEND_REFRESH)->id, 401,
               "{\"error\":\"invalid_client\",\"error_description\":\"client is disabled\"}");
-  const logged *r = drv_for(&d, AG_ACTION_REJECT, call);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, waiting);
   CHECK(r && r->code == AG_CODE_PROVIDER_ERROR && strstr(r->text, "invalid_client: client is"));
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
   drv_tick(&d, T0 + 600000);
@@ -497,10 +517,10 @@ static void a_refreshed_id_token_for_another_user_ends_the_session(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("\"crossTab\":false,")) == AG_OK);
   sign_in(&d, T0, 60);
-  uint32_t call = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
+  uint32_t waiting = drv_call(&d, T0 + 61000, "GET", "/orders", NULL);
   drv_respond(&d, T0 + 61100, last_send(&d, AG_SEND_REFRESH)->id, 200,
               token_body("A2", "R2", 60, NULL, "someone-else"));
-  const logged *r = drv_for(&d, AG_ACTION_REJECT, call);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, waiting);
   CHECK(r && r->code == AG_CODE_PROVIDER_ERROR && strstr(r->text, "sub"));
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
   drv_close(&d);
@@ -581,10 +601,10 @@ static void a_tab_that_read_the_session_checks_the_refreshed_users_too(void) {
   CHECK(drv_open(b, OPTIONS("\"storage\":\"local\",\"crossTab\":false,")) == AG_OK);
   drv_start(b, T0 + 10, stored ? stored->text : NULL);
   answer_discovery(b, T0 + 10);
-  uint32_t call = drv_call(b, T0 + 61000, "GET", "/orders", NULL);
+  uint32_t waiting = drv_call(b, T0 + 61000, "GET", "/orders", NULL);
   drv_respond(b, T0 + 61100, last_send(b, AG_SEND_REFRESH)->id, 200,
               token_body("A2", "R2", 60, NULL, "mallory"));
-  const logged *r = drv_for(b, AG_ACTION_REJECT, call);
+  const logged *r = drv_for(b, AG_ACTION_REJECT, waiting);
   CHECK(r && r->code == AG_CODE_PROVIDER_ERROR && strstr(r->text, "sub is not the signed-in"));
   drv_close(a);
   drv_close(b);
@@ -752,6 +772,7 @@ int main(void) {
   RUN(a_refused_code_exchange_names_the_oauth_error);
   RUN(a_callback_before_discovery_waits_for_it);
   RUN(a_callback_without_iss_fails_once_discovery_says_it_is_sent);
+  RUN(the_session_carries_the_id_tokens_claims_scope_and_type);
   RUN(refresh_uses_the_grant_and_never_presents_a_token_twice);
   RUN(refresh_invalid_grant_ends_the_session);
   RUN(other_refresh_refusals_are_provider_errors_and_not_retried);
