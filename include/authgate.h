@@ -36,6 +36,9 @@ extern "C" {
 #endif
 
 typedef double ag_ms;
+
+/* Random bytes one loginWithRedirect takes (PKCE verifier, state, nonce: 32 each). */
+#define AG_OIDC_RANDOM_BYTES 96
 typedef struct ag_client ag_client;
 
 enum ag_err {
@@ -65,7 +68,11 @@ enum ag_code {
   AG_CODE_BAD_CONFIG = 7,
   AG_CODE_BAD_TOKEN_RESPONSE = 8,
   AG_CODE_LOGIN_FAILED = 9,
-  AG_CODE_TIMEOUT = 11 /* no response within timeoutMs; the request was aborted */
+  AG_CODE_LOGIN_REQUIRED =
+      10,               /* the sign-in must start again (provider login_required, bad state) */
+  AG_CODE_TIMEOUT = 11, /* an attempt took longer than timeoutMs */
+  AG_CODE_PROVIDER_ERROR =
+      12 /* the OpenID provider's discovery or token endpoint refused, or a check failed */
 };
 
 /* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */
@@ -101,7 +108,15 @@ enum ag_action_type {
   AG_ACTION_BROADCAST = 8,     /* post `text` to the other tabs */
   AG_ACTION_STATE = 9,         /* the state changed to `code` (enum ag_state) */
   AG_ACTION_SESSION = 10,      /* the session changed: `text` is its JSON (see ag_client_session) */
-  AG_ACTION_ABORT = 11 /* abort request `id` now (its deadline passed); its outcome follows */
+  AG_ACTION_ABORT = 11, /* abort request `id` now (its deadline passed); its outcome follows */
+  AG_ACTION_TRANSACTION =
+      12, /* keep `text` as the sign-in transaction (sessionStorage); none: remove it */
+  AG_ACTION_NAVIGATE = 13 /* go to `text`: code AG_NAVIGATE_ASSIGN or AG_NAVIGATE_REPLACE */
+};
+
+enum ag_navigate {
+  AG_NAVIGATE_ASSIGN = 0, /* location.assign(text): leave the page */
+  AG_NAVIGATE_REPLACE = 1 /* history.replaceState(.., text): rewrite the address bar only */
 };
 
 enum ag_send_kind {
@@ -109,7 +124,10 @@ enum ag_send_kind {
       0, /* an app call: the shim keeps the caller's request and adds what is said here */
   AG_SEND_LOGIN =
       1, /* the core's own request: method, url, body, content type; pass the body back */
-  AG_SEND_REFRESH = 2 /* likewise */
+  AG_SEND_REFRESH = 2,   /* likewise */
+  AG_SEND_DISCOVERY = 3, /* the core's own GET of the OpenID discovery document */
+  AG_SEND_TOKEN = 4,     /* the code exchange at the token endpoint (form body) */
+  AG_SEND_REVOKE = 5     /* RFC 7009 revocation on logout: send it with keepalive */
 };
 
 /*
@@ -248,6 +266,40 @@ int ag_client_login(ag_client *client, ag_ms now, const char *credentials_json,
  * Returns AG_OK, AG_ERR_BAD_TOKENS (nothing changed) or AG_ERR_NOMEM.
  */
 int ag_client_set_tokens(ag_client *client, ag_ms now, const char *json, size_t len);
+
+/*
+ * OpenID Connect (options.oidc). Discovery starts with ag_client_start, in
+ * the background: a stored session serves calls meanwhile; these wait for it.
+ *
+ * loginWithRedirect: `random` is AG_OIDC_RANDOM_BYTES (96) bytes from
+ * crypto.getRandomValues; `return_to` NULL when not given; `params_json` NULL
+ * or a JSON object of strings. Answered with TRANSACTION (store it), NAVIGATE
+ * (assign) and RESOLVE of `id_out`, or REJECT (BAD_CONFIG, PROVIDER_ERROR).
+ */
+int ag_client_login_redirect(ag_client *client, ag_ms now, const unsigned char *random,
+                             size_t random_len, const char *return_to, size_t return_to_len,
+                             const char *params_json, size_t params_len, uint32_t *id_out);
+
+/*
+ * handleRedirectCallback: `url` is the page's URL (empty: join the callback
+ * already handled), `transaction` what sessionStorage holds (NULL if none).
+ * Answered with NAVIGATE (replace: the URL without code/state/iss),
+ * TRANSACTION (removed), SEND_TOKEN, then RESOLVE of `id_out` with `text`
+ * {"returnTo": s|null}, or REJECT (LOGIN_REQUIRED, PROVIDER_ERROR,
+ * BAD_TOKEN_RESPONSE, CORS_OR_NETWORK). A second call with the same URL, an
+ * empty one or one without code/state/iss joins the first: it settles as the
+ * first did (or will), and nothing is sent again.
+ */
+int ag_client_redirect_callback(ag_client *client, ag_ms now, const char *url, size_t url_len,
+                                const char *transaction, size_t transaction_len, uint32_t *id_out);
+
+/*
+ * logout({redirect}): as ag_client_logout, then with oidc a SEND_REVOKE of
+ * the refresh token when the provider has a revocation endpoint, and, once it
+ * is answered or after 2 s (a deadline), NAVIGATE (assign) to the end-session
+ * URL when `redirect` and the provider has one; then RESOLVE of `id_out`.
+ */
+int ag_client_logout_redirect(ag_client *client, ag_ms now, int redirect, uint32_t *id_out);
 
 /* Forget the tokens here and in the other tabs; waiting calls reject NO_TOKEN. */
 int ag_client_logout(ag_client *client, ag_ms now);

@@ -24,12 +24,16 @@ export const ACTION = Object.freeze({
   STATE: 9,
   SESSION: 10,
   ABORT: 11,
+  TRANSACTION: 12,
+  NAVIGATE: 13,
 });
 
 // enum ag_wake: what the page saw when it may have slept.
 export const WAKE = Object.freeze({ VISIBLE: 1, ONLINE: 2, PAGESHOW: 3 });
 
 export const SEND_CALL = 0; // enum ag_send_kind: an app call; login and refresh are the core's own requests
+export const SEND_REVOKE = 5; // the revocation on logout: sent with keepalive, the page may be leaving
+export const NAVIGATE_REPLACE = 1; // enum ag_navigate: history.replaceState (0: location.assign)
 
 export const STORAGE = Object.freeze({ MEMORY: 0, SESSION: 1, LOCAL: 2 });
 
@@ -305,6 +309,26 @@ export class CoreClient {
       this.#x._ag_client_login(this.#handle, now, c, len, this.#out),
     );
     return this.#idOrThrow(rc, 'gate.login()');
+  }
+
+  /** loginWithRedirect: `random` is RANDOM_BYTES bytes; returnTo and paramsJson may be null. */
+  loginRedirect(now, random, returnTo, paramsJson) {
+    const rc = this.#core.withInputs([random, returnTo, paramsJson], (r, rLen, t, tLen, p, pLen) =>
+      this.#x._ag_client_login_redirect(this.#handle, now, r, rLen, t, tLen, p, pLen, this.#out),
+    );
+    return this.#idOrThrow(rc, 'gate.loginWithRedirect()');
+  }
+
+  redirectCallback(now, url, transaction) {
+    const rc = this.#core.withInputs([url, transaction], (u, uLen, t, tLen) =>
+      this.#x._ag_client_redirect_callback(this.#handle, now, u, uLen, t, tLen, this.#out),
+    );
+    return this.#idOrThrow(rc, `gate.handleRedirectCallback(${url})`);
+  }
+
+  logoutRedirect(now, redirect) {
+    const rc = this.#x._ag_client_logout_redirect(this.#handle, now, redirect ? 1 : 0, this.#out);
+    return this.#idOrThrow(rc, 'gate.logout()');
   }
 
   /** `retryAfter`: the response's Retry-After header value, or null. */

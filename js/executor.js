@@ -9,6 +9,7 @@ import {
   AG_ERR_BAD_TOKENS,
   CoreClient,
   SEND_CALL,
+  SEND_REVOKE,
   STATE_INITIALIZING,
   STORAGE,
   WAKE,
@@ -16,6 +17,7 @@ import {
   credentialsValue,
   loadCore,
 } from './core.js';
+import { currentUrl, navigate, openTransactions, randomBytes } from './oidc.js';
 import { openStorage } from './storage.js';
 import { openTabs } from './tabs.js';
 import { unguarded } from './unguarded.js';
@@ -32,6 +34,7 @@ export class Executor {
   #now;
   #storageArea;
   #storage = null;
+  #transactions = null;
   #tabs = null;
   #timer = null;
   #armedFor = -1; // the deadline the timer is set for
@@ -68,6 +71,7 @@ export class Executor {
     this.#client = client;
     const settings = client.settings();
     this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
+    this.#transactions = openTransactions(settings.storageKey);
     this.#tabs = openTabs({
       name: settings.storageKey,
       crossTab: settings.crossTab,
@@ -177,10 +181,39 @@ export class Executor {
     this.#drain();
   }
 
-  async logout() {
+  /** With oidc, the core also revokes and (redirect) sends the page to the end-session endpoint. */
+  async logout(options) {
+    const redirect = options?.redirect ?? true;
+    if (typeof redirect !== 'boolean') {
+      throw new AuthGateError('BAD_CONFIG', 'gate.logout(): `redirect` must be a boolean (default true).');
+    }
     const client = await this.client();
-    client.logout(this.#now());
-    this.#drain();
+    return this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+  }
+
+  async loginWithRedirect(options) {
+    const { returnTo, params } = options ?? {};
+    if (returnTo !== undefined && typeof returnTo !== 'string') {
+      throw new AuthGateError('BAD_CONFIG', 'gate.loginWithRedirect(): `returnTo` must be a string, e.g. "/inbox".');
+    }
+    if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) {
+      throw new AuthGateError('BAD_CONFIG', 'gate.loginWithRedirect(): `params` must be an object of strings.');
+    }
+    const client = await this.client();
+    const paramsJson = params === undefined ? null : JSON.stringify(params);
+    const id = client.loginRedirect(this.#now(), randomBytes(), returnTo ?? null, paramsJson);
+    return this.#track(id, { task: true });
+  }
+
+  /** Resolves {returnTo}; a second call (StrictMode) joins the first: the core decides. */
+  async handleRedirectCallback(url) {
+    if (url !== undefined && typeof url !== 'string') {
+      throw new AuthGateError('BAD_CONFIG', 'gate.handleRedirectCallback(): `url` must be a string (default: location.href).');
+    }
+    const client = await this.client();
+    const id = client.redirectCallback(this.#now(), url ?? currentUrl(), this.#transactions.read());
+    const answer = await this.#track(id, { task: true });
+    return { returnTo: answer?.returnTo ?? null };
   }
 
   destroy() {
@@ -272,7 +305,9 @@ export class Executor {
         break;
       case ACTION.RESOLVE: {
         const entry = this.#calls.get(action.id);
-        const value = entry?.token ? action.text : entry?.login ? undefined : entry?.response;
+        let value = entry?.login ? undefined : entry?.response;
+        if (entry?.token) value = action.text;
+        else if (entry?.task) value = action.text ? JSON.parse(action.text) : undefined;
         this.#settle(action.id, 'resolve', value);
         break;
       }
@@ -282,6 +317,12 @@ export class Executor {
       case ACTION.SESSION:
         this.#session = JSON.parse(action.text);
         this.#tell(this.#sessionListeners, this.#session);
+        break;
+      case ACTION.TRANSACTION:
+        this.#transactions.write(action.text);
+        break;
+      case ACTION.NAVIGATE:
+        navigate(action.code, action.text);
         break;
       case ACTION.REJECT:
         this.#reject(action);
@@ -420,6 +461,7 @@ export class Executor {
     if (own) own.controller = controller;
     const init = { method: action.method, body: action.body, signal: controller.signal };
     if (action.contentType !== null) init.headers = { 'Content-Type': action.contentType };
+    if (action.code === SEND_REVOKE) init.keepalive = true; // it may outlive the page (logout redirects)
     const credentials = credentialsName(action.credentials);
     if (credentials) init.credentials = credentials;
     let status;

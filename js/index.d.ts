@@ -53,6 +53,17 @@ export interface AuthGateOptions {
   timeoutMs?: number;
   /** Retries of failed app calls (default false: fetch semantics). */
   retry?: false | RetryOptions;
+  /**
+   * Sign in through an OpenID Connect provider (authorization code with PKCE
+   * S256, a public client). Cannot be combined with `login` or `refresh`:
+   * the provider's token endpoint signs in and refreshes.
+   * @example
+   * createAuthGate({
+   *   baseUrl: 'https://api.example',
+   *   oidc: { issuer: 'https://id.example', clientId: 'spa', redirectUri: '/callback' },
+   * });
+   */
+  oidc?: AuthGateOidcOptions;
 
   /**
    * Extension, for tests and non-browser runtimes: the fetch the gate sends
@@ -112,6 +123,21 @@ export interface Session {
   tokenType: 'Bearer' | 'DPoP';
   /** The access JWT's payload (own backend) or the ID token's claims; null for an opaque token. */
   claims: Record<string, unknown> | null;
+}
+
+export interface AuthGateOidcOptions {
+  /** Discovery reads `<issuer>/.well-known/openid-configuration`; its `issuer` must equal this exactly. */
+  issuer: string;
+  /** The public client's id (there is no secret). */
+  clientId: string;
+  /** Where the provider sends the browser back: absolute, or a path on this page's origin. */
+  redirectUri: string;
+  /** Default 'openid offline_access'; must include 'openid'. */
+  scope?: string;
+  /** Where the provider sends the browser after logout (absolute, or a path on this page's origin). */
+  postLogoutRedirectUri?: string;
+  /** Extra authorization-request parameters (audience, resource, prompt, ...); not the gate's own. */
+  params?: Record<string, string>;
 }
 
 /** The tokens an app hands over itself (e.g. from a server-rendered login). */
@@ -179,11 +205,40 @@ export interface AuthGate {
   setTokens(t: AuthGateTokens): void;
 
   /**
-   * Forgets the tokens here and in the other tabs; resolves once done.
+   * Forgets the tokens here and in the other tabs; resolves once done. With
+   * `oidc` it also revokes the refresh token (RFC 7009, waiting at most 2 s)
+   * when the provider offers revocation and, with `redirect` (default true),
+   * sends the page to the provider's end_session_endpoint.
    * @example
-   * await gate.logout();
+   * await gate.logout();                    // oidc: ends the provider's session too
+   * await gate.logout({ redirect: false }); // stay on the page
    */
-  logout(): Promise<void>;
+  logout(options?: { redirect?: boolean }): Promise<void>;
+
+  /**
+   * oidc only: builds the authorization request (PKCE S256, state, nonce),
+   * keeps the sign-in in sessionStorage and sends the page to the provider.
+   * Rejects BAD_CONFIG (no `oidc`, reserved `params`) or PROVIDER_ERROR
+   * (discovery failed twice).
+   * @example
+   * await gate.loginWithRedirect({ returnTo: '/inbox', params: { prompt: 'login' } });
+   */
+  loginWithRedirect(options?: { returnTo?: string; params?: Record<string, string> }): Promise<void>;
+
+  /**
+   * On the redirectUri page (default url: location.href): checks state and
+   * `iss`, exchanges the code once, checks the ID token's claims, adopts the
+   * tokens, removes code/state/iss from the address bar and resolves with the
+   * `returnTo` given to loginWithRedirect. A second call (React StrictMode),
+   * during or after the first, settles as the first did. Rejects
+   * LOGIN_REQUIRED (no matching sign-in, a bad state, the provider's
+   * login_required/access_denied), PROVIDER_ERROR, BAD_TOKEN_RESPONSE or
+   * CORS_OR_NETWORK.
+   * @example
+   * const { returnTo } = await gate.handleRedirectCallback();
+   * router.replace(returnTo ?? '/');
+   */
+  handleRedirectCallback(url?: string): Promise<{ returnTo: string | null }>;
 
   /**
    * fetch, through the gate: relative paths resolve against baseUrl,
@@ -274,7 +329,9 @@ export type AuthGateErrorCode =
   | 'BAD_CONFIG'
   | 'BAD_TOKEN_RESPONSE'
   | 'LOGIN_FAILED'
-  | 'TIMEOUT';
+  | 'LOGIN_REQUIRED'
+  | 'TIMEOUT'
+  | 'PROVIDER_ERROR';
 
 /**
  * Every failure the gate reports. The message names the method and URL and

@@ -35,7 +35,9 @@ export function createAuthGate(options) {
     ready: () => exec.ready(),
     login: (credentials) => exec.login(credentials),
     setTokens: (tokens) => exec.setTokens(tokens),
-    logout: () => exec.logout(),
+    logout: (options) => exec.logout(options),
+    loginWithRedirect: (options) => exec.loginWithRedirect(options),
+    handleRedirectCallback: (url) => exec.handleRedirectCallback(url),
     fetch: (input, init) => exec.fetch(input, init),
     subscribe: (listener) => exec.subscribe(listener),
     guardGlobalFetch(mode) {

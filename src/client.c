@@ -21,6 +21,7 @@ static void set_state(ag_client *c, int state) {
 static bool has_access(const ag_client *c) { return c->tok.access != NULL; }
 
 static bool can_refresh(const ag_client *c) {
+  if (c->cfg.oidc) return c->tok.refresh != NULL; /* the refresh_token grant */
   if (!c->cfg.refresh_url) return false;
   return c->cfg.refresh_send == AG_REFRESH_COOKIE || c->tok.refresh != NULL;
 }
@@ -135,12 +136,21 @@ static int send_refresh(ag_client *c, ag_ms now) {
   call *k = ag_call_new(c, AG_SEND_REFRESH);
   if (!k) return AG_ERR_NOMEM;
   k->method = ag_strndup("POST", 4);
-  k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
-  if (!k->method || !k->url || ag_build_refresh_body(c, k) != AG_OK) {
+  int rc = c->cfg.oidc ? ag_oidc_refresh_request(c, k) : AG_OK;
+  if (rc == AG_ERR_STALE) { /* the token endpoint is not known yet: after discovery */
+    ag_call_free(c, k);
+    ag_oidc_refresh_wait(c, now);
+    return AG_OK;
+  }
+  if (!c->cfg.oidc) {
+    k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
+    rc = k->url && ag_build_refresh_body(c, k) == AG_OK ? AG_OK : AG_ERR_NOMEM;
+    if (k->url) k->credentials = ag_own_request_credentials(c, k->url);
+  }
+  if (!k->method || rc != AG_OK) {
     ag_call_free(c, k);
     return AG_ERR_NOMEM;
   }
-  k->credentials = ag_own_request_credentials(c, k->url);
   k->timeout_ms = own_request_timeout(c);
   c->refresh_id = k->id;
   c->refresh_stalled = false;
@@ -280,6 +290,11 @@ int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
     ag_free(c);
     return rc;
   }
+  if (ag_oidc_flow_new(c) != AG_OK) {
+    ag_config_free(&c->cfg);
+    ag_free(c);
+    return AG_ERR_NOMEM;
+  }
   c->state = AG_STATE_INITIALIZING;
   *out = c;
   return AG_OK;
@@ -287,6 +302,7 @@ int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
 
 void ag_client_free(ag_client *c) {
   if (!c) return;
+  ag_oidc_flow_free(c);
   ag_calls_free_all(c);
   ag_actions_free_all(c);
   forget_tokens(c);
@@ -315,6 +331,7 @@ int ag_finish(ag_client *c, int rc) {
 int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
   if (!c || c->started) return AG_ERR_INVALID;
   c->started = true;
+  ag_oidc_start(c, now); /* discovery in the background: a stored session does not wait for it */
   if (blob && blob_len && c->gen > 0) {
     /* login, setTokens or logout came before start: only a newer blob counts */
     int rc = ag_tabs_take_blob(c, now, blob, blob_len);
@@ -553,6 +570,29 @@ int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, cons
   return ag_finish(c, AG_OK);
 }
 
+/* A 2xx OpenID refresh answer passed its checks; else the session ends PROVIDER_ERROR. */
+static bool oidc_refresh_checked(ag_client *c, ag_tokens *t, const char *body, size_t len,
+                                 ag_ms now) {
+  char *msg = NULL;
+  int rc = ag_oidc_refresh_answer(c, t, body, len, now, &msg);
+  if (rc == AG_OK) return true;
+  ag_tokens_clear(t);
+  if (rc < 0) c->oom = true;
+  /* Not retried: the provider rotated the refresh token it was given. */
+  end_session(c, rc > 0 ? rc : AG_CODE_PROVIDER_ERROR, msg ? msg : "the refresh failed a check");
+  ag_free(msg);
+  return false;
+}
+
+/* A 4xx OpenID refresh answer: invalid_grant is a refused refresh; others end it PROVIDER_ERROR. */
+static bool oidc_refresh_invalid_grant(ag_client *c, int status, const char *body, size_t len) {
+  bool invalid_grant = false;
+  char *msg = ag_oidc_refresh_refusal(c, status, body, len, &invalid_grant);
+  if (!invalid_grant) end_session(c, AG_CODE_PROVIDER_ERROR, msg ? msg : "the refresh was refused");
+  ag_free(msg);
+  return invalid_grant;
+}
+
 int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
                        size_t body_len) {
   return ag_client_response_ex(c, now, id, status, body, body_len, NULL, 0);
@@ -567,6 +607,7 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
   if (status >= 200 && status < 300) {
     ag_tokens t = {0};
     int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
+    if (rc == AG_OK && c->cfg.oidc && !oidc_refresh_checked(c, &t, body, len, now)) return;
     if (rc == AG_OK) {
       if (!t.refresh && c->tok.refresh) { /* servers that do not rotate keep the old one */
         t.refresh = c->tok.refresh;
@@ -581,6 +622,10 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
     refresh_failed(c, now);
     return;
   }
+  if (c->cfg.oidc && status >= 400 && status < 500 &&
+      !oidc_refresh_invalid_grant(c, status, body, len))
+    return;
+  if (c->cfg.oidc && status >= 400 && status < 500) status = 400; /* invalid_grant: refused */
   if (status == 400 || status == 401 || status == 403) {
     bool session = !c->initial_refresh || c->initial_had_session;
     c->initial_refresh = false;
@@ -629,7 +674,8 @@ static void on_login_response(ag_client *c, call *k, ag_ms now, int status, cons
 
 static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
                              size_t len) {
-  if (k->kind == AG_SEND_REFRESH) on_refresh_response(c, k, now, status, body, len);
+  if (ag_oidc_owns(k->kind)) ag_oidc_response(c, k, now, status, body, len);
+  else if (k->kind == AG_SEND_REFRESH) on_refresh_response(c, k, now, status, body, len);
   else on_login_response(c, k, now, status, body, len);
 }
 
@@ -639,7 +685,9 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
   ag_timer_disarm(c, k);
-  if (k->kind == AG_SEND_REFRESH) {
+  if (ag_oidc_owns(k->kind)) {
+    ag_oidc_network_error(c, k, now);
+  } else if (k->kind == AG_SEND_REFRESH) {
     bool current = k->id == c->refresh_id;
     ag_call_free(c, k);
     c->last_refresh_status = 0;
@@ -656,7 +704,7 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
 int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
   call *k = ag_call_find(c, id);
-  if (!k || k->kind == AG_SEND_REFRESH) return AG_ERR_INVALID;
+  if (!k || k->kind == AG_SEND_REFRESH || ag_oidc_owns(k->kind)) return AG_ERR_INVALID;
   ag_call_free(c, k);
   settle_waiting(c, now); /* a cancelled login: calls that waited for it */
   return ag_finish(c, AG_OK);
@@ -796,6 +844,7 @@ int ag_client_tick(ag_client *c, ag_ms now) {
     c->retry_at = 0;
     if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
   }
+  ag_oidc_tick(c, now);
   if (c->refused_until > 0 && now >= c->refused_until)
     end_session(c, c->refused_code, "the refresh token was refused");
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c)) {
@@ -818,6 +867,7 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   if (c->n_timers) take_min(&best, ag_timer_first(c)->timer_at);
   take_min(&best, c->retry_at);
   take_min(&best, c->refused_until);
+  take_min(&best, ag_oidc_deadline(c));
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c))
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);
   return best;
@@ -841,4 +891,27 @@ int ag_client_state(const ag_client *c) { return c ? c->state : AG_STATE_INITIAL
 int ag_client_ready_state(const ag_client *c) {
   if (!c || c->state == AG_STATE_INITIALIZING) return AG_STATE_INITIALIZING;
   return c->state == AG_STATE_ANONYMOUS ? AG_STATE_ANONYMOUS : AG_STATE_AUTHENTICATED;
+}
+
+/* ---- for oidc_flow.c ---- */
+
+void ag_send_call(ag_client *c, call *k, ag_ms now) { send_call(c, k, now); }
+
+void ag_settle_waiting(ag_client *c, ag_ms now) { settle_waiting(c, now); }
+
+uint64_t ag_next_gen(const ag_client *c, ag_ms now) { return next_gen(c, now); }
+
+void ag_resume_refresh(ag_client *c, ag_ms now) {
+  bool may_send = c->lock_held || !c->cfg.cross_tab;
+  if (c->need_refresh && may_send && !c->refresh_id && can_refresh(c) &&
+      send_refresh(c, now) != AG_OK)
+    c->oom = true;
+}
+
+void ag_refresh_blocked(ag_client *c, ag_ms now, const char *why) {
+  refresh_failed(c, now);
+  for (call *k = c->wait_head, *next; k; k = next) {
+    next = k->wnext;
+    if (k->waiting == WAIT_REFRESH) reject_call(c, k, AG_CODE_PROVIDER_ERROR, why);
+  }
 }

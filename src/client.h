@@ -53,6 +53,8 @@ typedef struct pending {
   char *text; /* owned; wiped when freed */
 } pending;
 
+typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
+
 struct ag_client {
   ag_config cfg;
   int state;
@@ -97,6 +99,8 @@ struct ag_client {
   char *claims;         /* claims JSON that replace the access JWT's payload (an ID token's) */
   int token_type;       /* AG_TOKEN_* */
   bool session_visible; /* the last SESSION action carried a session (not null) */
+
+  ag_oidc_flow *oidc; /* the OpenID state, NULL without options.oidc */
 
   /* actions: a ring */
   pending *actions;
@@ -161,6 +165,36 @@ void ag_sign_out(ag_client *c, uint64_t gen, const char *why);
 bool ag_token_usable(const ag_client *c, ag_ms now);
 /* An entry point's result: AG_ERR_NOMEM when an allocation failed while emitting. */
 int ag_finish(ag_client *c, int rc);
+
+/* client.c, for oidc_flow.c */
+void ag_send_call(ag_client *c, call *k, ag_ms now);
+void ag_settle_waiting(ag_client *c, ag_ms now);
+uint64_t ag_next_gen(const ag_client *c, ag_ms now);
+void ag_resume_refresh(ag_client *c, ag_ms now); /* discovery came: send the refresh that waited */
+/* The refresh cannot be sent (discovery failed): back off; calls that needed it reject `why`. */
+void ag_refresh_blocked(ag_client *c, ag_ms now, const char *why);
+
+/* oidc_flow.c: the OpenID part of the state machine */
+int ag_oidc_flow_new(ag_client *c); /* allocates c->oidc when options.oidc is set */
+void ag_oidc_flow_free(ag_client *c);
+void ag_oidc_start(ag_client *c, ag_ms now); /* discovery, in the background */
+bool ag_oidc_owns(int kind);                 /* SEND_DISCOVERY, SEND_TOKEN, SEND_REVOKE */
+void ag_oidc_response(ag_client *c, call *k, ag_ms now, int status, const char *body, size_t len);
+void ag_oidc_network_error(ag_client *c, call *k, ag_ms now);
+/* The refresh request's URL and body; AG_ERR_STALE when discovery is not done (then wait). */
+int ag_oidc_refresh_request(ag_client *c, call *k);
+void ag_oidc_refresh_wait(ag_client *c, ag_ms now);
+/* A 2xx refresh answer: its ID token checked and kept in `t`; AG_OK or a code with *msg. */
+int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t len, ag_ms now,
+                           char **msg);
+char *ag_oidc_refresh_refusal(const ag_client *c, int status, const char *body, size_t len,
+                              bool *invalid_grant);
+ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation, 0: none */
+/* The ID token's claims (heap JSON, a checked token's payload; NULL when none): never a token. */
+char *ag_oidc_session_claims(const ag_client *c);
+const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
+const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
+void ag_oidc_tick(ag_client *c, ag_ms now);
 
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);

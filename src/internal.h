@@ -139,11 +139,36 @@ void ag_url_free(ag_url *u);
  */
 bool ag_path_has_prefix(const char *path, const char *prefix);
 
+/* ---- base64url.c: RFC 4648 section 5 ---- */
+/*
+ * base64url decode into a fresh buffer (NUL-terminated for convenience).
+ * Padding is optional (complete if present); only canonical encodings pass.
+ * Returns NULL on bad input or ENOMEM; *out_len gets the decoded length.
+ */
+unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len);
+/* Appends the unpadded base64url encoding of n bytes. */
+void ag_buf_put_base64url(ag_buf *b, const unsigned char *s, size_t n);
+
+/* ---- sha256.c: SHA-256 (FIPS 180-4), for PKCE S256 ---- */
+#define AG_SHA256_SIZE 32
+typedef struct ag_sha256_ctx {
+  uint32_t h[8];
+  uint64_t total; /* bytes hashed so far */
+  unsigned char block[64];
+  size_t used; /* bytes buffered in block */
+} ag_sha256_ctx;
+void ag_sha256_init(ag_sha256_ctx *s);
+void ag_sha256_update(ag_sha256_ctx *s, const void *data, size_t n);
+/* Writes the digest and wipes the state (what was hashed may be a secret). */
+void ag_sha256_final(ag_sha256_ctx *s, unsigned char out[AG_SHA256_SIZE]);
+void ag_sha256(const void *data, size_t n, unsigned char out[AG_SHA256_SIZE]);
+
 /* ---- token.c: token responses, JWT expiry, the persisted/broadcast blob ---- */
 typedef struct ag_tokens {
   char *access;     /* NULL when none */
   char *refresh;    /* NULL when none (or refresh by cookie) */
   ag_ms expires_at; /* absolute ms; 0 when unknown (opaque token, no expires_in) */
+  char *id_token;   /* the OpenID provider's ID token (for id_token_hint), NULL when none */
 } ag_tokens;
 
 /* Which JSON fields carry the tokens (the tokenFields option), in order of preference. */
@@ -179,10 +204,10 @@ int ag_tokens_parse_set(ag_tokens *out, ag_ms now, const char *json, size_t len)
 ag_ms ag_jwt_exp_ms(const char *token, size_t len);
 
 /*
- * base64url decode into a fresh buffer (NUL-terminated for convenience).
- * Returns NULL on bad input or ENOMEM; *out_len gets the decoded length.
+ * The decoded payload of a compact JWS (three non-empty-header parts, not a
+ * five-part JWE), NUL-terminated; NULL on bad input or ENOMEM. Not verified.
  */
-unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len);
+unsigned char *ag_jwt_payload(const char *token, size_t len, size_t *out_len);
 
 /* True when s (len bytes) is usable as a token: 1..AG_MAX_TOKEN printable ASCII, no space. */
 bool ag_token_is_valid(const char *s, size_t len);
@@ -192,7 +217,7 @@ void ag_tokens_clear(ag_tokens *t);
 
 /*
  * The blob that is persisted and broadcast:
- *   {"v":1,"type":"tokens","gen":G,"access":"..","refresh":"..","exp":ms}
+ *   {"v":1,"type":"tokens","gen":G,"access":"..","refresh":"..","id":"..","exp":ms}
  *   {"v":1,"type":"logout","gen":G}
  * `t` NULL (or no access token) writes a logout message. Returns a heap
  * string or NULL on ENOMEM.
@@ -276,6 +301,7 @@ typedef struct ag_config {
   ag_retry_policy retry; /* the default for app calls */
   int credentials;       /* enum ag_credentials for baseUrl's origin */
   bool cross_tab;
+  struct ag_oidc_options *oidc; /* the oidc option (oidc.h), NULL without it */
 } ag_config;
 
 /* Parses options JSON; on AG_ERR_BAD_CONFIG writes a reason into err. */

@@ -41,8 +41,9 @@ static const char *const code_names[] = {"",
                                          "BAD_CONFIG",
                                          "BAD_TOKEN_RESPONSE",
                                          "LOGIN_FAILED",
-                                         "", /* 10: taken by another code */
-                                         "TIMEOUT"};
+                                         "LOGIN_REQUIRED",
+                                         "TIMEOUT",
+                                         "PROVIDER_ERROR"};
 
 const char *ag_code_name(int code) {
   if (code < 0 || code >= (int)(sizeof code_names / sizeof *code_names)) return "";

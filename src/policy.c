@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 #include "json.h"
+#include "oidc.h"
 
 #include <string.h>
 
@@ -245,7 +246,7 @@ static const char *const known_keys[] = {"baseUrl",        "protect",
 static int check_keys(parse_ctx *p, const cJSON *root) {
   const cJSON *el;
   cJSON_ArrayForEach(el, root) {
-    bool known = false;
+    bool known = !strcmp(el->string, "oidc"); /* read by oidc.c */
     for (int i = 0; known_keys[i] && !known; i++) known = strcmp(el->string, known_keys[i]) == 0;
     if (!known)
       return fail(p, AG_ERR_BAD_CONFIG, el->string, " is not an option (check its spelling)");
@@ -296,6 +297,9 @@ static int parse_root(parse_ctx *p, const cJSON *root, const char *page_origin, 
   parse_login(p, cJSON_GetObjectItemCaseSensitive(root, "login"));
   parse_refresh(p, cJSON_GetObjectItemCaseSensitive(root, "refresh"));
   parse_token_fields(p, cJSON_GetObjectItemCaseSensitive(root, "tokenFields"));
+  const char *why = NULL;
+  int rc = ag_oidc_options_parse(&c->oidc, root, c->page_origin[0] ? &c->page : NULL, &why);
+  if (rc != AG_OK) return fail(p, rc, why, "");
   get_choice(p, cJSON_GetObjectItemCaseSensitive(root, "storage"), "storage", storages, &c->storage,
              " must be 'memory', 'session' or 'local'");
   get_choice(p, cJSON_GetObjectItemCaseSensitive(root, "credentials"), "credentials", creds,
@@ -359,6 +363,7 @@ void ag_config_free(ag_config *c) {
   free_list(c->fields.refresh, c->fields.n_refresh);
   free_list(c->fields.expires_in, c->fields.n_expires_in);
   ag_free(c->storage_key);
+  ag_oidc_options_free(c->oidc);
   memset(c, 0, sizeof *c);
 }
 

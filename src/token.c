@@ -46,6 +46,7 @@ void ag_tokens_clear(ag_tokens *t) {
   if (t == NULL) return;
   ag_free_secret(t->access);
   ag_free_secret(t->refresh);
+  ag_free_secret(t->id_token);
   memset(t, 0, sizeof(*t));
 }
 
@@ -102,7 +103,7 @@ static double expires_in_ms(const cJSON *item) {
 
 /* names: access, refresh, expires_in. */
 static int tokens_from_json(ag_tokens *out, const cJSON *root, const name_list *names, ag_ms now) {
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   const cJSON *refresh;
   double ms;
   int rv;
@@ -152,59 +153,11 @@ int ag_tokens_parse_set(ag_tokens *out, ag_ms now, const char *json, size_t len)
   return parse_with_names(out, names, now, json, len);
 }
 
-/* ---- base64url and JWT ---- */
-
-static int b64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+/* ---- JWT ---- */
 
 static void free_wiped(unsigned char *p, size_t n) {
   ag_wipe(p, n);
   ag_free(p);
-}
-
-/* Decodes n base64url characters (no padding) into out; false on bad input. */
-static bool b64url_decode_into(unsigned char *out, size_t *out_len, const char *s, size_t n) {
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  size_t i, o = 0;
-  for (i = 0; i < n; i++) {
-    int v = b64url_value(s[i]);
-    if (v < 0) return false;
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
-  }
-  *out_len = o;
-  return acc == 0; /* leftover bits must be zero (canonical encoding) */
-}
-
-unsigned char *ag_base64url_decode(const char *s, size_t len, size_t *out_len) {
-  size_t n = len, o = 0;
-  unsigned char *out;
-  if (out_len != NULL) *out_len = 0;
-  if (s == NULL && len > 0) return NULL;
-  if (n > 0 && s[n - 1] == '=') n--; /* padding is optional, but if present complete */
-  if (n > 0 && s[n - 1] == '=') n--;
-  if ((n != len && len % 4 != 0) || n % 4 == 1) return NULL;
-  out = ag_malloc(n / 4 * 3 + 3);
-  if (out == NULL) return NULL;
-  if (!b64url_decode_into(out, &o, s, n)) {
-    free_wiped(out, n / 4 * 3 + 3);
-    return NULL;
-  }
-  out[o] = '\0';
-  if (out_len != NULL) *out_len = o;
-  return out;
 }
 
 /* A numeric exp claim (seconds) as whole ms, or 0. */
@@ -217,19 +170,23 @@ static ag_ms exp_claim_ms(const cJSON *payload) {
   return (double)(int64_t)ms;
 }
 
-ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
+unsigned char *ag_jwt_payload(const char *token, size_t len, size_t *out_len) {
   const char *d1, *d2;
-  unsigned char *payload;
+  if (out_len != NULL) *out_len = 0;
+  if (token == NULL || len == 0 || len > AG_MAX_TOKEN) return NULL;
+  d1 = memchr(token, '.', len);
+  if (d1 == NULL || d1 == token) return NULL;
+  d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+  if (d2 == NULL || d2 == d1 + 1) return NULL;
+  if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return NULL; /* JWE has 5 */
+  return ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), out_len);
+}
+
+ag_ms ag_jwt_exp_ms(const char *token, size_t len) {
   size_t plen;
+  unsigned char *payload = ag_jwt_payload(token, len, &plen);
   cJSON *root;
   ag_ms ms;
-  if (token == NULL || len == 0 || len > AG_MAX_TOKEN) return 0;
-  d1 = memchr(token, '.', len);
-  if (d1 == NULL || d1 == token) return 0;
-  d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
-  if (d2 == NULL || d2 == d1 + 1) return 0;
-  if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) return 0; /* JWE has 5 */
-  payload = ag_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &plen);
   if (payload == NULL) return 0;
   root = ag_json_parse((const char *)payload, plen);
   free_wiped(payload, plen);
@@ -252,13 +209,15 @@ static bool json_uint(const cJSON *item, uint64_t *out) {
 }
 
 static int blob_tokens(ag_tokens *out, const cJSON *root) {
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(root, "refresh");
+  const cJSON *id_token = cJSON_GetObjectItemCaseSensitive(root, "id");
   uint64_t exp;
   int rv;
   if (!json_uint(cJSON_GetObjectItemCaseSensitive(root, "exp"), &exp)) return AG_ERR_BAD_BLOB;
   rv = copy_token(&t.access, cJSON_GetObjectItemCaseSensitive(root, "access"));
   if (rv == AG_OK && refresh != NULL) rv = copy_token(&t.refresh, refresh);
+  if (rv == AG_OK && id_token != NULL) rv = copy_token(&t.id_token, id_token);
   if (rv != AG_OK) {
     ag_tokens_clear(&t);
     return rv == AG_ERR_NOMEM ? rv : AG_ERR_BAD_BLOB;
@@ -270,7 +229,7 @@ static int blob_tokens(ag_tokens *out, const cJSON *root) {
 
 static int blob_from_json(const cJSON *root, ag_tokens *out, uint64_t *gen, bool *is_logout) {
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
-  ag_tokens t = {NULL, NULL, 0};
+  ag_tokens t = {0};
   uint64_t v, g;
   bool logout;
   if (!cJSON_IsObject(root) || !json_uint(cJSON_GetObjectItemCaseSensitive(root, "v"), &v) ||
@@ -315,6 +274,10 @@ char *ag_blob_write(const ag_tokens *t, uint64_t gen) {
     if (t->refresh != NULL) {
       ag_buf_puts(&b, ",\"refresh\":");
       ag_buf_put_json_string(&b, t->refresh);
+    }
+    if (t->id_token != NULL) {
+      ag_buf_puts(&b, ",\"id\":");
+      ag_buf_put_json_string(&b, t->id_token);
     }
     ag_buf_puts(&b, ",\"exp\":");
     ag_buf_put_uint(&b, exp_field(t->expires_at));

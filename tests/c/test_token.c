@@ -461,7 +461,7 @@ static void token_validity_is_printable_ascii_without_space(void) {
 /* ---- the blob ---- */
 
 static void blob_round_trips_tokens(void) {
-  ag_tokens in = {"acc\"ess\\1", "ref-1", 1800000000123.0}, out = {0};
+  ag_tokens in = {"acc\"ess\\1", "ref-1", 1800000000123.0, NULL}, out = {0};
   uint64_t gen = 0;
   bool logout = true;
   char *b = ag_blob_write(&in, 41);
@@ -476,8 +476,26 @@ static void blob_round_trips_tokens(void) {
   ag_free_secret(b);
 }
 
+static void blob_keeps_the_id_token(void) {
+  ag_tokens in = {"A", "R", 5, "h.p.s"}, out = {0};
+  uint64_t gen = 0;
+  bool logout = true;
+  char *b = ag_blob_write(&in, 7);
+  CHECK_STR_EQ(b, "{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A\",\"refresh\":\"R\","
+                  "\"id\":\"h.p.s\",\"exp\":5}");
+  CHECK(b != NULL && read_blob(b, &out, &gen, &logout) == AG_OK);
+  CHECK_STR_EQ(out.id_token, "h.p.s");
+  ag_tokens_clear(&out);
+  CHECK(out.id_token == NULL);
+  ag_free_secret(b);
+  /* an id member that is not a token makes the blob malformed */
+  CHECK(read_blob("{\"v\":1,\"type\":\"tokens\",\"gen\":7,\"access\":\"A\",\"id\":\"a b\","
+                  "\"exp\":5}",
+                  &out, &gen, &logout) == AG_ERR_BAD_BLOB);
+}
+
 static void blob_without_refresh_or_expiry_round_trips(void) {
-  ag_tokens in = {"A", NULL, 0}, out = {0};
+  ag_tokens in = {"A", NULL, 0, NULL}, out = {0};
   uint64_t gen = 0;
   bool logout = true;
   char *b = ag_blob_write(&in, 0);
@@ -490,7 +508,7 @@ static void blob_without_refresh_or_expiry_round_trips(void) {
 }
 
 static void logout_blob_round_trips(void) {
-  ag_tokens none = {NULL, "R", 5}, out = {0};
+  ag_tokens none = {NULL, "R", 5, NULL}, out = {0};
   uint64_t gen = 0;
   bool logout = false;
   char *b = ag_blob_write(NULL, 9007199254740991ull);
@@ -508,7 +526,7 @@ static void blob_generation_of_two_to_the_53_is_not_written(void) {
 }
 
 static void unusable_expiry_is_written_as_unknown(void) {
-  ag_tokens in = {"A", NULL, -5};
+  ag_tokens in = {"A", NULL, -5, NULL};
   char *b = ag_blob_write(&in, 1);
   CHECK_STR_EQ(b, "{\"v\":1,\"type\":\"tokens\",\"gen\":1,\"access\":\"A\",\"exp\":0}");
   ag_free_secret(b);
@@ -700,7 +718,7 @@ static void allocation_failure_in_parsing_is_reported_and_leaks_nothing(void) {
 }
 
 static void allocation_failure_in_blobs_is_reported_and_leaks_nothing(void) {
-  ag_tokens in = {"A", "R", 5}, out = {0};
+  ag_tokens in = {"A", "R", 5, NULL}, out = {0};
   uint64_t gen;
   bool logout;
   long k;
@@ -764,6 +782,7 @@ int main(void) {
   RUN(bad_base64url_is_refused);
   RUN(token_validity_is_printable_ascii_without_space);
   RUN(blob_round_trips_tokens);
+  RUN(blob_keeps_the_id_token);
   RUN(blob_without_refresh_or_expiry_round_trips);
   RUN(logout_blob_round_trips);
   RUN(blob_generation_of_two_to_the_53_is_not_written);

@@ -194,3 +194,53 @@ retry_seeds = {
 }
 for name, data in retry_seeds.items():
     write("fuzz_retry", name, data)
+# ---- OpenID: discovery documents, callbacks, ID tokens (issuer https://id.example, client spa)
+ISS = "https://id.example"
+disc = {
+    "issuer": ISS, "authorization_endpoint": ISS + "/auth", "token_endpoint": ISS + "/token",
+    "end_session_endpoint": ISS + "/session/end", "revocation_endpoint": ISS + "/token/revocation",
+    "code_challenge_methods_supported": ["S256"], "authorization_response_iss_parameter_supported": True,
+}
+for name, doc in {
+    "good": disc,
+    "issuer_slash": dict(disc, issuer=ISS + "/"),
+    "plain_only": dict(disc, code_challenge_methods_supported=["plain"]),
+    "http_token_endpoint": dict(disc, token_endpoint="http://id.example/token"),
+    "loopback": dict(disc, authorization_endpoint="http://127.0.0.1:9/a", token_endpoint="http://[::1]:9/t"),
+    "query_endpoint": dict(disc, authorization_endpoint=ISS + "/auth?tenant=a"),
+    "no_token_endpoint": {k: v for k, v in disc.items() if k != "token_endpoint"},
+}.items():
+    write("fuzz_oidc_discovery", name, json.dumps(doc))
+write("fuzz_oidc_discovery", "not_json", "<html>404</html>")
+
+STATE = "B" * 43
+CB = "http://app.test/callback?"
+for name, (flags, url) in {
+    "good": (6, CB + "code=c1&state=" + STATE + "&iss=https%3A%2F%2Fid.example"),
+    "no_iss_required": (6, CB + "code=c1&state=" + STATE),
+    "bad_state": (0, CB + "code=c1&state=forged"),
+    "error": (0, CB + "error=access_denied&error_description=no+thanks&state=" + STATE),
+    "duplicate": (0, CB + "code=a&code=b&state=" + STATE),
+    "encoded_duplicate": (0, CB + "code=a&state=" + STATE + "&st%61te=" + STATE),
+    "fragment": (1, "http://app.test/callback#code=f&state=" + STATE),
+    "bad_escape": (0, CB + "code=%zz&state=" + STATE),
+}.items():
+    write("fuzz_oidc_callback", name, bytes([flags]) + url.encode())
+txn = {"v": 1, "verifier": "A" * 43, "state": STATE, "nonce": "C" * 43, "returnTo": None,
+       "redirectUri": "http://app.test/callback", "mode": "fragment", "issuer": ISS,
+       "clientId": "spa", "createdAt": 1700000000000}
+write("fuzz_oidc_callback", "with_transaction",
+      b"\x00" + ("http://app.test/callback#code=f&state=" + STATE).encode() + b"\x00" + json.dumps(txn).encode())
+
+claims = {"iss": ISS, "aud": "spa", "sub": "u1", "iat": 1699999990, "exp": 1700000600, "nonce": "C" * 43}
+for name, (mode, body) in {
+    "good": (4 | 8, json.dumps(claims)),
+    "aud_array_azp": (4, json.dumps(dict(claims, aud=["api", "spa"], azp="spa"))),
+    "aud_array_no_azp": (4, json.dumps(dict(claims, aud=["api", "spa"]))),
+    "expired": (2 | 4, json.dumps(claims)),
+    "no_nonce": (4, json.dumps({k: v for k, v in claims.items() if k != "nonce"})),
+    "iat_future": (1, json.dumps(dict(claims, iat=1800000000))),
+    "grant": (16, json.dumps({"access_token": "A", "id_token": "h.p.s", "token_type": "bearer", "scope": "openid"})),
+    "token_error": (0, '{"error":"invalid_grant","error_description":"grant request is invalid"}'),
+}.items():
+    write("fuzz_id_token", name, bytes([mode]) + body.encode())

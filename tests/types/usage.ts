@@ -25,6 +25,34 @@ const options: AuthGateOptions = {
 };
 
 const gate: AuthGate = createAuthGate(options);
+const oidcGate: AuthGate = createAuthGate({
+  baseUrl: 'https://api.example',
+  oidc: {
+    issuer: 'https://id.example',
+    clientId: 'spa',
+    redirectUri: '/callback',
+    scope: 'openid offline_access profile',
+    postLogoutRedirectUri: '/',
+    params: { audience: 'https://api.example' },
+  },
+});
+
+async function oidcContract(): Promise<void> {
+  await oidcGate.loginWithRedirect();
+  await oidcGate.loginWithRedirect({ returnTo: '/inbox', params: { prompt: 'login' } });
+  const { returnTo }: { returnTo: string | null } = await oidcGate.handleRedirectCallback();
+  await oidcGate.handleRedirectCallback(location.href);
+  await oidcGate.logout({ redirect: false });
+  await oidcGate.logout();
+  // @ts-expect-error returnTo is a string
+  await oidcGate.loginWithRedirect({ returnTo: 1 });
+  // @ts-expect-error the client id is required
+  createAuthGate({ baseUrl: '/', oidc: { issuer: 'https://id.example', redirectUri: '/cb' } });
+  const codes: AuthGateError['code'][] = ['LOGIN_REQUIRED', 'PROVIDER_ERROR', 'TIMEOUT'];
+  void returnTo;
+  void codes;
+}
+void oidcContract;
 createAuthGate({ baseUrl: '/' });
 
 async function contract(): Promise<void> {
