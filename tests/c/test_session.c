@@ -98,7 +98,7 @@ static void claims_given_with_the_tokens_replace_the_access_jwt_payload(void) {
   driver d;
   drv_open(&d, OPTS);
   drv_start(&d, T0, NULL);
-  ag_tokens t = {ag_strndup(JWT, strlen(JWT)), NULL, T0 + 60000};
+  ag_tokens t = {.access = ag_strndup(JWT, strlen(JWT)), .expires_at = T0 + 60000};
   const char *claims = "{\"sub\":\"idp|42\",\"email\":\"ada@example.test\"}";
   CHECK(ag_adopt_session(d.c, &t, ag_strndup("openid email", 12),
                          ag_strndup(claims, strlen(claims)), 5, T0, false) == AG_OK);
