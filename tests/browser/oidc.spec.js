@@ -15,13 +15,15 @@ let idp;
 let api;
 let recorder;
 let pageUrl;
+const SCOPE = 'openid offline_access api:read';
 
 test.beforeAll(async () => {
   web = await startStatic(repoRoot);
   pageUrl = `${web.origin}/tests/browser/pages/oidc.html`;
   idp = await startServer('oidc', { redirectUris: pageUrl, accessTtl: 60 });
   [api, recorder] = await Promise.all([
-    startServer('resource', { issuer: idp.issuer, allowOrigin: web.origin }),
+    // The API wants its own scope, which the app asks for beside the OpenID ones.
+    startServer('resource', { issuer: idp.issuer, allowOrigin: web.origin, requireScope: 'api:read' }),
     startServer('recorder'),
   ]);
 });
@@ -50,7 +52,7 @@ const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')
 /** Every page of this browser context gets the servers' addresses before its scripts run. */
 async function configure(context, gate = {}) {
   await context.addInitScript((config) => { window.oidcTest = config; },
-    { issuer: idp.issuer, clientId: idp.clientId, api: api.origin, gate });
+    { issuer: idp.issuer, clientId: idp.clientId, api: api.origin, scope: SCOPE, gate });
 }
 
 async function openApp(page, query = '') {
@@ -132,7 +134,7 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     expect(sent.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(sent.get('state')).toBeTruthy();
     expect(sent.get('nonce')).toBeTruthy();
-    expect(sent.get('scope').split(' ')).toContain('openid');
+    expect(sent.get('scope')).toBe(SCOPE);
     expect(sent.get('prompt')).toBeNull(); // the gate adds no prompt=consent
 
     await passProviderForms(page, 'alice');
@@ -146,7 +148,8 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     expect(session.state).toBe('authenticated');
     expect(session.session.tokenType).toBe('Bearer');
     expect(session.session.claims).toMatchObject({ iss: idp.issuer, aud: idp.clientId, sub: 'alice' });
-    expect(session.session.scope.split(' ')).toContain('openid');
+    // The granted scope of the access token, which is for the API: its own scope only.
+    expect(session.session.scope).toBe('api:read');
     // From expires_in or the JWT's exp: either way within a few seconds of the exp the provider wrote.
     expect(Math.abs(session.session.expiresAt - claimsOf(tokens.access_token).exp * 1000)).toBeLessThan(5000);
     const shown = JSON.stringify(session.session);

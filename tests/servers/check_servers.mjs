@@ -366,6 +366,23 @@ check('oidc: CORS on the token endpoint for the page origin only; /__control set
   }
 });
 
+check('resource --require-scope: a valid token without the scope -> 403 insufficient_scope; with it -> 200', async () => {
+  const scoped = await startServer('resource', { issuer: I, requireScope: 'api:read' });
+  try {
+    const without = (await exchange(await signIn())).body;
+    assert.equal(without.scope, ''); // the access token is for the API: OpenID scopes are not its scopes
+    const refused = await call(scoped.origin, 'GET', '/api/me', { token: without.access_token });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="authgate-test-api", error="insufficient_scope", scope="api:read"');
+    const withScope = (await exchange(await signIn({ scope: 'openid offline_access api:read' }))).body;
+    assert.equal(withScope.scope, 'api:read');
+    assert.equal((await call(scoped.origin, 'GET', '/api/me', { token: withScope.access_token })).body.scope, 'api:read');
+    assert.equal((await call(scoped.origin, 'GET', '/__counters')).body.status_403, 1);
+  } finally {
+    await scoped.stop();
+  }
+});
+
 check('oidc --strict-offline-access: the library rule, no refresh token without prompt=consent', async () => {
   const strict = await startServer('oidc', { redirectUris: CALLBACK, strictOfflineAccess: true });
   try {

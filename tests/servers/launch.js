@@ -56,7 +56,7 @@ export function freePort() {
  * flask), port (default: any free one), upstreamPort (nginx: the Flask server's port).
  * oidc (the OpenID provider): redirectUris (required), postLogoutRedirectUris (default: the
  * redirect URIs), clientId, resource, refreshTtl, strictOfflineAccess, dpopNonce, dpopRequired; its handle also has
- * `issuer`, `clientId` and `resource`. resource (the API behind it): issuer (required), audience.
+ * `issuer`, `clientId` and `resource`. resource (the API behind it): issuer (required), audience, requireScope.
  * Resolves to { port, origin, stop() } once the server accepts connections.
  */
 export async function startServer(kind, opts = {}) {
@@ -95,6 +95,7 @@ async function startOidcServer(kind, opts) {
     if (!opts.issuer) throw new Error('resource needs opts.issuer');
     args.push('--issuer', opts.issuer);
     if (opts.audience) args.push('--audience', opts.audience);
+    if (opts.requireScope) args.push('--require-scope', opts.requireScope);
   }
   const script = join(OIDC_DIR, kind === 'oidc' ? 'provider.js' : 'resource.js');
   const child = track(spawn(process.execPath, ['--no-warnings', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));

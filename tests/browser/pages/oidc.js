@@ -2,7 +2,7 @@
 // redirectUri and postLogoutRedirectUri (this page's URL without query). The
 // spec puts the servers' addresses in window.oidcTest with an init script
 // before any load; this module creates the gate at load, as an app does:
-//   window.gate      createAuthGate({ baseUrl: api, oidc: { issuer, clientId, redirectUri, ... } })
+//   window.gate      createAuthGate({ baseUrl: api, oidc: { issuer, clientId, redirectUri, scope, ... } })
 //   window.h         the harness helpers (h.settle, h.createAuthGate, h.AuthGateError)
 //   window.states    every state the gate went through on this load
 // It never calls handleRedirectCallback itself: the spec decides how often and when.
@@ -15,7 +15,7 @@ const here = `${location.origin}${location.pathname}`;
 window.states = [];
 window.gate = window.h.createAuthGate({
   baseUrl: config.api,
-  oidc: { issuer: config.issuer, clientId: config.clientId, redirectUri: here, postLogoutRedirectUri: here },
+  oidc: { issuer: config.issuer, clientId: config.clientId, redirectUri: here, postLogoutRedirectUri: here, scope: config.scope },
   storage: 'session',
   refreshSkewSeconds: 0,
   ...config.gate,

@@ -4,11 +4,12 @@
 // and counts what it saw, like the other test backends.
 //
 //   node tests/servers/oidc/resource.js --issuer http://127.0.0.1:9100 \
-//     --allow-origin http://127.0.0.1:5173 [--audience urn:authgate:test-api] [--port 0]
+//     --allow-origin http://127.0.0.1:5173 [--audience urn:authgate:test-api] [--require-scope api:read] [--port 0]
 //
 // Routes: GET /api/me -> {sub, client_id, scope}, GET /api/items -> {owner, items},
 // GET /health (public). No Authorization -> 401 `WWW-Authenticate: Bearer`; a
-// token that fails a check -> 401 `Bearer error="invalid_token"` with the reason.
+// token that fails a check -> 401 `Bearer error="invalid_token"` with the reason; with
+// --require-scope, a valid token without that scope -> 403 `error="insufficient_scope"`.
 // Test hooks (no auth, CORS for the page origins): GET /__counters
 //   {requests, preflights, status_401, status_403, auth_headers, by_path, rejections}
 // and POST /__reset.
@@ -28,17 +29,19 @@ function options() {
       port: { type: 'string', default: '0' },
       issuer: { type: 'string' },
       audience: { type: 'string', default: 'urn:authgate:test-api' },
+      'require-scope': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true, default: [] },
     },
   });
   if (!values.issuer) {
-    console.error('usage: node resource.js --issuer URL [--audience URI] [--allow-origin ORIGIN ...] [--port N]');
+    console.error('usage: node resource.js --issuer URL [--audience URI] [--require-scope SCOPE] [--allow-origin ORIGIN ...] [--port N]');
     process.exit(2);
   }
   return {
     port: Number(values.port),
     issuer: values.issuer,
     audience: values.audience,
+    requireScope: values['require-scope'] ?? null,
     allowOrigins: new Set(listOption(values['allow-origin'])),
   };
 }
@@ -102,6 +105,13 @@ async function handle(req, res, path, ctx) {
       : `Bearer realm="${REALM}", error="invalid_token", error_description="${err.message.replace(/["\\]/g, "'")}"`;
     return sendJson(res, 401, { error: err.missing ? 'unauthorized' : 'invalid_token', detail: err.message },
       { ...cors, 'WWW-Authenticate': challenge });
+  }
+  const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  if (ctx.opts.requireScope && !granted.includes(ctx.opts.requireScope)) {
+    const scope = ctx.opts.requireScope;
+    ctx.counters.rejections = [...ctx.counters.rejections, { path, reason: `scope ${scope} not granted` }].slice(-AUTH_HEADER_HISTORY);
+    return sendJson(res, 403, { error: 'insufficient_scope', detail: `the token lacks the scope ${scope}` },
+      { ...cors, 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"` });
   }
   return sendJson(res, 200, route(claims), cors);
 }
