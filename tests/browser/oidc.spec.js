@@ -209,6 +209,36 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     expect(errors).toEqual([]);
   });
 
+  test('the user cancels at the provider: LOGIN_REQUIRED with its error_description, no token request', async ({ page, context }) => {
+    await configure(context);
+    const errors = await openApp(page);
+    await startLogin(page);
+    await page.locator('input[name="prompt"][value="login"]').waitFor({ state: 'attached' });
+    await page.getByRole('link', { name: /Cancel/ }).click();
+    await page.waitForURL((url) => url.href.startsWith(pageUrl) && url.searchParams.get('error') === 'access_denied');
+    await appReady(page);
+    const result = await handleCallback(page);
+    expect(result).toMatchObject({ ok: false, isAuthGateError: true, code: 'LOGIN_REQUIRED' });
+    expect(result.message).toContain('End-User aborted interaction');
+    expect(await page.evaluate(() => window.gate.ready())).toBe('anonymous');
+    const seen = await counters(idp);
+    expect([seen.authorization, seen.token_requests]).toEqual([1, 0]);
+    expect(errors).toEqual([]);
+  });
+
+  test('a callback URL opened again after the login is LOGIN_REQUIRED and sends nothing', async ({ page, context }) => {
+    await configure(context);
+    const errors = await reachCallback(page);
+    const landed = page.url();
+    expect(await handleCallback(page)).toMatchObject({ ok: true });
+    await page.goto(landed); // the back button, or a copied link: the transaction is used up
+    await appReady(page);
+    const replay = await handleCallback(page);
+    expect(replay).toMatchObject({ ok: false, isAuthGateError: true, code: 'LOGIN_REQUIRED' });
+    expect((await counters(idp)).token_by_grant).toEqual({ authorization_code: 1, refresh_token: 0 });
+    expect(errors).toEqual([]);
+  });
+
   test('20 calls on an expired access token cost one refresh, and all of them go out with the new token', async ({ page, context }) => {
     await configure(context);
     await setAccessTtl(2);
