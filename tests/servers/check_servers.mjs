@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 
 import { startServer } from './launch.js';
-import { authorize, refreshGrant, revoke, tokenRequest } from './oidc/node-client.js';
+import { authorize, dpopKey, refreshGrant, revoke, tokenRequest } from './oidc/node-client.js';
 
 const PAGE = 'http://127.0.0.1:5173'; // the page origin the servers are told to allow
 const OTHER = 'http://127.0.0.1:5999';
@@ -397,6 +397,37 @@ check('oidc --strict-offline-access: the library rule, no refresh token without 
       grant_type: 'authorization_code', client_id: strict.clientId, code: consented.code, redirect_uri: CALLBACK, code_verifier: consented.verifier,
     });
     assert.ok(offline.body.refresh_token, JSON.stringify(offline.body));
+  } finally {
+    await strict.stop();
+  }
+});
+
+check('oidc --dpop-nonce: a proof without the nonce -> 400 use_dpop_nonce with DPoP-Nonce; with it -> a DPoP-bound token', async () => {
+  const strict = await startServer('oidc', { redirectUris: CALLBACK, dpopNonce: true, allowOrigin: PAGE });
+  try {
+    const back = await authorize({ issuer: strict.issuer, clientId: strict.clientId, redirectUri: CALLBACK });
+    const proof = await dpopKey();
+    const fields = { grant_type: 'authorization_code', client_id: strict.clientId, code: back.code, redirect_uri: CALLBACK, code_verifier: back.verifier };
+    const htu = `${strict.issuer}/token`;
+    const first = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu }), origin: PAGE });
+    assert.equal(first.status, 400);
+    assert.equal(first.body.error, 'use_dpop_nonce');
+    const nonce = first.headers.get('dpop-nonce');
+    assert.ok(nonce);
+    assert.match(first.headers.get('access-control-expose-headers') ?? '', /DPoP-Nonce/i);
+    const second = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu, nonce }), origin: PAGE });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.token_type, 'DPoP');
+    assert.ok(claims(second.body.access_token).cnf.jkt);
+    // A DPoP-bound token is no bearer token at the API.
+    const api = await startServer('resource', { issuer: strict.issuer });
+    try {
+      const asBearer = await call(api.origin, 'GET', '/api/me', { token: second.body.access_token });
+      assert.equal(asBearer.status, 401);
+      assert.match(asBearer.body.detail, /bound to a DPoP key/);
+    } finally {
+      await api.stop();
+    }
   } finally {
     await strict.stop();
   }

@@ -2,7 +2,9 @@
 // the provider from outside the browser (present a refresh token again, replay
 // a copied token). It walks the development login and consent forms with plain
 // fetch and a cookie jar. Test tooling only: the library's own client is the C core.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
 
@@ -81,11 +83,22 @@ export async function authorize({ issuer, clientId, redirectUri, scope = 'openid
   throw new Error('the authorization request did not come back to the redirect URI within 20 hops');
 }
 
-/** POSTs a form to the token endpoint as a public client; { status, body }. */
-export async function tokenRequest(issuer, fields, { origin } = {}) {
+/** A P-256 key for DPoP (RFC 9449) and a function writing proofs with it: proof({ htm, htu, nonce, ath }). */
+export async function dpopKey() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = await exportJWK(publicKey);
+  return (claims) => new SignJWT({ jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+    .sign(privateKey);
+}
+
+/** POSTs a form to the token endpoint as a public client; { status, headers, body }. */
+export async function tokenRequest(issuer, fields, { origin, dpop } = {}) {
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(origin && { Origin: origin }) },
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded', ...(origin && { Origin: origin }), ...(dpop && { DPoP: dpop }),
+    },
     body: new URLSearchParams(fields),
   });
   return { status: res.status, headers: res.headers, body: await res.json() };
