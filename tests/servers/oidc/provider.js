@@ -84,7 +84,7 @@ function freshCounters() {
     token_requests: 0,
     token_by_grant: { authorization_code: 0, refresh_token: 0 },
     token_errors: 0,
-    token_error_details: [], // [{grant_type, error, detail}], the provider's reason behind each refusal
+    token_error_details: [], // [{grant_type, error, detail}], the provider's reason behind each refusal (last 50)
     revocations: 0,
     end_session: 0,
     sessions_ended: 0,
@@ -245,7 +245,8 @@ function listen(opts, state) {
       oidc.use(counting(state));
       oidc.on('grant.error', (ctx, err) => {
         const detail = err.error_detail ?? err.error_description ?? null;
-        state.counters.token_error_details.push({ grant_type: ctx.oidc?.params?.grant_type ?? null, error: err.error, detail });
+        const refusal = { grant_type: ctx.oidc?.params?.grant_type ?? null, error: err.error, detail };
+        state.counters.token_error_details = [...state.counters.token_error_details, refusal].slice(-TOKENS_KEPT);
         if (detail === 'refresh token already used') state.counters.reuse_detected += 1;
       });
       oidc.on('grant.revoked', () => { state.counters.grants_revoked += 1; });
