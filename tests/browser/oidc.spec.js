@@ -273,7 +273,8 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     await Promise.all([resetCounters(idp), resetCounters(api)]);
 
     const other = await context.newPage();
-    const errors = [...await openApp(page), ...await openApp(other)];
+    // Both tabs come back at once, each with the same expired token.
+    const errors = (await Promise.all([openApp(page), openApp(other)])).flat();
     const [a, b] = await Promise.all([callApi(page, '/api/items', 10), callApi(other, '/api/items', 10)]);
     expect([...a, ...b].map((c) => c.status)).toEqual(Array(20).fill(200));
 
