@@ -144,17 +144,7 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     expect(await page.evaluate(() => location.search)).toBe('');
 
     const [tokens] = await issued();
-    const session = await page.evaluate(() => ({ state: window.gate.state, session: window.gate.session }));
-    expect(session.state).toBe('authenticated');
-    expect(session.session.tokenType).toBe('Bearer');
-    expect(session.session.claims).toMatchObject({ iss: idp.issuer, aud: idp.clientId, sub: 'alice' });
-    // The granted scope of the access token, which is for the API: its own scope only.
-    expect(session.session.scope).toBe('api:read');
-    // From expires_in or the JWT's exp: either way within a few seconds of the exp the provider wrote.
-    expect(Math.abs(session.session.expiresAt - claimsOf(tokens.access_token).exp * 1000)).toBeLessThan(5000);
-    const shown = JSON.stringify(session.session);
-    for (const token of [tokens.access_token, tokens.refresh_token, tokens.id_token]) expect(shown).not.toContain(token);
-
+    expect(await page.evaluate(() => window.gate.state)).toBe('authenticated');
     const [me] = await callApi(page, '/api/me');
     expect(me).toMatchObject({ ok: true, status: 200, body: { sub: 'alice', client_id: idp.clientId } });
 
@@ -165,6 +155,16 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     const apiSeen = await counters(api);
     expect(pathSeen(apiSeen, '/api/me')).toMatchObject({ requests: 1, bearer: 1, statuses: { 200: 1 } });
     expect(apiSeen.auth_headers).toEqual([`Bearer ${tokens.access_token}`]);
+    const session = await page.evaluate(() => ({ state: window.gate.state, session: window.gate.session }));
+    expect(session.session.tokenType).toBe('Bearer');
+    expect(session.session.claims).toMatchObject({ iss: idp.issuer, aud: idp.clientId, sub: 'alice' });
+    // The granted scope of the access token, which is for the API: its own scope only.
+    expect(session.session.scope).toBe('api:read');
+    // From expires_in or the JWT's exp: either way within a few seconds of the exp the provider wrote.
+    expect(Math.abs(session.session.expiresAt - claimsOf(tokens.access_token).exp * 1000)).toBeLessThan(5000);
+    const shown = JSON.stringify(session.session);
+    for (const token of [tokens.access_token, tokens.refresh_token, tokens.id_token]) expect(shown).not.toContain(token);
+
     expect(errors).toEqual([]);
   });
 
@@ -200,12 +200,12 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     const result = await handleCallback(page);
     expect(result).toMatchObject({ ok: false, isAuthGateError: true, code: 'LOGIN_REQUIRED' });
     expect(await page.evaluate(() => window.gate.ready())).toBe('anonymous');
-    expect(await page.evaluate(() => window.gate.session)).toBeNull();
     const [call] = await callApi(page, '/api/me');
     expect(call).toMatchObject({ ok: false, code: 'NO_TOKEN' });
     const seen = await counters(idp);
     expect(seen.token_requests).toBe(0);
     expect(pathSeen(await counters(api), '/api/me').requests).toBe(0);
+    expect(await page.evaluate(() => window.gate.session)).toBeNull();
     expect(errors).toEqual([]);
   });
 
@@ -315,7 +315,6 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     await page.waitForURL((url) => url.href.startsWith(pageUrl) && !url.searchParams.has('code'));
     await appReady(page);
     expect(await page.evaluate(() => window.gate.ready())).toBe('anonymous');
-    expect(await page.evaluate(() => window.gate.session)).toBeNull();
     const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
     expect(stored).not.toContain(tokens.refresh_token);
     expect(stored).not.toContain(tokens.access_token);
@@ -326,26 +325,23 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     const later = await refreshGrant(idp.issuer, idp.clientId, tokens.refresh_token);
     expect(later.status).toBe(400);
     expect(later.body.error).toBe('invalid_grant');
+    expect(await page.evaluate(() => window.gate.session)).toBeNull();
+    expect(errors).toEqual([]);
     // The provider's login session is over: signing in again asks for the password.
     await startLogin(page);
     await expect(page.locator('input[name="prompt"][value="login"]')).toHaveCount(1);
-    expect(errors).toEqual([]);
   });
 
   test('the access token never reaches a foreign origin', async ({ page, context }) => {
     await configure(context);
     const errors = await signIn(page);
-    const results = await page.evaluate(async (foreign) => {
-      const token = await window.gate.getAccessToken();
-      return {
-        token,
-        api: await h.settle(window.gate.fetch('/api/me')),
-        plain: await h.settle(window.gate.fetch(`${foreign}/collect?x=1`)),
-        smuggled: await h.settle(window.gate.fetch(`${foreign}/collect`, { headers: { Authorization: `Bearer ${token}` } })),
-      };
-    }, recorder.origin);
     const [tokens] = await issued();
-    expect(results.token).toBe(tokens.access_token);
+    const results = await page.evaluate(async ({ foreign, token }) => ({
+      api: await h.settle(window.gate.fetch('/api/me')),
+      plain: await h.settle(window.gate.fetch(`${foreign}/collect?x=1`)),
+      // The caller puts the gate's own token on a call to another origin.
+      smuggled: await h.settle(window.gate.fetch(`${foreign}/collect`, { headers: { Authorization: `Bearer ${token}` } })),
+    }), { foreign: recorder.origin, token: tokens.access_token });
     expect(results.api).toMatchObject({ ok: true, status: 200 });
     expect(results.plain).toMatchObject({ ok: true, status: 200 });
     expect(results.smuggled).toMatchObject({ ok: false, code: 'FOREIGN_ORIGIN' });
@@ -355,6 +351,8 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     const everything = JSON.stringify(log);
     for (const token of [tokens.access_token, tokens.refresh_token, tokens.id_token]) expect(everything).not.toContain(token);
     expect(log.every((r) => !('authorization' in r.headers))).toBe(true);
+    // getAccessToken() hands out that same token, for callers outside gate.fetch.
+    expect(await page.evaluate(() => window.gate.getAccessToken())).toBe(tokens.access_token);
     expect(errors).toEqual([]);
   });
 });
