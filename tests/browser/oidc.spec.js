@@ -115,10 +115,14 @@ async function signIn(page, loginOptions = {}) {
 const callApi = (page, path, n = 1) => page.evaluate(({ p, count }) =>
   Promise.all(Array.from({ length: count }, () => h.settle(window.gate.fetch(p)))), { p: path, count: n });
 
-/** Waits until the newest access token the provider issued has expired (one-second exp granularity). */
-async function outliveAccessToken() {
+/**
+ * Waits until the newest access token has expired for the API (its JWT exp, one-second
+ * granularity) and for the gate, which may count expires_in from when the callback ended
+ * (`signedInAt`, a moment after the token was issued).
+ */
+async function outliveAccessToken(signedInAt, ttlSeconds) {
   const { exp } = claimsOf((await issued()).at(-1).access_token);
-  const wait = exp * 1000 - Date.now() + 300;
+  const wait = Math.max(exp * 1000, signedInAt + ttlSeconds * 1000) - Date.now() + 500;
   if (wait > 0) await sleep(wait);
 }
 
@@ -243,10 +247,11 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     await configure(context);
     await setAccessTtl(2);
     await signIn(page);
+    const signedInAt = Date.now();
     await setAccessTtl(60);
     // The user leaves and comes back after the token expired: the gate starts with an expired session.
     await page.goto('about:blank');
-    await outliveAccessToken();
+    await outliveAccessToken(signedInAt, 2);
     await Promise.all([resetCounters(idp), resetCounters(api)]);
     const errors = await openApp(page);
     const calls = await callApi(page, '/api/items', 20);
@@ -267,9 +272,10 @@ test.describe('OpenID Connect: authorization code + PKCE against a real provider
     await configure(context, { storage: 'local' });
     await setAccessTtl(2);
     await signIn(page);
+    const signedInAt = Date.now();
     await setAccessTtl(60);
     await page.goto('about:blank');
-    await outliveAccessToken();
+    await outliveAccessToken(signedInAt, 2);
     await Promise.all([resetCounters(idp), resetCounters(api)]);
 
     const other = await context.newPage();
