@@ -156,7 +156,7 @@ test-examples:
 	bash examples/install.sh
 
 test-servers:
-	$(call step,real backends self-check (FastAPI, Flask, nginx, Django, recorder))
+	$(call step,real backends self-check (FastAPI, Flask, nginx, Django, recorder, OpenID provider, resource server))
 	node tests/servers/check_servers.mjs
 
 test-browser:

@@ -2,21 +2,28 @@
 # The demo: the FastAPI backend on 127.0.0.1:$API_PORT (the live gate, seed 002),
 # two Flask backends for the incidents (seeds 000, 001 and the two tabs on
 # $FLASK_PORT; seed 003's CORS policy without Authorization on $FLASK_CORS_PORT),
-# and a static server for the repository on 127.0.0.1:$WEB_PORT (the page at
-# /web/ imports /dist/). Ctrl-C stops them all. `make demo` builds dist/ first.
+# an OpenID provider on $IDP_PORT with the API that takes its tokens on $RS_PORT
+# (tests/servers/oidc/), and a static server for the repository on
+# 127.0.0.1:$WEB_PORT (the page at /web/ imports /dist/). Ctrl-C stops them all.
+# `make demo` builds dist/ and installs the provider first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 API_PORT=${API_PORT:-8000}
 FLASK_PORT=${FLASK_PORT:-8001}
 FLASK_CORS_PORT=${FLASK_CORS_PORT:-8002}
+IDP_PORT=${IDP_PORT:-8003}
+RS_PORT=${RS_PORT:-8004}
 WEB_PORT=${WEB_PORT:-5173}
 API="http://127.0.0.1:$API_PORT"
 FLASK="http://127.0.0.1:$FLASK_PORT"
 FLASK_CORS="http://127.0.0.1:$FLASK_CORS_PORT"
-PAGE="http://127.0.0.1:$WEB_PORT/web/?api=$API&flask=$FLASK&flaskCors=$FLASK_CORS"
+IDP="http://127.0.0.1:$IDP_PORT"
+RS="http://127.0.0.1:$RS_PORT"
+PAGE="http://127.0.0.1:$WEB_PORT/web/?api=$API&flask=$FLASK&flaskCors=$FLASK_CORS&idp=$IDP&rs=$RS"
 
 [ -f dist/index.js ] || echo "demo: dist/index.js is missing; run 'make dist' (or 'make demo')" >&2
+[ -d tests/servers/oidc/node_modules ] || { echo "demo: the OpenID provider is not installed; run 'make setup' (or 'make demo')" >&2; exit 1; }
 
 pids=()
 stop() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; }
@@ -35,6 +42,10 @@ pids+=($!)
 pids+=($!)
 node tests/servers/launch.js static . "$WEB_PORT" >/dev/null &
 pids+=($!)
+# The page is the provider's redirect URI and post-logout redirect URI, under both names.
+node --no-warnings tests/servers/oidc/provider.js --port "$IDP_PORT" --access-ttl 20 \
+  --redirect-uri "http://127.0.0.1:$WEB_PORT/web/,http://localhost:$WEB_PORT/web/" >/dev/null 2>&1 &
+pids+=($!)
 
 wait_for_port() {
   for _ in $(seq 100); do
@@ -45,7 +56,11 @@ wait_for_port() {
   echo "demo: nothing listening on port $1 after 10 s" >&2
   exit 1
 }
-for port in "$API_PORT" "$FLASK_PORT" "$FLASK_CORS_PORT" "$WEB_PORT"; do wait_for_port "$port"; done
+for port in "$API_PORT" "$FLASK_PORT" "$FLASK_CORS_PORT" "$WEB_PORT" "$IDP_PORT"; do wait_for_port "$port"; done
+# The API reads the provider's discovery document at start-up, so it comes second.
+node --no-warnings tests/servers/oidc/resource.js --port "$RS_PORT" --issuer "$IDP" --allow-origin "$ORIGINS" >/dev/null &
+pids+=($!)
+wait_for_port "$RS_PORT"
 
 cat <<EOF
 
@@ -55,6 +70,8 @@ cat <<EOF
   API:   $API   FastAPI (user demo / demo; access tokens live 20 s)
          $FLASK   Flask, CORS allows Authorization (seeds 000, 001, two tabs)
          $FLASK_CORS   Flask, CORS forgets Authorization (seed 003)
+  OpenID $IDP   provider (any username / password; access tokens live 20 s)
+         $RS   the API that takes its tokens
 
   Ctrl-C stops every server.
 

@@ -13,14 +13,27 @@ const SKEW_S = 5;
 const HISTORY_LENGTH = 6;
 const MAX_GROUPS = 400;
 
-// scripts/demo.sh and the tests pass ?api=, ?flask= and ?flaskCors=; otherwise the ports demo.sh uses on this host.
+// scripts/demo.sh and the tests pass ?api=, ?flask=, ?flaskCors=, ?idp= and ?rs=; otherwise the
+// ones this tab saw last (the provider redirects back without them), else the ports demo.sh uses.
+const SERVERS_KEY = 'authgate-demo-servers';
 const params = new URLSearchParams(location.search);
 const onHost = (port) => `${location.protocol}//${location.hostname}:${port}`;
+const saved = (() => {
+  try {
+    return JSON.parse(sessionStorage.getItem(SERVERS_KEY) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+})();
+const pick = (param, key, port) => params.get(param) ?? saved[key] ?? onHost(port);
 const servers = {
-  fastapi: params.get('api') ?? onHost(8000),
-  flask: params.get('flask') ?? onHost(8001),
-  flaskCors: params.get('flaskCors') ?? onHost(8002),
+  fastapi: pick('api', 'fastapi', 8000),
+  flask: pick('flask', 'flask', 8001),
+  flaskCors: pick('flaskCors', 'flaskCors', 8002),
+  idp: pick('idp', 'idp', 8003),
+  resource: pick('rs', 'resource', 8004),
 };
+sessionStorage.setItem(SERVERS_KEY, JSON.stringify(servers));
 const SERVER_NAMES = { fastapi: 'FastAPI', flask: 'Flask', flaskCors: 'Flask (CORS without Authorization)' };
 
 const $ = (id) => document.getElementById(id);
@@ -250,6 +263,71 @@ async function startLiveGate(createAuthGate) {
 
 }
 
+// ---- sign-in through the OpenID provider ---------------------------------------------------------
+
+// Names the provider's requests on the timeline (display only: the gate decides what it sends).
+function oidcStep(path, init) {
+  if (path === '/.well-known/openid-configuration') return { kind: 'login', did: 'discovery: the provider\'s endpoints' };
+  if (path === '/token/revocation') return { kind: 'login', did: 'logout: the refresh token revoked at the provider' };
+  if (path !== '/token') return null;
+  const grant = new URLSearchParams(typeof init?.body === 'string' || init?.body instanceof URLSearchParams
+    ? String(init.body) : '').get('grant_type');
+  return grant === 'refresh_token'
+    ? { kind: 'refresh', did: 'refresh_token grant: one request; the refresh token rotates' }
+    : { kind: 'login', did: 'code exchange with the PKCE verifier, once' };
+}
+
+async function startOidcGate(createAuthGate) {
+  const here = new URL('./', location.href).href; // this page without its query: the registered redirect URI
+  const status = (text) => { $('oidc-status').textContent = redact(text); };
+  const failed = (error) => status(error.code ? `${error.code}: ${error.message}` : error.message);
+  let gate;
+  try {
+    gate = createAuthGate({
+      baseUrl: servers.resource,
+      oidc: { issuer: servers.idp, clientId: 'authgate-spa', redirectUri: here, postLogoutRedirectUri: here },
+      storage: 'session',
+      storageKey: 'authgate-demo-oidc',
+      refreshSkewSeconds: SKEW_S,
+      fetch: recorder.instrument('openid', { base: servers.idp, classify: oidcStep }),
+    });
+  } catch (error) {
+    $('oidc-login').disabled = true;
+    failed(error);
+    return;
+  }
+  const show = (state) => {
+    const signedIn = state === 'authenticated' || state === 'refreshing';
+    $('oidc-login').hidden = signedIn;
+    $('oidc-call').hidden = !signedIn;
+    $('oidc-logout').hidden = !signedIn;
+    if (signedIn) status(`Signed in at the provider as ${gate.session?.claims?.sub ?? 'someone'}; the API takes its tokens.`);
+  };
+  gate.subscribe(show);
+  const callMe = async () => {
+    try {
+      const res = await recorder.call(gate, 'openid', servers.resource, '/api/me');
+      const body = await res.json().catch(() => null);
+      status(`GET /api/me → ${res.status} ${res.ok ? `you are ${body?.sub}` : (body?.detail ?? res.statusText)}`);
+    } catch (error) {
+      failed(error);
+    }
+  };
+  $('oidc-login').addEventListener('click', () => gate.loginWithRedirect().catch(failed));
+  $('oidc-call').addEventListener('click', callMe);
+  $('oidc-logout').addEventListener('click', () => gate.logout({ redirect: true }).catch(failed));
+  const back = new URLSearchParams(location.search);
+  if (back.has('state') && (back.has('code') || back.has('error'))) {
+    recorder.note('openid', 'back from the provider: the gate checks state and iss, then exchanges the code');
+    try {
+      await gate.handleRedirectCallback();
+      await callMe();
+    } catch (error) {
+      failed(error);
+    }
+  }
+}
+
 // ---- the incidents ---------------------------------------------------------------------------
 
 const ran = new Set();
@@ -410,6 +488,7 @@ async function main() {
     throw new Error(`Could not load the authgate package from /dist/ (${error.message}). Run "make dist", then reload.`);
   });
   await startLiveGate(createAuthGate);
+  startOidcGate(createAuthGate).catch((error) => { $('oidc-status').textContent = redact(error.message); });
   // axios for the "plain" side of the incidents whose teams used it (a root devDependency).
   const axios = await import('../node_modules/axios/dist/esm/axios.min.js').then((m) => m.default, () => null);
   const ctx = {

@@ -57,7 +57,9 @@ export class Recorder {
 
   /**
    * The fetch handed to a gate. `gate` says where its routes are:
-   * { base: origin, login: path, refresh: path }.
+   * { base: origin, login: path, refresh: path }, or, for a gate that signs in
+   * through an OpenID provider, { base: issuer, classify(path, init) → {kind, did} | null }
+   * naming the provider's requests (discovery, code exchange, refresh, revocation).
    */
   instrument(source, gate) {
     return async (input, init) => {
@@ -85,6 +87,15 @@ export class Recorder {
         row.attempts.push(attempt);
       } else if (sameOrigin(url, gate.base) && path === gate.login) {
         row = this.#add({ source, kind: 'login', method, url, did: 'sign-in request (the gate keeps the tokens)' });
+        attempt = { sentAt: row.issuedAt };
+        row.attempts.push(attempt);
+      } else if (sameOrigin(url, gate.base) && gate.classify?.(path, init)) {
+        const step = gate.classify(path, init);
+        row = this.#add({ source, kind: step.kind, method, url, did: step.did });
+        if (step.kind === 'refresh') {
+          if (!this.refreshes.has(source)) this.refreshes.set(source, []);
+          this.refreshes.get(source).push(row);
+        }
         attempt = { sentAt: row.issuedAt };
         row.attempts.push(attempt);
       } else if (headers.get('authorization') === DIAGNOSE_PROBE || init?.mode === 'no-cors') {

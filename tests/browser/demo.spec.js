@@ -15,22 +15,28 @@ let web;
 let api;
 let flask;
 let flaskCors;
+let idp;
+let resource;
 
 test.beforeAll(async () => {
   web = await startStatic(repoRoot);
-  [api, flask, flaskCors] = await Promise.all([
+  [api, flask, flaskCors, idp] = await Promise.all([
     startServer('fastapi', { allowOrigin: web.origin }),
     startServer('flask', { allowOrigin: web.origin, corsVariant: 'good' }),
     startServer('flask', { allowOrigin: web.origin, corsVariant: 'no-auth-header' }),
+    startServer('oidc', { redirectUris: `${web.origin}/web/`, accessTtl: 20 }),
   ]);
+  resource = await startServer('resource', { issuer: idp.issuer, allowOrigin: web.origin });
 });
 
 test.afterAll(async () => {
-  await Promise.all([web?.stop(), api?.stop(), flask?.stop(), flaskCors?.stop()]);
+  await Promise.all([web?.stop(), api?.stop(), flask?.stop(), flaskCors?.stop(), idp?.stop(), resource?.stop()]);
 });
 
 const counters = async (server) => (await fetch(`${server.origin}/__counters`)).json();
-const pageUrl = () => `${web.origin}/web/?${new URLSearchParams({ api: api.origin, flask: flask.origin, flaskCors: flaskCors.origin })}`;
+const pageUrl = () => `${web.origin}/web/?${new URLSearchParams({
+  api: api.origin, flask: flask.origin, flaskCors: flaskCors.origin, idp: idp.origin, rs: resource.origin,
+})}`;
 
 /** Runs one incident from its button and returns what the page shows: {plain: {key: n}, gate: {key: n}}. */
 async function runIncident(page, id, { keyboard = false } = {}) {
@@ -69,7 +75,7 @@ test('the demo page runs every incident; the counters it shows are the servers\'
   await expect(page.locator('#state')).toHaveText('anonymous');
   await page.getByRole('button', { name: 'Call GET /api/v1/auth/me' }).click();
   await expect(page.locator('#result')).toContainText('NO_TOKEN');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#state')).toHaveText('authenticated');
   await expect(page.locator('#token-left')).toContainText('s left of 20 s');
   await expect(page.locator('#token-next')).toContainText('Next refresh in');
@@ -168,7 +174,7 @@ test('the demo page runs every incident; the counters it shows are the servers\'
   console.log(`screenshots:\n  ${wide}\n  ${narrowTop}\n  ${narrow}`);
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(page.locator('#state')).toHaveText('anonymous');
   await expect(second.locator('#state')).toHaveText('anonymous');
   await expect(second.getByRole('log')).toContainText('the other tab logged out');
@@ -182,5 +188,28 @@ test('the demo page runs every incident; the counters it shows are the servers\'
     const html = await p.content();
     for (const token of tokens) expect(html).not.toContain(token);
   }
+  expect(pageErrors).toEqual([]);
+});
+
+test('the demo page signs in through the OpenID provider and calls its API', async ({ page }) => {
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error));
+  await page.goto(pageUrl());
+  await page.getByRole('button', { name: 'Sign in with the OpenID provider' }).click();
+  await page.waitForURL((url) => url.origin === idp.origin);
+  await page.fill('input[name="login"]', 'alice');
+  await page.fill('input[name="password"]', 'any password');
+  await page.click('button[type="submit"]');
+  await page.locator('input[name="prompt"][value="consent"]').waitFor({ state: 'attached' });
+  await page.click('button[type="submit"]');
+  // Back on the page, without its query: it finds its servers again and handles the callback.
+  await expect(page.locator('#oidc-status')).toHaveText('GET /api/me → 200 you are alice');
+  await expect(page.getByRole('button', { name: 'Log out at the provider' })).toBeVisible();
+  const log = page.getByRole('log');
+  await expect(log).toContainText('code exchange with the PKCE verifier, once');
+  await expect(log).toContainText(`${resource.origin}/api/me`);
+  const seen = await counters(idp);
+  expect(seen.token_by_grant).toEqual({ authorization_code: 1, refresh_token: 0 });
+  expect((await counters(resource)).by_path['/api/me']).toMatchObject({ requests: 1, bearer: 1, statuses: { 200: 1 } });
   expect(pageErrors).toEqual([]);
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 
 import { startServer } from './launch.js';
+import { authorize, dpopKey, refreshGrant, revoke, tokenRequest } from './oidc/node-client.js';
 
 const PAGE = 'http://127.0.0.1:5173'; // the page origin the servers are told to allow
 const OTHER = 'http://127.0.0.1:5999';
@@ -52,7 +53,10 @@ const [fastapi, flask, flaskBad, django, recorder] = await Promise.all([
   startServer('recorder'),
 ]);
 const nginx = await startServer('nginx', { upstreamPort: flask.port });
-const servers = [fastapi, flask, flaskBad, django, recorder, nginx];
+const CALLBACK = `${PAGE}/callback.html`;
+const oidc = await startServer('oidc', { redirectUris: CALLBACK, accessTtl: 30 });
+const resource = await startServer('resource', { issuer: oidc.issuer, allowOrigin: PAGE });
+const servers = [fastapi, flask, flaskBad, django, recorder, nginx, oidc, resource];
 
 // ---- FastAPI (seeds 002, 003) ----
 const F = fastapi.origin;
@@ -248,6 +252,211 @@ check('django: 50 concurrent protected requests all succeed and are all counted'
   assert.deepEqual([...new Set(statuses)], [200]);
   const seen = (await call(D, 'GET', '/__counters')).body;
   assert.equal(seen.by_path[STATUS].bearer, 50);
+});
+
+// ---- the OpenID provider and its resource server ----
+const I = oidc.issuer;
+const API = resource.origin;
+const providerSeen = async () => (await call(I, 'GET', '/__counters')).body;
+const signIn = (extra) => authorize({ issuer: I, clientId: oidc.clientId, redirectUri: CALLBACK, ...extra });
+const exchange = (back, fields = {}) => tokenRequest(I, {
+  grant_type: 'authorization_code', client_id: oidc.clientId, code: back.code,
+  redirect_uri: CALLBACK, code_verifier: back.verifier, ...fields,
+});
+
+check('oidc: discovery names the issuer, S256 only, revocation and end_session', async () => {
+  const doc = (await call(I, 'GET', '/.well-known/openid-configuration')).body;
+  assert.equal(doc.issuer, I);
+  assert.deepEqual(doc.code_challenge_methods_supported, ['S256']);
+  assert.equal(doc.token_endpoint, `${I}/token`);
+  assert.equal(doc.revocation_endpoint, `${I}/token/revocation`);
+  assert.equal(doc.end_session_endpoint, `${I}/session/end`);
+  assert.equal(doc.authorization_response_iss_parameter_supported, true);
+});
+
+check('oidc: an authorization request without PKCE is refused at the redirect URI', async () => {
+  const back = await signIn({ extra: { code_challenge: '', code_challenge_method: '' } }).catch((err) => err);
+  assert.equal(back.code ?? null, null, 'no code without PKCE');
+  assert.equal(back.error, 'invalid_request');
+});
+
+check('oidc: code + PKCE through the dev forms, a JWT access token the resource server accepts', async () => {
+  await call(I, 'POST', '/__reset');
+  await call(API, 'POST', '/__reset');
+  const back = await signIn({ login: 'alice' });
+  assert.ok(back.code, back.url);
+  assert.equal(back.iss, I); // RFC 9207
+  assert.equal(back.forms, 2); // login, then consent
+  const wrongVerifier = await exchange(back, { code_verifier: 'x'.repeat(43) });
+  assert.equal(wrongVerifier.status, 400);
+  assert.equal(wrongVerifier.body.error, 'invalid_grant');
+  const back2 = await signIn({ login: 'alice', jar: back.jar }); // same browser: consent remembered, no form
+  assert.equal(back2.forms, 0);
+  const tokens = await exchange(back2, {});
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  assert.equal(tokens.body.token_type, 'Bearer');
+  assert.equal(tokens.body.expires_in, 30);
+  assert.ok(tokens.body.refresh_token && tokens.body.id_token);
+  const at = claims(tokens.body.access_token);
+  assert.deepEqual([at.iss, at.aud, at.sub, at.client_id], [I, oidc.resource, 'alice', oidc.clientId]);
+  const id = claims(tokens.body.id_token);
+  assert.deepEqual([id.iss, id.aud, id.sub], [I, oidc.clientId, 'alice']);
+  assert.equal((await exchange(back2)).status, 400, 'a code works once');
+  const me = await call(API, 'GET', '/api/me', { token: tokens.body.access_token, headers: { Origin: PAGE } });
+  assert.equal(me.status, 200);
+  assert.deepEqual(me.body, { sub: 'alice', client_id: oidc.clientId, scope: at.scope ?? null });
+  assert.equal(me.headers.get('access-control-allow-origin'), PAGE);
+  assert.equal((await call(API, 'GET', '/api/items', { token: tokens.body.access_token })).status, 200);
+  const seen = await providerSeen();
+  assert.deepEqual([seen.authorization, seen.logins, seen.consents], [2, 1, 1]);
+  assert.deepEqual(seen.token_by_grant, { authorization_code: 3, refresh_token: 0 });
+  assert.equal(seen.token_errors, 2);
+  const issued = (await call(I, 'GET', '/__tokens')).body.issued;
+  assert.deepEqual(issued.map((t) => t.access_token), [tokens.body.access_token]);
+});
+
+check('oidc: refresh rotates; the old refresh token presented again revokes the whole grant', async () => {
+  await call(I, 'POST', '/__reset');
+  const back = await signIn();
+  const first = (await exchange(back)).body;
+  const second = await refreshGrant(I, oidc.clientId, first.refresh_token);
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  assert.notEqual(second.body.refresh_token, first.refresh_token);
+  assert.equal((await call(API, 'GET', '/api/me', { token: second.body.access_token })).status, 200);
+  const reused = await refreshGrant(I, oidc.clientId, first.refresh_token);
+  assert.equal(reused.status, 400);
+  assert.equal(reused.body.error, 'invalid_grant');
+  const afterReuse = await refreshGrant(I, oidc.clientId, second.body.refresh_token);
+  assert.equal(afterReuse.status, 400, 'the newest refresh token died with the grant');
+  const seen = await providerSeen();
+  assert.deepEqual(seen.token_by_grant, { authorization_code: 1, refresh_token: 3 });
+  assert.deepEqual([seen.reuse_detected, seen.token_errors, seen.grants_revoked], [1, 2, 1]);
+  assert.equal(seen.token_error_details[0].detail, 'refresh token already used');
+});
+
+check('oidc: revocation (RFC 7009) ends the refresh token; the access JWT lives until exp', async () => {
+  await call(I, 'POST', '/__reset');
+  const tokens = (await exchange(await signIn())).body;
+  assert.equal(await revoke(I, oidc.clientId, tokens.refresh_token), 200);
+  assert.equal((await refreshGrant(I, oidc.clientId, tokens.refresh_token)).status, 400);
+  assert.equal((await call(API, 'GET', '/api/me', { token: tokens.access_token })).status, 200);
+  const seen = await providerSeen();
+  assert.deepEqual([seen.revocations, seen.grants_revoked, seen.reuse_detected], [1, 1, 0]);
+});
+
+check('oidc: CORS on the token endpoint for the page origin only; /__control sets the access lifetime', async () => {
+  const pre = await call(I, 'OPTIONS', '/token', { headers: { Origin: PAGE, 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(pre.headers.get('access-control-allow-origin'), PAGE);
+  const back = await signIn();
+  const refused = await tokenRequest(I, {
+    grant_type: 'authorization_code', client_id: oidc.clientId, code: back.code, redirect_uri: CALLBACK, code_verifier: back.verifier,
+  }, { origin: OTHER });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error, 'invalid_request'); // origin not allowed for this client
+  await call(I, 'POST', '/__control', { json: { access_ttl: 1 } });
+  try {
+    const tokens = (await exchange(await signIn())).body;
+    assert.equal(tokens.expires_in, 1);
+    await sleep(2100); // exp has one-second granularity
+    const expired = await call(API, 'GET', '/api/me', { token: tokens.access_token });
+    assert.equal(expired.status, 401);
+    assert.match(expired.headers.get('www-authenticate'), /error="invalid_token"/);
+  } finally {
+    await call(I, 'POST', '/__control', { json: { access_ttl: 30 } });
+  }
+});
+
+check('resource --require-scope: a valid token without the scope -> 403 insufficient_scope; with it -> 200', async () => {
+  const scoped = await startServer('resource', { issuer: I, requireScope: 'api:read' });
+  try {
+    const without = (await exchange(await signIn())).body;
+    assert.equal(without.scope, ''); // the access token is for the API: OpenID scopes are not its scopes
+    const refused = await call(scoped.origin, 'GET', '/api/me', { token: without.access_token });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="authgate-test-api", error="insufficient_scope", scope="api:read"');
+    const withScope = (await exchange(await signIn({ scope: 'openid offline_access api:read' }))).body;
+    assert.equal(withScope.scope, 'api:read');
+    assert.equal((await call(scoped.origin, 'GET', '/api/me', { token: withScope.access_token })).body.scope, 'api:read');
+    assert.equal((await call(scoped.origin, 'GET', '/__counters')).body.status_403, 1);
+  } finally {
+    await scoped.stop();
+  }
+});
+
+check('oidc --strict-offline-access: the library rule, no refresh token without prompt=consent', async () => {
+  const strict = await startServer('oidc', { redirectUris: CALLBACK, strictOfflineAccess: true });
+  try {
+    const back = await authorize({ issuer: strict.issuer, clientId: strict.clientId, redirectUri: CALLBACK });
+    const plain = await tokenRequest(strict.issuer, {
+      grant_type: 'authorization_code', client_id: strict.clientId, code: back.code, redirect_uri: CALLBACK, code_verifier: back.verifier,
+    });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.body.refresh_token, undefined);
+    const consented = await authorize({ issuer: strict.issuer, clientId: strict.clientId, redirectUri: CALLBACK, jar: back.jar, extra: { prompt: 'consent' } });
+    const offline = await tokenRequest(strict.issuer, {
+      grant_type: 'authorization_code', client_id: strict.clientId, code: consented.code, redirect_uri: CALLBACK, code_verifier: consented.verifier,
+    });
+    assert.ok(offline.body.refresh_token, JSON.stringify(offline.body));
+  } finally {
+    await strict.stop();
+  }
+});
+
+check('oidc --dpop-nonce: a proof without the nonce -> 400 use_dpop_nonce with DPoP-Nonce; with it -> a DPoP-bound token', async () => {
+  const strict = await startServer('oidc', { redirectUris: CALLBACK, dpopNonce: true, allowOrigin: PAGE });
+  try {
+    const back = await authorize({ issuer: strict.issuer, clientId: strict.clientId, redirectUri: CALLBACK });
+    const proof = await dpopKey();
+    const fields = { grant_type: 'authorization_code', client_id: strict.clientId, code: back.code, redirect_uri: CALLBACK, code_verifier: back.verifier };
+    const htu = `${strict.issuer}/token`;
+    const first = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu }), origin: PAGE });
+    assert.equal(first.status, 400);
+    assert.equal(first.body.error, 'use_dpop_nonce');
+    const nonce = first.headers.get('dpop-nonce');
+    assert.ok(nonce);
+    assert.match(first.headers.get('access-control-expose-headers') ?? '', /DPoP-Nonce/i);
+    const second = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu, nonce }), origin: PAGE });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.token_type, 'DPoP');
+    assert.ok(claims(second.body.access_token).cnf.jkt);
+    // A DPoP-bound token is no bearer token at the API.
+    const api = await startServer('resource', { issuer: strict.issuer });
+    try {
+      const asBearer = await call(api.origin, 'GET', '/api/me', { token: second.body.access_token });
+      assert.equal(asBearer.status, 401);
+      assert.match(asBearer.body.detail, /bound to a DPoP key/);
+    } finally {
+      await api.stop();
+    }
+  } finally {
+    await strict.stop();
+  }
+});
+
+check('resource: 401 without a token, for a forged or foreign token; counters like the other backends', async () => {
+  await call(API, 'POST', '/__reset');
+  const tokens = (await exchange(await signIn())).body;
+  const missing = await call(API, 'GET', '/api/me');
+  assert.equal(missing.status, 401);
+  assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="authgate-test-api"');
+  const forged = `${tokens.access_token.slice(0, -4)}AAAA`;
+  assert.equal((await call(API, 'GET', '/api/me', { token: forged })).status, 401);
+  assert.equal((await call(API, 'GET', '/api/me', { token: tokens.id_token })).status, 401, 'an ID token is not an access token');
+  const { access_token: fastapiToken } = await fastapiLogin();
+  assert.equal((await call(API, 'GET', '/api/me', { token: fastapiToken })).status, 401, 'a token from another issuer');
+  assert.equal((await call(API, 'GET', '/health')).status, 200);
+  assertCorsAllowsBearer(await preflight(API, '/api/me', PAGE), PAGE);
+  assert.equal((await preflight(API, '/api/me', OTHER)).headers.get('access-control-allow-origin'), null);
+  await call(API, 'GET', '/api/me', { token: tokens.access_token });
+  const seen = (await call(API, 'GET', '/__counters')).body;
+  assert.equal(seen.requests, 6);
+  assert.equal(seen.preflights, 2);
+  assert.equal(seen.status_401, 4);
+  assert.deepEqual(seen.by_path['/api/me'], { requests: 5, preflights: 2, bearer: 4, statuses: { 200: 1, 401: 4 } });
+  assert.equal(seen.auth_headers.at(-1), `Bearer ${tokens.access_token}`);
+  assert.equal(seen.rejections.length, 4);
+  await call(API, 'POST', '/__reset');
+  assert.deepEqual((await call(API, 'GET', '/__counters')).body.by_path, {});
 });
 
 // ---- the recorder, a second origin ----

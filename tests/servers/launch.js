@@ -24,6 +24,9 @@ const SCRIPTS = {
   django: 'django_app/serve.py',
   recorder: 'recorder.py',
 };
+const OIDC_DIR = join(here, 'oidc');
+const OIDC_CLIENT_ID = 'authgate-spa'; // provider.js's defaults
+const OIDC_RESOURCE = 'urn:authgate:test-api';
 const START_TIMEOUT_MS = 20000; // Django migrates a fresh database first
 const OUTPUT_KEPT = 8192;
 
@@ -48,13 +51,17 @@ export function freePort() {
 }
 
 /**
- * kind: 'fastapi' | 'flask' | 'django' | 'recorder' | 'nginx'.
+ * kind: 'fastapi' | 'flask' | 'django' | 'recorder' | 'nginx' | 'oidc' | 'resource'.
  * opts: allowOrigin (string or array), accessTtl (seconds), corsVariant ('good' | 'no-auth-header',
  * flask), port (default: any free one), upstreamPort (nginx: the Flask server's port).
+ * oidc (the OpenID provider): redirectUris (required), postLogoutRedirectUris (default: the
+ * redirect URIs), clientId, resource, refreshTtl, strictOfflineAccess, dpopNonce, dpopRequired; its handle also has
+ * `issuer`, `clientId` and `resource`. resource (the API behind it): issuer (required), audience, requireScope.
  * Resolves to { port, origin, stop() } once the server accepts connections.
  */
 export async function startServer(kind, opts = {}) {
   if (kind === 'nginx') return startNginx(opts);
+  if (kind === 'oidc' || kind === 'resource') return startOidcServer(kind, opts);
   if (!SCRIPTS[kind]) throw new Error(`unknown server kind "${kind}"`);
   const args = [join(here, SCRIPTS[kind]), '--port', String(opts.port ?? 0)];
   for (const origin of [opts.allowOrigin ?? []].flat()) args.push('--allow-origin', origin);
@@ -64,7 +71,41 @@ export async function startServer(kind, opts = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, // no __pycache__ in the source tree
   }));
-  const port = await whenReady(child, kind, (ready) => {
+  return handle(child, await readyLine(child, kind));
+}
+
+// The provider and its resource server (tests/servers/oidc/, Node, own lockfile).
+async function startOidcServer(kind, opts) {
+  if (!existsSync(join(OIDC_DIR, 'node_modules', 'oidc-provider'))) {
+    throw new Error(`${kind}: tests/servers/oidc/node_modules is missing; run \`make setup\``);
+  }
+  const list = (flag, values) => [values ?? []].flat().flatMap((v) => [flag, v]);
+  const args = ['--port', String(opts.port ?? 0), ...list('--allow-origin', opts.allowOrigin)];
+  if (kind === 'oidc') {
+    if (![opts.redirectUris ?? []].flat().length) throw new Error('oidc needs opts.redirectUris');
+    args.push(...list('--redirect-uri', opts.redirectUris), ...list('--post-logout-redirect-uri', opts.postLogoutRedirectUris));
+    if (opts.clientId) args.push('--client-id', opts.clientId);
+    if (opts.resource) args.push('--resource', opts.resource);
+    if (opts.accessTtl != null) args.push('--access-ttl', String(opts.accessTtl));
+    if (opts.refreshTtl != null) args.push('--refresh-ttl', String(opts.refreshTtl));
+    if (opts.strictOfflineAccess) args.push('--strict-offline-access');
+    if (opts.dpopNonce) args.push('--dpop-nonce');
+    if (opts.dpopRequired) args.push('--dpop-required');
+  } else {
+    if (!opts.issuer) throw new Error('resource needs opts.issuer');
+    args.push('--issuer', opts.issuer);
+    if (opts.audience) args.push('--audience', opts.audience);
+    if (opts.requireScope) args.push('--require-scope', opts.requireScope);
+  }
+  const script = join(OIDC_DIR, kind === 'oidc' ? 'provider.js' : 'resource.js');
+  const child = track(spawn(process.execPath, ['--no-warnings', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const server = handle(child, await readyLine(child, kind));
+  if (kind !== 'oidc') return server;
+  return { ...server, issuer: server.origin, clientId: opts.clientId ?? OIDC_CLIENT_ID, resource: opts.resource ?? OIDC_RESOURCE };
+}
+
+function readyLine(child, kind) {
+  return whenReady(child, kind, (ready) => {
     let stdout = '';
     const onData = (chunk) => {
       stdout += chunk;
@@ -75,8 +116,8 @@ export async function startServer(kind, opts = {}) {
     };
     child.stdout.on('data', onData);
   });
-  return handle(child, port);
 }
+
 
 async function startNginx({ upstreamPort, port }) {
   if (!upstreamPort) throw new Error('nginx needs opts.upstreamPort');
