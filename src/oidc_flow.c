@@ -520,7 +520,8 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
   keep_grant(f, &g);
   ag_oidc_grant_free(&g);
   char *result = return_to_json(&f->txn);
-  if (ag_adopt_tokens(c, &t, ag_next_gen(c, now), now, true) != AG_OK) c->oom = true;
+  char *scope = ag_session_scope_of(body, len);
+  if (ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) c->oom = true;
   settle_callback(c, now, AG_CODE_NONE, result);
 }
 

@@ -48,7 +48,9 @@ char *ag_session_json(const ag_client *c, ag_ms refresh_at) {
     return ag_buf_take(&b);
   }
   cJSON *root = NULL;
-  char *payload = c->claims ? NULL : jwt_payload(c->tok.access, &root);
+  /* An OpenID provider's ID token (checked when it came) speaks for the user; else the access JWT. */
+  const char *source = c->tok.id_token ? c->tok.id_token : c->tok.access;
+  char *payload = c->claims ? NULL : jwt_payload(source, &root);
   const cJSON *claimed = cJSON_GetObjectItemCaseSensitive(root, "scope");
   const char *scope = c->scope ? c->scope : cJSON_IsString(claimed) ? claimed->valuestring : NULL;
   ag_buf_puts(&b, "{\"expiresAt\":");

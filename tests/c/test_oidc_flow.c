@@ -439,6 +439,11 @@ static void the_session_carries_the_id_tokens_claims_scope_and_type(void) {
   ag_free(claims);
   CHECK_STR_EQ(ag_oidc_session_scope(d.c), "openid offline_access");
   CHECK_STR_EQ(ag_oidc_session_token_type(d.c), "Bearer");
+  /* What the app reads (gate.session): the ID token's claims and the granted scope. */
+  const char *session = ag_client_session(d.c);
+  CHECK(session && strstr(session, "\"aud\":\"spa\"") && strstr(session, "\"sub\":\"u1\""));
+  CHECK(session && strstr(session, "\"scope\":\"openid offline_access\""));
+  CHECK(session && !strstr(session, "A1") && !strstr(session, "R1"));
   logout(&d, T0 + 1, 0);
   CHECK(ag_oidc_session_claims(d.c) == NULL && ag_oidc_session_scope(d.c) == NULL);
   drv_close(&d);
