@@ -4,7 +4,8 @@
 #   1. Debian packages (scripts/setup-system.sh; it also enables deb-src)
 #   2. Debian's cJSON source, patches applied, in .deps/cjson/ (git-ignored);
 #      .deps/cjson/source points at it (AUTHGATE_CJSON_SOURCE_DIR for the wasm build)
-#   3. npm ci at the root, skipped when node_modules matches package-lock.json
+#   3. npm ci at the root and in bench/, each skipped when its node_modules matches its lockfile
+# It is the one step that installs anything; the build and test targets only check.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,13 +36,14 @@ if [ ! -f "$cjson_dir/source/cJSON.c" ]; then
   ln -sfn "$(basename "$src")" "$cjson_dir/source"
 fi
 
-# 3. Node packages from the committed lockfile
-if [ -f package-lock.json ]; then
-  stamp=node_modules/.authgate-lock.sha256
-  want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+# 3. Node packages from the committed lockfiles (the root's, and the benchmarks' anchors)
+for dir in . bench; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp="$dir/node_modules/.authgate-lock.sha256"
+  want=$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    echo "setup: npm ci ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
-fi
+done

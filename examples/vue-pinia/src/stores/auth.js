@@ -7,6 +7,7 @@ export const useAuthStore = defineStore('auth', () => {
   const { gate, state } = useAuthGate();
   const isAuthenticated = computed(() => state.value === 'authenticated' || state.value === 'refreshing');
 
+  /** @param {string} username @param {string} password */
   async function login(username, password) {
     await gate.login({ username, password });
   }
