@@ -274,8 +274,9 @@ int ag_client_guard(ag_client *client, const char *url, size_t url_len, int has_
                     int mode);
 
 /*
- * The request plan for `url` as JSON, for diagnose(): {"url","origin",
- * "crossOrigin","protected","sendsToken","credentials"}. NULL on a bad URL
+ * The request plan for `url` as JSON, for diagnose(): {"url","origin" (the
+ * URL's),"pageOrigin","crossOrigin","protected" (the token goes there),
+ * "credentials"}. NULL on a bad URL
  * or allocation failure. Valid until the next call on the client.
  */
 const char *ag_client_plan(ag_client *client, const char *url, size_t url_len);

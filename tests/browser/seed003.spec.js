@@ -81,9 +81,10 @@ test.describe('scenario 5: a CORS block, told apart from a 401', () => {
     const d = result.diagnosis;
     expect(d).toMatchObject({
       url: `${badCors.origin}${STATS}`,
+      origin: badCors.origin,
+      pageOrigin: web.origin,
       crossOrigin: true,
       protected: true,
-      sendsToken: true,
       reachable: true,
       status: null,
       preflight: { needed: true, ok: false },
