@@ -1,7 +1,7 @@
 /**
  * authgate/next/server: calls the backend from Server Actions, Route Handlers
  * and Server Components with the bearer taken from the httpOnly token cookie
- * (seed 002's option D). Each call runs through a gate of its own, created in
+ * (the token never reaches page scripts). Each call runs through a gate of its own, created in
  * Node from the same wasm core as the browser's, so the same policy decides:
  * relative paths resolve against baseUrl, the token goes only to baseUrl's
  * origin and the trusted ones, and a protected call without a token is

@@ -268,7 +268,7 @@ function renderIncidents(ctx) {
     const article = el('article', { className: 'card incident', id: `incident-${incident.id}` },
       el('div', { className: 'incident-head' },
         el('div', {},
-          el('p', { className: 'seed', textContent: incident.seed }),
+          el('p', { className: 'stack', textContent: incident.stack }),
           el('h3', { id: titleId, textContent: incident.title })),
         run),
       el('p', { className: 'story', textContent: incident.story }),
@@ -414,7 +414,7 @@ async function main() {
     throw new Error(`Could not load the authgate package from /dist/ (${error.message}). Run "make dist", then reload.`);
   });
   await startLiveGate(createAuthGate);
-  // axios for the "plain" side of the incidents whose teams used it (a root devDependency).
+  // axios for the "plain" side of the incidents whose apps used it (a root devDependency).
   const axios = await import('../node_modules/axios/dist/esm/axios.min.js').then((m) => m.default, () => null);
   const ctx = {
     recorder,

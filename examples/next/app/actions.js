@@ -27,7 +27,7 @@ export async function login(username, password) {
   return { tokens: { access: body.access_token, refresh: body.refresh_token, expiresIn: body.expires_in } };
 }
 
-/** Seed 002's option D: the backend call runs on the server, with the bearer from the httpOnly cookie. */
+/** The backend call runs on the server, with the bearer from the httpOnly cookie (it never reaches page scripts). */
 export async function createSession() {
   const api = withBearerFromCookie({
     baseUrl: apiUrl(),

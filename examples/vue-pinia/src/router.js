@@ -13,5 +13,5 @@ export const router = createRouter({
   ],
 });
 
-// Protected routes render only once gate.ready() has settled the auto-login (seed 000's race).
+// Protected routes render only once gate.ready() has settled the auto-login (no dashboard fetch racing it).
 router.beforeEach(requireAuth(gate, { loginRoute: { name: 'login' }, protect: (to) => to.meta.requiresAuth === true }));
