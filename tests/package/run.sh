@@ -5,7 +5,8 @@
 #   1. tsc --strict (bundler resolution, exactOptionalPropertyTypes, ...) on src/
 #   2. a CommonJS TypeScript project (module Node16) importing every entry point: no TS1479
 #   3. moduleResolution "node" (node10) finding every entry point, authgate/next/server too
-#   4. vite build, and the built app carries the wasm as an asset
+#   4. at run time, require() of every entry point gives what import gives (Node >= 20.19)
+#   5. vite build, and the built app carries the wasm as an asset
 # Needs authgate-<version>.tgz at the repository root (make pack, or scripts/pack.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +33,7 @@ run() { printf 'package test: %-52s' "$1"; shift; if out=$("$@" 2>&1); then echo
 run 'tsc --strict, bundler resolution (src/)' npx --no-install tsc --strict --noEmit -p tsconfig.json
 run 'tsc --strict, CommonJS project (cjs/)' npx --no-install tsc --strict --noEmit -p cjs/tsconfig.json
 run 'tsc --strict, moduleResolution node (node10/)' npx --no-install tsc --strict --noEmit -p node10/tsconfig.json
+run 'require() matches import, every entry point' node cjs/require-check.cjs
 run 'vite build' npx --no-install vite build
 ls dist/assets/*.wasm >/dev/null 2>&1 || { echo "package test: the Vite build carries no .wasm asset" >&2; exit 1; }
 echo "package test: built $(ls dist/assets | wc -l) assets, wasm $(du -k dist/assets/*.wasm | cut -f1) KB"
