@@ -1,8 +1,12 @@
 # authgate — top-level build.
-#   make setup   system packages, Debian's cJSON source, npm ci (idempotent)
-#   make build   native library (build/) + wasm release (build-wasm/)
+#   make setup   the one target that installs anything: Debian packages (as root), Debian's
+#                cJSON source, npm ci at the root and in bench/ (idempotent)
+#   make build   native library (build/) + wasm release (build-wasm/); the default goal.
+#                Installs nothing and needs no root; says what is missing (scripts/check-tools.sh)
 #   make dist    the publishable package in dist/ (release wasm)
-#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, wasm debug + dist, Node, types, Playwright
+#   make pack    dist/, then authgate-<version>.tgz (npm pack) at the root
+#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, wasm debug + dist, Node, types,
+#                the packed tarball in a fresh strict-TypeScript app and in the examples, Playwright
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make demo    dist, then the demo page
 #   make clean   build outputs; make distclean also .deps/ and node_modules/
@@ -12,37 +16,48 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
 
-# emcc 3.1.6 from Debian needs Debian's node modules (acorn) on NODE_PATH.
-export NODE_PATH := /usr/share/nodejs
+# emcc 3.1.6 from Debian needs Debian's node modules (acorn) on NODE_PATH. Only the emcc
+# steps get it: anywhere else it could hide a missing devDependency.
+EMCC_ENV := NODE_PATH=/usr/share/nodejs$(if $(NODE_PATH),:$(NODE_PATH))
 
-CJSON_SOURCE := $(CURDIR)/.deps/cjson/source
+# The cJSON source every build compiles (make setup fetches Debian's); override it with
+# make AUTHGATE_CJSON_SOURCE_DIR=/path/to/cJSON.
+AUTHGATE_CJSON_SOURCE_DIR ?= $(CURDIR)/.deps/cjson/source
+CJSON_SOURCE := $(AUTHGATE_CJSON_SOURCE_DIR)
+CHECK_TOOLS := AUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE) bash scripts/check-tools.sh
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 CMAKE_BUILD := cmake --build
 CTEST := ctest --output-on-failure -j $(JOBS) --test-dir
 
 step = @printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: setup build dist test demo clean distclean bench bench-quick bench-deps bench-native \
+.PHONY: setup build dist pack test demo clean distclean bench bench-quick bench-deps bench-native \
         native wasm wasm-debug asan fuzz-build fuzz \
-        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser
+        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-pack \
+        test-package test-examples test-browser
 
 setup:
 	bash scripts/setup.sh
 
-build: setup native wasm
+build: native wasm
 
-dist: build
+dist: wasm
 	bash scripts/build-dist.sh build-wasm
 
+pack: dist
+	bash scripts/pack.sh
+
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
-test: setup test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser bench-quick
+# make test installs nothing system-wide: run make setup first (.ci/run does both).
+test: test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
 	@printf '\n==== all tests passed ====\n'
 
-demo: setup dist
+demo: dist
 	bash scripts/demo.sh
 
 clean:
-	rm -rf build build-wasm build-wasm-debug build-asan build-bench build-fuzz dist test-results playwright-report
+	rm -rf build build-wasm build-wasm-debug build-asan build-bench build-fuzz build-pack dist authgate-*.tgz \
+	  test-results playwright-report
 
 # Also forget the fetched cJSON source and node_modules (make setup brings them back).
 distclean: clean
@@ -52,29 +67,35 @@ distclean: clean
 
 native:
 	$(call step,native build (build/))
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug
+	@$(CHECK_TOOLS) native
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(CMAKE_BUILD) build --parallel $(JOBS)
 
 asan:
 	$(call step,native ASan/UBSan build (build-asan/))
-	cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_SANITIZE=ON
+	@$(CHECK_TOOLS) asan
+	cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_SANITIZE=ON \
+	  -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(CMAKE_BUILD) build-asan --parallel $(JOBS)
 
 wasm:
 	$(call step,wasm release build (build-wasm/))
-	emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
-	$(CMAKE_BUILD) build-wasm --parallel $(JOBS)
+	@$(CHECK_TOOLS) wasm
+	$(EMCC_ENV) emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
+	$(EMCC_ENV) $(CMAKE_BUILD) build-wasm --parallel $(JOBS)
 	@ls -l build-wasm/authgate-core.js build-wasm/authgate-core.wasm
 
 wasm-debug:
 	$(call step,wasm debug build (build-wasm-debug/))
-	emcmake cmake -S . -B build-wasm-debug -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
-	$(CMAKE_BUILD) build-wasm-debug --parallel $(JOBS)
+	@$(CHECK_TOOLS) wasm
+	$(EMCC_ENV) emcmake cmake -S . -B build-wasm-debug -DCMAKE_BUILD_TYPE=Debug -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
+	$(EMCC_ENV) $(CMAKE_BUILD) build-wasm-debug --parallel $(JOBS)
 
 fuzz-build:
 	$(call step,libFuzzer targets (build-fuzz/))
+	@$(CHECK_TOOLS) asan
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-	  -DAUTHGATE_FUZZ=ON -DAUTHGATE_BUILD_TESTS=OFF
+	  -DAUTHGATE_FUZZ=ON -DAUTHGATE_BUILD_TESTS=OFF -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(CMAKE_BUILD) build-fuzz --parallel $(JOBS)
 
 # ---------------------------------------------------------------- fuzzing
@@ -131,6 +152,7 @@ VALGRIND := valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-l
             --max-stackframe=16777216 --main-stacksize=67108864 --suppressions=tests/valgrind.supp
 test-valgrind: native
 	$(call step,native unit tests under valgrind)
+	@$(CHECK_TOOLS) valgrind
 	@for t in $$(find build -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort); do \
 	  printf '%-24s' "$$(basename $$t)"; \
 	  if $(VALGRIND) "$$t" > "$$t.valgrind.log" 2>&1; then echo ok; \
@@ -142,34 +164,51 @@ test-wasm: wasm-debug
 	$(call step,dist/ with the debug wasm)
 	bash scripts/build-dist.sh build-wasm-debug
 
-test-node:
+# test-node, test-types, test-browser and test-pack use dist/ as test-wasm writes it.
+test-node: test-wasm
 	$(call step,Node tests (tests/js/))
+	@$(CHECK_TOOLS) node
 	node --test tests/js/
 
-test-types:
+test-types: test-wasm
 	$(call step,type check (tests/types/))
+	@$(CHECK_TOOLS) node
 	npx --no-install tsc --noEmit -p tests/types
 
-# The example apps (examples/): npm ci from their lockfiles when those or dist/ changed, then build.
-test-examples:
-	$(call step,example apps (examples/: install and build))
+# dist/ packed as a stranger would get it: authgate-<version>.tgz (scripts/pack.sh checks its contents).
+test-pack: test-wasm
+	$(call step,npm pack of dist/ (authgate-<version>.tgz))
+	bash scripts/pack.sh
+
+# A fresh strict-TypeScript Vite app installs the tarball: tsc --strict (bundler, CommonJS,
+# moduleResolution node) and vite build (tests/package/run.sh).
+test-package: test-pack
+	$(call step,the tarball in a fresh strict-TypeScript Vite app (build-pack/app))
+	bash tests/package/run.sh
+
+# The example apps (examples/): npm ci from their lockfiles (authgate from the tarball) when
+# those or the tarball changed, then type-check (vue-tsc) and build.
+test-examples: test-pack
+	$(call step,example apps (examples/: install the tarball, type-check and build))
 	bash examples/install.sh
 
 test-servers:
 	$(call step,real backends self-check (FastAPI, Flask, nginx, Django, recorder, OpenID provider, resource server))
+	@$(CHECK_TOOLS) servers
 	node tests/servers/check_servers.mjs
 
-test-browser:
+test-browser: test-wasm
 	$(call step,browser tests (Playwright))
+	@$(CHECK_TOOLS) node browser
 	npx --no-install playwright test
 
-# ---------------------------------------------------------------- benchmarks (bench/, issue 5)
+# ---------------------------------------------------------------- benchmarks (bench/)
 #   make bench        every group, < 10 min: tables, bench/results/latest.json, README's Benchmarks tables
 #   make bench-quick  the same groups with few iterations (part of make test; nothing timed is asserted)
 
 BENCH_NATIVE := build-bench/native_bench
 
-bench: setup dist bench-deps bench-native
+bench: dist bench-deps bench-native
 	$(call step,benchmarks (node bench/run.mjs --readme))
 	node bench/run.mjs --readme
 
@@ -179,19 +218,19 @@ bench-quick: bench-deps bench-native
 	@[ -f dist/index.js ] || $(MAKE) dist
 	node bench/run.mjs --quick
 
-# The anchors (axios, ky, ofetch, the auth SDKs) and esbuild, from bench/package-lock.json.
+# The anchors (axios, ky, ofetch, the auth SDKs) and esbuild: make setup installs them from
+# bench/package-lock.json; this only checks they match the lockfile.
 bench-deps:
 	@want=$$(cat bench/package.json bench/package-lock.json | sha256sum | cut -d' ' -f1); \
-	stamp=bench/node_modules/.authgate-lock.sha256; \
-	if [ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]; then \
-	  echo "bench: npm ci (bench/)"; (cd bench && npm ci --no-audit --no-fund --loglevel=error); \
-	  echo "$$want" > $$stamp; \
+	if [ "$$(cat bench/node_modules/.authgate-lock.sha256 2>/dev/null)" != "$$want" ]; then \
+	  echo "bench: bench/node_modules is missing or older than bench/package-lock.json: run make setup" >&2; exit 1; \
 	fi
 
 # The core built -O2 (build-bench/) and bench/native_bench.c linked with it, for callgrind.
 bench-native:
-	@command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
-	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DAUTHGATE_BUILD_TESTS=OFF >/dev/null
+	@$(CHECK_TOOLS) native valgrind
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DAUTHGATE_BUILD_TESTS=OFF \
+	  -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE) >/dev/null
 	@$(CMAKE_BUILD) build-bench --parallel $(JOBS) >/dev/null
 	cc -O2 -Wall -Wextra -Werror -Iinclude bench/native_bench.c build-bench/libauthgate.a \
 	  build-bench/libauthgate_cjson.a -o $(BENCH_NATIVE)

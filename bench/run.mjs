@@ -538,7 +538,7 @@ function targets() {
     add('native storm cost per call, linear', `per-call × ≈ 1 from ${P.native[0]} to ${n}`, `×${fmt(nat.stormGrowth)}`, nat.stormGrowth <= 1.5);
   }
   results.targets = t;
-  markdown.push(table('Targets (issue 5)', ['target', 'goal', 'measured', 'met'], t.map((x) => [x.what, x.goal, x.measured, x.met ? 'yes' : 'NO'])));
+  markdown.push(table('Targets', ['target', 'goal', 'measured', 'met'], t.map((x) => [x.what, x.goal, x.measured, x.met ? 'yes' : 'NO'])));
 }
 
 // ---------------------------------------------------------------- main

@@ -418,8 +418,9 @@ int ag_guard_unconfigured(const char *options_json, size_t options_len, const ch
                           size_t href_len, int has_authorization, char *out, size_t out_cap);
 
 /*
- * The request plan for `url` as JSON, for diagnose(): {"url","origin",
- * "crossOrigin","protected","sendsToken","credentials"}. NULL on a bad URL
+ * The request plan for `url` as JSON, for diagnose(): {"url","origin" (the
+ * URL's),"pageOrigin","crossOrigin","protected" (the token goes there),
+ * "credentials"}. NULL on a bad URL
  * or allocation failure. Valid until the next call on the client.
  */
 const char *ag_client_plan(ag_client *client, const char *url, size_t url_len);

@@ -3,7 +3,7 @@
  * gate.fetch, so its requests follow the gate's rules: the bearer attached by
  * the core, the guard, the wait for readiness, single-flight refresh and one
  * replay after a 401. Every instance routed to one gate shares one token
- * store: a second instance can no longer drift (seed 000).
+ * store: a second instance can no longer go out without the bearer.
  *
  *   const api = axios.create({ baseURL: 'https://api.example' });
  *   const unroute = routeThroughGate(api, gate);

@@ -251,7 +251,7 @@ export class CoreClient {
     this.#handle = 0;
   }
 
-  /** {storage, crossTab, storageKey, baseUrl}, copied out of the core. */
+  /** {storage, crossTab, storageKey}, copied out of the core (the executor needs nothing else). */
   settings() {
     const ptr = this.#core.alloc(SETTINGS_BYTES);
     try {
@@ -262,7 +262,6 @@ export class CoreClient {
         storage: this.#x.HEAP32[i],
         crossTab: this.#x.HEAP32[i + 1] === 1,
         storageKey: this.#core.cstring(u32[i + 2]),
-        baseUrl: this.#core.cstring(u32[i + 3]),
       };
     } finally {
       this.#x._free(ptr);

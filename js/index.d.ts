@@ -18,11 +18,11 @@ export interface AuthGateOptions {
   /** The API's address, e.g. 'http://127.0.0.1:8000' or '/'; relative call paths resolve against it. */
   baseUrl: string;
   /** Path prefixes that require a bearer (default ['/']: all of baseUrl's origin). */
-  protect?: string[];
+  protect?: readonly string[];
   /** Path prefixes that never need one and never get one (login, refresh, health). */
-  public?: string[];
+  public?: readonly string[];
   /** Further origins that may receive the token (default: none but baseUrl's). */
-  trustedOrigins?: string[];
+  trustedOrigins?: readonly string[];
   /** Password login endpoint (default body 'json'). */
   login?: { url: string; body?: 'json' | 'form' };
   /**
@@ -32,7 +32,7 @@ export interface AuthGateOptions {
    */
   refresh?: { url: string; send?: 'json' | 'form' | 'cookie'; field?: string };
   /** Token response field names; defaults accept access_token|access, refresh_token|refresh, expires_in. */
-  tokenFields?: { access?: string[]; refresh?: string[]; expiresIn?: string[] };
+  tokenFields?: { access?: readonly string[]; refresh?: readonly string[]; expiresIn?: readonly string[] };
   /** Where tokens persist (default 'memory'). */
   storage?: AuthGateStorage;
   /** Storage key, also the cross-tab channel and lock name (default 'authgate'). */
@@ -181,24 +181,33 @@ export interface AuthGate {
   getAccessToken(): Promise<string>;
 
   /**
-   * Resolves once the wasm is loaded and the state is known; rejects
-   * AuthGateError BAD_CONFIG when the options were refused.
+   * Resolves once the wasm is loaded and the state is known. Rejects
+   * AuthGateError BAD_CONFIG when the core refused the options, an Error
+   * when the wasm core could not be loaded, and an AbortError DOMException
+   * once destroy() was called.
    * @example
    * const state = await gate.ready(); // 'authenticated' | 'anonymous'
    */
   ready(): Promise<'authenticated' | 'anonymous'>;
 
   /**
-   * Password login at options.login.url; rejects AuthGateError LOGIN_FAILED
+   * Password login at options.login.url, with the credentials' fields as the
+   * body (JSON or form, per options.login.body); any object whose fields are
+   * strings, an interface-typed one too. Rejects AuthGateError LOGIN_FAILED
    * (with `status`), BAD_TOKEN_RESPONSE, CORS_OR_NETWORK or BAD_CONFIG.
    * @example
    * await gate.login({ username: 'ada', password: 'secret' });
    */
-  login(credentials: Record<string, string>): Promise<void>;
+  login<C extends { readonly [K in keyof C]: string }>(credentials: C): Promise<void>;
 
   /**
    * Hands over tokens obtained elsewhere. Throws AuthGateError
-   * BAD_TOKEN_RESPONSE when `access` is not a non-empty string.
+   * BAD_TOKEN_RESPONSE when `access` is not a non-empty string or the core
+   * refuses the tokens (characters a header cannot carry, too long; nothing
+   * changes then), the error ready() rejects with when the gate could not
+   * start, and an AbortError DOMException once destroy() was called. Before
+   * the core has loaded, the tokens are applied once it has: a refusal then
+   * can only be logged.
    * @example
    * gate.setTokens({ access: data.access_token, refresh: data.refresh_token, expiresIn: 900 });
    */
@@ -292,14 +301,14 @@ export interface AuthGate {
 export interface Diagnosis {
   /** The absolute URL probed. */
   url: string;
-  /** Its origin. */
+  /** The probed URL's origin, e.g. 'https://api.example'. */
   origin: string;
-  /** True when it is not the page's origin. */
+  /** The page's origin, the one the server's CORS policy must allow ('' when there is no page, as in Node). */
+  pageOrigin: string;
+  /** True when `origin` is not `pageOrigin`. */
   crossOrigin: boolean;
-  /** True when the gate treats it as a protected route. */
+  /** True when the gate treats it as a protected route, and so sends the token there. */
   protected: boolean;
-  /** True when the gate would send the token there. */
-  sendsToken: boolean;
   /** The credentials mode the gate uses for it; 'default' when it leaves the request's own. */
   credentials: RequestCredentials | 'default';
   /** A no-cors request got an answer: the server is up and reachable. */
@@ -346,16 +355,19 @@ export type AuthGateErrorCode =
 export class AuthGateError extends Error {
   constructor(code: AuthGateErrorCode, message: string, details?: { cause?: unknown; status?: number });
   readonly name: 'AuthGateError';
-  code: AuthGateErrorCode;
+  readonly code: AuthGateErrorCode;
   /** The HTTP status behind the failure, when there was a response (e.g. LOGIN_FAILED). */
-  status?: number;
+  readonly status?: number;
 }
 
 /**
  * Creates a gate. Synchronous: the wasm core loads in the background, once
  * for all gates, and every method waits for it. Throws AuthGateError
- * BAD_CONFIG synchronously only for a non-object or a non-string baseUrl;
- * everything else the core checks is reported by ready() and every method.
+ * BAD_CONFIG synchronously when `options` is not an object, `baseUrl` is not
+ * a string, `fetch` or `now` is given but not a function, `storageArea` is
+ * given but not Storage-like, or the options cannot be serialised to JSON
+ * (a cycle, a BigInt). Everything else the core checks (unknown options,
+ * URLs, prefixes) is reported by ready() and every method as BAD_CONFIG.
  * @example
  * import { createAuthGate } from 'authgate';
  * const gate = createAuthGate({

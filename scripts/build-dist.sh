@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes dist/, the publishable package:
 #   js/*.js and js/*.d.ts (flat), authgate-core.js + authgate-core.wasm from a wasm
-#   build folder, and package.json (from js/package.json).
+#   build folder, README.md, LICENSE, CHANGELOG.md, X.d.cts beside each X.d.ts
+#   (scripts/package-files.mjs), and package.json (from js/package.json).
 # Usage: scripts/build-dist.sh [WASM_BUILD_DIR]   (default build-wasm, the release build)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,8 @@ rm -rf "$dist"
 mkdir -p "$dist"
 cp js/*.js js/*.d.ts "$dist/"
 cp "$wasm_dir/authgate-core.js" "$wasm_dir/authgate-core.wasm" "$dist/"
+# README.md, LICENSE, CHANGELOG.md and the CommonJS type views (X.d.cts).
+node scripts/package-files.mjs "$dist"
 
 # package.json: js/package.json minus its dev-only fields.
 node --input-type=module - "$dist" <<'EOF'

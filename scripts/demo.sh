@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The demo: the FastAPI backend on 127.0.0.1:$API_PORT (the live gate, seed 002),
-# two Flask backends for the incidents (seeds 000, 001 and the two tabs on
-# $FLASK_PORT; seed 003's CORS policy without Authorization on $FLASK_CORS_PORT),
+# The demo: the FastAPI backend on 127.0.0.1:$API_PORT (the live gate),
+# two Flask backends for the incidents (the start-up race, the refresh storm and the
+# two tabs on $FLASK_PORT; a CORS policy without Authorization on $FLASK_CORS_PORT),
 # an OpenID provider on $IDP_PORT with the API that takes its tokens on $RS_PORT
 # (tests/servers/oidc/), and a static server for the repository on
 # 127.0.0.1:$WEB_PORT (the page at /web/ imports /dist/). Ctrl-C stops them all.
@@ -68,8 +68,8 @@ cat <<EOF
   ─────────────
   Open:  $PAGE
   API:   $API   FastAPI (user demo / demo; access tokens live 20 s)
-         $FLASK   Flask, CORS allows Authorization (seeds 000, 001, two tabs)
-         $FLASK_CORS   Flask, CORS forgets Authorization (seed 003)
+         $FLASK   Flask, CORS allows Authorization (start-up race, refresh storm, two tabs)
+         $FLASK_CORS   Flask, CORS forgets Authorization (CORS mistaken for auth)
   OpenID $IDP   provider (any username / password; access tokens live 20 s)
          $RS   the API that takes its tokens
 

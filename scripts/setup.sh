@@ -4,8 +4,9 @@
 #   1. Debian packages (scripts/setup-system.sh; it also enables deb-src)
 #   2. Debian's cJSON source, patches applied, in .deps/cjson/ (git-ignored);
 #      .deps/cjson/source points at it (AUTHGATE_CJSON_SOURCE_DIR for the wasm build)
-#   3. npm ci at the root and in tests/servers/oidc/, each skipped when its node_modules
-#      matches its package-lock.json
+#   3. npm ci at the root, in bench/ and in tests/servers/oidc/, each skipped when its
+#      node_modules matches its lockfile
+# It is the one step that installs anything; the build and test targets only check.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,8 +37,8 @@ if [ ! -f "$cjson_dir/source/cJSON.c" ]; then
   ln -sfn "$(basename "$src")" "$cjson_dir/source"
 fi
 
-# 3. Node packages from the committed lockfiles: the root, and the OpenID provider
-#    the browser tests sign in against (tests/servers/oidc/, its own lockfile)
+# 3. Node packages from the committed lockfiles: the root, the benchmarks' anchors, and
+#    the OpenID provider the browser tests sign in against (tests/servers/oidc/, its own lockfile)
 npm_ci() {
   local dir=$1
   [ -f "$dir/package-lock.json" ] || return 0
@@ -51,4 +52,5 @@ npm_ci() {
   fi
 }
 npm_ci .
+npm_ci bench
 npm_ci tests/servers/oidc

@@ -11,8 +11,7 @@ typedef struct plan {
   char *url;
   char *origin;
   bool cross;
-  bool protected_;
-  bool sends_token;
+  bool protected_; /* a protected route: the gate sends the token there */
   int credentials;
 } plan;
 
@@ -25,7 +24,6 @@ static int make_plan(const ag_client *c, const char *url, size_t len, plan *p) {
   p->origin = ag_url_origin(&u);
   p->cross = !ag_config_same_origin_as_page(c, &u);
   p->protected_ = route == AG_ROUTE_PROTECTED;
-  p->sends_token = p->protected_;
   p->credentials = ag_config_credentials(&c->cfg, &u, AG_CRED_UNSET);
   ag_url_free(&u);
   return p->url && p->origin ? AG_OK : AG_ERR_NOMEM;
@@ -50,13 +48,12 @@ static void put_bool(ag_buf *b, const char *key, bool v) {
 static void put_plan(ag_buf *b, const ag_client *c, const plan *p) {
   ag_buf_puts(b, "{\"url\":");
   ag_buf_put_json_string(b, p->url);
-  put_key(b, "origin");
-  ag_buf_put_json_string(b, c->cfg.page_origin);
-  put_key(b, "target");
+  put_key(b, "origin"); /* the URL's; the page's is pageOrigin */
   ag_buf_put_json_string(b, p->origin);
+  put_key(b, "pageOrigin");
+  ag_buf_put_json_string(b, c->cfg.page_origin);
   put_bool(b, "crossOrigin", p->cross);
   put_bool(b, "protected", p->protected_);
-  put_bool(b, "sendsToken", p->sends_token);
   put_key(b, "credentials");
   ag_buf_put_json_string(b, ag_credentials_name(p->credentials));
 }
@@ -125,7 +122,7 @@ static void put_cause(ag_buf *b, const ag_client *c, const plan *p, int reachabl
 static void put_diagnosis(ag_buf *b, const ag_client *c, const plan *p, int reachable, int simple,
                           int auth) {
   bool creds = p->credentials == AG_CRED_INCLUDE;
-  bool preflight = p->cross && p->sends_token;
+  bool preflight = p->cross && p->protected_;
   put_plan(b, c, p);
   put_bool(b, "reachable", reachable != 0);
   put_key(b, "preflight");

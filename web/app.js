@@ -342,7 +342,7 @@ function renderIncidents(ctx) {
     const article = el('article', { className: 'card incident', id: `incident-${incident.id}` },
       el('div', { className: 'incident-head' },
         el('div', {},
-          el('p', { className: 'seed', textContent: incident.seed }),
+          el('p', { className: 'stack', textContent: incident.stack }),
           el('h3', { id: titleId, textContent: incident.title })),
         run),
       el('p', { className: 'story', textContent: incident.story }),
@@ -489,7 +489,7 @@ async function main() {
   });
   await startLiveGate(createAuthGate);
   startOidcGate(createAuthGate).catch((error) => { $('oidc-status').textContent = redact(error.message); });
-  // axios for the "plain" side of the incidents whose teams used it (a root devDependency).
+  // axios for the "plain" side of the incidents whose apps used it (a root devDependency).
   const axios = await import('../node_modules/axios/dist/esm/axios.min.js').then((m) => m.default, () => null);
   const ctx = {
     recorder,

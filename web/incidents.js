@@ -1,5 +1,5 @@
 // The five incidents, each run twice against a real backend: the plain way,
-// as the seed team wrote it, then through authgate. Each side is measured by
+// as apps commonly write it, then through authgate. Each side is measured by
 // the server's own counters (GET /__counters before and after).
 //
 // Every gate made here is a throwaway "lab" gate with its own storage key, so
@@ -98,7 +98,7 @@ export const INCIDENTS = [
   {
     id: '000',
     title: 'The dashboard fetched before auto-login finished',
-    seed: 'seed 000 · Vue 3 + Pinia + axios · Flask',
+    stack: 'start-up race · Vue 3 + Pinia + axios · Flask',
     story: 'On start, the auth store renews the session while Dashboard.vue, mounted at the same moment, '
       + 'already asks for its data. Those calls leave with no token: a burst of 401s, an empty dashboard. '
       + 'The team added an auth_ready flag by hand.',
@@ -184,7 +184,7 @@ gate.fetch('/api/dashboard/items');`,
   {
     id: '001',
     title: 'Fifty calls on an expired token',
-    seed: 'seed 001 · React, JWT in localStorage · Flask here (Django in the seed)',
+    stack: 'refresh storm · React, JWT in localStorage · Flask',
     story: 'Every component read localStorage.accessToken and set the header itself. After a laptop sleep the '
       + 'token has expired and the page fires fifty calls at once. The usual first fix, "on 401, refresh and '
       + 'retry", runs once per call: fifty refreshes of one rotating refresh token, and most are refused.',
@@ -280,7 +280,7 @@ await Promise.all(
   {
     id: '002',
     title: 'One raw fetch forgot the header',
-    seed: 'seed 002 · Next.js 14 · FastAPI HTTPBearer',
+    stack: 'missing bearer · Next.js · FastAPI HTTPBearer',
     story: 'The axios client added the bearer, so uploads worked. The Generate page called fetch() directly, '
       + 'with cookies but no Authorization header. FastAPI\'s HTTPBearer answers that with '
       + '403 {"detail":"Not authenticated"}, and only that page broke.',
@@ -342,7 +342,7 @@ await fetch(\`\${API}/api/v1/sessions\`, {
           await gate.login(DEMO_USER);
           const docs = await ctx.recorder.call(gate, '002 gate', origin, '/api/v1/documents');
           unguard = gate.guardGlobalFetch('authorize');
-          // The seed's raw fetch, word for word: the guard routes it through the gate.
+          // The app's raw fetch, word for word: the guard routes it through the gate.
           const res = await fetch(`${origin}/api/v1/sessions`, {
             method: 'POST', credentials: 'include',
             headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'Q3 report' }),
@@ -366,7 +366,7 @@ await fetch(\`\${API}/api/v1/sessions\`, {
   {
     id: '003',
     title: 'A CORS block that looked like a 401',
-    seed: 'seed 003 · fetch from :3000 to an API on :8000 · Flask, CORS without Authorization',
+    stack: 'CORS or 401 · fetch from :3000 to an API on :8000 · Flask, CORS without Authorization',
     story: 'The browser said "blocked by CORS policy". curl with a bearer worked, so the team concluded the '
       + 'backend was fine and blamed a cached 401: "hard refresh". Here the server allows the page\'s origin '
       + 'but not the Authorization header, so the preflight fails and the real call is never sent.',
@@ -375,7 +375,7 @@ await fetch(\`\${API}/api/v1/sessions\`, {
     paths: [STATS],
     counters: [['route_preflights', 'preflights'], ['route_requests', 'calls that reached the route'], ['status_401', '401 answers']],
     plain: {
-      title: 'fetch, as in the seed',
+      title: 'fetch, as commonly written',
       code: `fetch(\`\${API}/api/dashboard/stats\`, {
   credentials: 'include',
   headers: { Authorization: \`Bearer \${token}\` },
@@ -436,7 +436,7 @@ await gate.diagnose('/api/dashboard/stats');`,
   {
     id: 'tabs',
     title: 'Two tabs, one rotating refresh token',
-    seed: 'every SPA with a token in localStorage · Flask',
+    stack: 'every SPA with a token in localStorage · Flask',
     story: 'Two tabs share the refresh token. When the access token is due, both tabs refresh at once with the same '
       + 'refresh token: the server rotates it for the first and refuses the second, which signs the user out. '
       + 'And a logout in one tab leaves the other one looking signed in.',

@@ -1,4 +1,4 @@
-// The example apps (examples/), built from their committed lockfiles against dist/ and driven in
+// The example apps (examples/), built from their committed lockfiles with the packed tarball installed, and driven in
 // Chromium against the FastAPI backend: sign in, the dashboard shows data, sign out. What the
 // server saw is asserted from its counters: no 401/403, and a bearer on every protected call.
 // The Next.js app runs twice, built with webpack and with Turbopack (into .next-turbopack).
@@ -171,7 +171,7 @@ for (const example of EXAMPLES) {
       await expect(page.getByTestId('user')).toHaveText('Signed in as demo');
       await expect(page.getByTestId('documents').getByRole('listitem')).toHaveText(['Quarterly report', 'Meeting notes']);
 
-      // A reload restores the session before anything protected is sent (seed 000's race).
+      // A reload restores the session before anything protected is sent (no start-up race).
       await page.reload();
       await expect(page.getByTestId('documents').getByRole('listitem')).toHaveCount(2);
 

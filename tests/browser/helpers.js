@@ -1,4 +1,4 @@
-// Shared by the scenario specs (seed*.spec.js, tabs, leak, expiry, persistence):
+// Shared by the scenario specs (startup, refresh-storm, missing-bearer, cors, tabs, leak, expiry, persistence):
 // the repo root the static server serves, the harness page, and the test hooks
 // of the real backends (tests/servers/README.md).
 import { expect } from '@playwright/test';

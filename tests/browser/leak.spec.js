@@ -1,8 +1,8 @@
 // Scenario 8: the token never leaves its trusted origin. The recorder is a
 // second origin with a permissive CORS policy that logs every header it gets:
 // had anything attached the bearer, the browser would really have sent it.
-// Seeds 000 and 002 attached the bearer in an axios interceptor, to whatever
-// URL the instance was asked for.
+// A common mistake attaches the bearer in an axios interceptor, to whatever
+// URL the instance is asked for.
 import { expect, test } from '@playwright/test';
 
 import { startServer, startStatic } from '../servers/launch.js';

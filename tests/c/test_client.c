@@ -315,7 +315,7 @@ static void calls_made_while_a_login_is_under_way_wait_for_its_outcome(void) {
   drv_open(&d, OPTS);
   drv_start(&d, T0, NULL);
   uint32_t good = 0, bad = 0;
-  ag_client_login(d.c, T0, "{}", 2, &good); /* seed 000: auto-login races the dashboard */
+  ag_client_login(d.c, T0, "{}", 2, &good); /* an auto-login races the dashboard */
   drv_drain(&d);
   uint32_t a = drv_call(&d, T0 + 1, "GET", "/api/dashboard/stats", NULL);
   CHECK(drv_for(&d, AG_ACTION_SEND, a) == NULL && drv_for(&d, AG_ACTION_REJECT, a) == NULL);

@@ -70,7 +70,8 @@ static void diagnose_tells_unreachable_blocked_preflight_and_auth_apart(void) {
         strstr(j, "lacks Access-Control-Allow-Origin")); /* or the error answer hides its status */
   j = diagnose(&d, 1, 401, 401);
   CHECK(j && strstr(j, "\"ok\":true") && strstr(j, "not CORS") && strstr(j, "\"status\":401"));
-  CHECK(j && strstr(j, "\"origin\":\"http://app.test\""));
+  /* origin is the probed URL's, pageOrigin the page's (the one CORS must allow) */
+  CHECK(j && strstr(j, "\"origin\":\"http://api.test:8000\",\"pageOrigin\":\"http://app.test\""));
   CHECK(ag_client_diagnose(d.c, "javascript:1", 12, 1, 0, 0) == NULL);
   drv_close(&d);
 }
@@ -81,7 +82,10 @@ static void plan_describes_the_request_the_gate_would_send(void) {
   const char *j = ag_client_plan(d.c, "/health", 7);
   CHECK(j && strstr(j, "\"protected\":false") && strstr(j, "\"crossOrigin\":true"));
   j = ag_client_plan(d.c, "/api/x", 6);
-  CHECK(j && strstr(j, "\"sendsToken\":true") && strstr(j, "\"credentials\":\"same-origin\""));
+  CHECK(j && strstr(j, "\"protected\":true") && strstr(j, "\"credentials\":\"same-origin\""));
+  CHECK(j && strstr(j, "\"origin\":\"http://api.test:8000\"") &&
+        strstr(j, "\"pageOrigin\":\"http://app.test\""));
+  CHECK(j && !strstr(j, "sendsToken") && !strstr(j, "target")); /* one field per fact */
   drv_close(&d);
 }
 

@@ -398,9 +398,11 @@ test('diagnose runs three probes with a dummy bearer and returns the core diagno
     assert.ok(!server.requests.some((r) => r.authorization?.includes('REAL-TOKEN')), 'never the real token');
     assert.equal(server.requests.filter((r) => r.authorization === 'Bearer authgate-diagnose-probe').length, 1);
     assert.equal(d.url, `${API}/api/me`);
+    assert.equal(d.origin, API, "the probed URL's origin");
+    assert.equal(d.pageOrigin, 'http://app.test');
     assert.equal(d.crossOrigin, true);
     assert.equal(d.protected, true);
-    assert.equal(d.sendsToken, true);
+    assert.ok(!('sendsToken' in d) && !('target' in d), 'one field per fact');
     assert.equal(d.reachable, true);
     assert.equal(d.preflight.needed, true);
     assert.equal(d.preflight.ok, false);
@@ -410,7 +412,8 @@ test('diagnose runs three probes with a dummy bearer and returns the core diagno
     // Another origin: the gate leaves the credentials mode alone ('default'), and so does the probe.
     const foreign = await gate.diagnose('https://elsewhere.test/x');
     assert.equal(foreign.credentials, 'default');
-    assert.equal(foreign.sendsToken, false);
+    assert.equal(foreign.origin, 'https://elsewhere.test');
+    assert.equal(foreign.protected, false);
     const asSent = server.requests.slice(3).find((r) => r.authorization === 'Bearer authgate-diagnose-probe');
     assert.equal(asSent.credentials, 'same-origin', "fetch's own default");
     gate.destroy();

@@ -58,7 +58,7 @@ const oidc = await startServer('oidc', { redirectUris: CALLBACK, accessTtl: 30 }
 const resource = await startServer('resource', { issuer: oidc.issuer, allowOrigin: PAGE });
 const servers = [fastapi, flask, flaskBad, django, recorder, nginx, oidc, resource];
 
-// ---- FastAPI (seeds 002, 003) ----
+// ---- FastAPI (the missing bearer, CORS) ----
 const F = fastapi.origin;
 const fastapiLogin = async () => (await call(F, 'POST', '/api/v1/auth/login',
   { json: { username: 'demo', password: 'demo' } })).body;
@@ -67,7 +67,7 @@ check('fastapi: /health is public', async () => {
   assert.equal((await call(F, 'GET', '/health')).status, 200);
 });
 
-check('fastapi: no Authorization header -> 403 "Not authenticated" (HTTPBearer, seed 002)', async () => {
+check('fastapi: no Authorization header -> 403 "Not authenticated" (HTTPBearer)', async () => {
   for (const [method, path] of [['GET', '/api/v1/auth/me'], ['POST', '/api/v1/sessions'], ['GET', '/api/v1/documents']]) {
     const res = await call(F, method, path, { headers: { Cookie: 'access_token=whatever' } });
     assert.equal(res.status, 403, path);
@@ -156,7 +156,7 @@ check('fastapi: counters record statuses, preflights and Authorization headers; 
   assert.deepEqual([zero.requests, zero.auth_headers, zero.by_path], [0, [], {}]);
 });
 
-// ---- Flask, its two CORS shapes, and nginx in front (seed 000) ----
+// ---- Flask, its two CORS shapes, and nginx in front (the start-up race) ----
 const flaskLogin = async (base) => (await call(base, 'POST', '/api/auth/login',
   { json: { username: 'demo', password: 'demo' } })).body;
 
@@ -164,7 +164,7 @@ check('flask good: preflight allows Authorization with credentials', async () =>
   assertCorsAllowsBearer(await preflight(flask.origin, '/api/dashboard/stats', PAGE), PAGE);
 });
 
-check('flask no-auth-header: preflight allows the origin but not Authorization (seed 000)', async () => {
+check('flask no-auth-header: preflight allows the origin but not Authorization', async () => {
   const res = await preflight(flaskBad.origin, '/api/dashboard/stats', PAGE);
   assert.equal(res.status, 200); // looks fine to curl, fails in the browser
   assert.equal(res.headers.get('access-control-allow-origin'), PAGE);
@@ -204,7 +204,7 @@ check('nginx -> flask: Authorization and the CORS answers pass through the proxy
   assert.equal(seen.auth_headers.at(-1), `Bearer ${token}`);
 });
 
-// ---- Django REST framework + simplejwt (seed 001) ----
+// ---- Django REST framework + simplejwt (the refresh storm) ----
 const D = django.origin;
 const STATUS = '/api/v1/backup/system/system_status/';
 const djangoLogin = async () => (await call(D, 'POST', '/api/v1/auth/token/',

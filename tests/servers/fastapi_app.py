@@ -1,6 +1,6 @@
-"""FastAPI backend as in seed 002: routes guarded by HTTPBearer, so a call
+"""FastAPI backend: routes guarded by HTTPBearer, so a call
 without `Authorization` gets 403 {"detail":"Not authenticated"} (cookies are
-ignored) and a bad or expired token gets 401. CORS as in seed 003.
+ignored) and a bad or expired token gets 401. CORS for one page origin.
 
     /usr/bin/python3 tests/servers/fastapi_app.py --port 8000 \
         --allow-origin http://127.0.0.1:5173 [--access-ttl 20]
@@ -72,7 +72,7 @@ def create_app(allow_origins, access_ttl):
     counters = Counters(LOGIN_PATH, REFRESH_PATH)
     arrivals = Counter()
     flaky = {"answered": 0}
-    bearer = HTTPBearer()  # missing header -> 403 "Not authenticated", the behaviour seed 002 hit
+    bearer = HTTPBearer()  # missing header -> 403 "Not authenticated", the behaviour a raw fetch hits
 
     def current_user(creds: HTTPAuthorizationCredentials = Depends(bearer)):
         username = tokens.verify_access(creds.credentials)

@@ -1,8 +1,8 @@
-"""Flask backend as in seed 000, with flask-cors in one of two shapes:
+"""Flask backend (behind nginx in the start-up tests), with flask-cors in one of two shapes:
 
   --cors-variant good            the origin, credentials and the Authorization header are allowed
   --cors-variant no-auth-header  the origin is allowed but Authorization is not, so the browser's
-                                 preflight for any bearer call fails: seed 000's "final missing piece"
+                                 preflight for any bearer call fails
 
     /usr/bin/python3 tests/servers/flask_app.py --port 5000 \
         --allow-origin http://127.0.0.1:5173 --cors-variant good

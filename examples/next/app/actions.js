@@ -2,7 +2,7 @@
 import { withBearerFromCookie } from 'authgate/next/server';
 import { TOKEN_COOKIE, apiUrl } from './config.js';
 
-/** Seed 002's option D: the backend call runs on the server, with the bearer from the httpOnly cookie. */
+/** The backend call runs on the server, with the bearer from the httpOnly cookie (it never reaches page scripts). */
 export async function createSession() {
   const api = withBearerFromCookie({
     baseUrl: apiUrl(),

@@ -13,7 +13,7 @@ export const router = createRouter({
   ],
 });
 
-// Protected routes render only once gate.ready() has settled the auto-login (seed 000's race);
+// Protected routes render only once gate.ready() has settled the auto-login (no dashboard fetch racing it);
 // with the router, a logout (here or in another tab) also moves the user off a protected page.
 router.beforeEach(
   requireAuth(gate, { loginRoute: { name: 'login' }, router, protect: (to) => to.meta.requiresAuth === true }),

@@ -1,4 +1,4 @@
-"""Django + DRF + simplejwt + django-cors-headers backend, as in seed 001.
+"""Django + DRF + simplejwt + django-cors-headers backend with rotating, blacklisted refresh tokens.
 
     /usr/bin/python3 tests/servers/django_app/serve.py --port 8000 \
         --allow-origin http://127.0.0.1:3000 [--access-ttl 20]

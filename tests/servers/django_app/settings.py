@@ -1,4 +1,4 @@
-"""The one settings module of the Django test backend (seed 001). serve.py
+"""The one settings module of the Django test backend. serve.py
 fills the AUTHGATE_* environment variables before Django reads this file."""
 import os
 from datetime import timedelta

@@ -3,7 +3,7 @@ import { routeThroughGate } from 'authgate/axios';
 import { apiUrl, gate } from '../gate.js';
 
 // Every axios instance, the default one included, sends through the gate: one token store,
-// one refresh, no instance without the Authorization header (seed 000's instance conflict).
+// one refresh, no instance without the Authorization header (a second instance cannot drift).
 export const api = axios.create({ baseURL: apiUrl });
 routeThroughGate(api, gate);
 routeThroughGate(axios, gate);

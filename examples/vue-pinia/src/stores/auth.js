@@ -5,6 +5,7 @@ import { useAuthGate } from 'authgate/vue';
 export const useAuthStore = defineStore('auth', () => {
   const { gate, state, session, isAuthenticated } = useAuthGate(); // isAuthenticated stays true while refreshing
 
+  /** @param {string} username @param {string} password */
   async function login(username, password) {
     await gate.login({ username, password });
   }

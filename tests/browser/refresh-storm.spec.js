@@ -1,4 +1,4 @@
-// Seed 001 (React + Django REST framework + simplejwt with ROTATE_REFRESH_TOKENS
+// The refresh storm (React + Django REST framework + simplejwt with ROTATE_REFRESH_TOKENS
 // and BLACKLIST_AFTER_ROTATION): every component read the token from
 // localStorage and handled its own 401. When the access token expires under a
 // page that fires many calls at once, each call refreshes on its own with the
@@ -82,7 +82,7 @@ test.describe('scenario 6: 50 concurrent calls on an expired access token (simpl
 
     const seen = await counters(django);
     expect(pathSeen(seen, STATUS).statuses[401]).toBe(CALLS); // every call first hit the expired token
-    expect(seen.refreshes).toBeGreaterThan(1); // the refresh storm the seed team shipped
+    expect(seen.refreshes).toBeGreaterThan(1); // the refresh storm of per-call refreshing
     expect(seen.refreshes).toBe(pathSeen(seen, REFRESH).requests);
     // Whichever refreshes lost the race to the blacklist failed outright.
     const failedRefreshes = statuses.filter((s) => typeof s === 'string').length;

@@ -1,8 +1,8 @@
-// Seed 002 (Next.js client + FastAPI with HTTPBearer): a raw fetch with
-// credentials:'include' but no Authorization header got FastAPI's 403
+// The missing bearer (a Next.js client + FastAPI with HTTPBearer): a raw fetch with
+// credentials:'include' but no Authorization header gets FastAPI's 403
 // {"detail":"Not authenticated"}, and modules that each had their own API URL
-// fallback drifted to different ports. Each test first shows the failure with
-// the team's code, then the same code with authgate, asserting on what FastAPI saw.
+// fallback drift to different ports. Each test first shows the failure with
+// the naive code, then the same code with authgate, asserting on what FastAPI saw.
 import { expect, test } from '@playwright/test';
 
 import { freePort, startServer, startStatic } from '../servers/launch.js';

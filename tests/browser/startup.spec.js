@@ -1,6 +1,6 @@
-// Seed 000 (Vue 3 + Pinia + axios, Flask behind nginx): the auto-login raced
-// the dashboard's fetches, and a second axios instance went out without the
-// bearer. Each test first reproduces the failure with the team's own code,
+// The start-up race (Vue 3 + Pinia + axios, Flask behind nginx): the auto-login
+// races the dashboard's fetches, and a second axios instance goes out without the
+// bearer. Each test first reproduces the failure with the naive code,
 // then runs the same app code through authgate, and asserts on what Flask saw.
 //
 // Every call goes through the real nginx reverse proxy in front of Flask, on
@@ -30,7 +30,7 @@ test.beforeEach(async () => {
 });
 
 const dashboardUrl = (mode) =>
-  `${web.origin}/tests/browser/pages/seed000-dashboard.html?api=${encodeURIComponent(proxy.origin)}&mode=${mode}`;
+  `${web.origin}/tests/browser/pages/startup-dashboard.html?api=${encodeURIComponent(proxy.origin)}&mode=${mode}`;
 
 test.describe('scenario 1: auto-login racing the dashboard at start-up', () => {
   test('without authgate: the dashboard fetches beat the auto-login and Flask answers 401', async ({ page }) => {

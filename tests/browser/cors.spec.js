@@ -1,7 +1,7 @@
-// Seed 003 (and seed 000's "final missing piece"): a CORS policy that allows
+// A CORS policy that allows
 // the origin but not the Authorization header. The browser sends the preflight,
-// refuses the answer and hands the app a bare "TypeError: Failed to fetch"; the
-// team blamed the browser cache. And the other way round: a plain 401 that was
+// refuses the answer and hands the app a bare "TypeError: Failed to fetch",
+// easily blamed on the browser cache. And the other way round: a plain 401 that was
 // taken for a CORS error. Flask with flask-cors, variants no-auth-header and good.
 import { expect, test } from '@playwright/test';
 
@@ -81,9 +81,10 @@ test.describe('scenario 5: a CORS block, told apart from a 401', () => {
     const d = result.diagnosis;
     expect(d).toMatchObject({
       url: `${badCors.origin}${STATS}`,
+      origin: badCors.origin,
+      pageOrigin: web.origin,
       crossOrigin: true,
       protected: true,
-      sendsToken: true,
       reachable: true,
       status: null,
       preflight: { needed: true, ok: false },

@@ -1,8 +1,8 @@
-// Seed 000's start-up, in one module: the auth store's auto-login (a refresh
+// An app's start-up, in one module: the auth store's auto-login (a refresh
 // token persisted by an earlier login) and the dashboard's data fetches start
 // in the same tick, as a Vue app mounting its Dashboard does.
 //
-//   ?api=<origin>&mode=naive  the team's code: auto-login is not awaited, the
+//   ?api=<origin>&mode=naive  the naive code: auto-login is not awaited, the
 //                             dashboard reads whatever access token is stored
 //   ?api=<origin>&mode=login  an earlier visit: sign in through the gate (storage 'local')
 //   ?api=<origin>&mode=gate   the same start-up through authgate
