@@ -64,7 +64,9 @@ enum ag_code {
   AG_CODE_REFRESH_FAILED = 6,
   AG_CODE_BAD_CONFIG = 7,
   AG_CODE_BAD_TOKEN_RESPONSE = 8,
-  AG_CODE_LOGIN_FAILED = 9
+  AG_CODE_LOGIN_FAILED = 9,
+  AG_CODE_OUT_OF_MEMORY =
+      10 /* the gate ran out of memory handling the call; nothing was sent bare */
 };
 
 /* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */

@@ -63,6 +63,10 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
   case AG_CODE_READY_TIMEOUT:
     return "the auth state was still unknown after options.readyTimeoutMs; the call was not sent";
   case AG_CODE_REFRESH_FAILED:
+    if (c->refresh_oom)
+      return "the token could not be refreshed in time (the gate ran out of memory sending the "
+             "refresh or reading its answer); the call was not sent, the user is still logged in "
+             "and the gate keeps retrying";
     if (c->bad_refresh_body)
       return "the refresh endpoint answered without a usable token; the call was not sent, the "
              "gate keeps retrying";
@@ -77,10 +81,19 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
     return "the server's answer has no usable access token (check options.tokenFields)";
   case AG_CODE_LOGIN_FAILED:
     return "the login endpoint refused the credentials";
+  case AG_CODE_CORS_OR_NETWORK:
+    return "no response: the browser blocked the request (CORS) or the server is unreachable. "
+           "gate.diagnose(url) tells which";
+  case AG_CODE_OUT_OF_MEMORY:
+    return "the gate ran out of memory handling this call; it was not sent. Retry it";
   default:
     (void)k;
     return "rejected";
   }
+}
+
+const char *ag_explain_fixed(const ag_client *c, const call *k, int code, const char *why) {
+  return why ? why : default_reason(c, k, code);
 }
 
 char *ag_explain_rejection(const ag_client *c, const call *k, int code, const char *why) {

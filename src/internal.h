@@ -30,6 +30,12 @@ void *ag_calloc(size_t count, size_t size);
 void ag_free(void *p);
 /* Copies n bytes and a NUL; NULL on allocation failure. */
 char *ag_strndup(const char *s, size_t n);
+/*
+ * Allocations that failed so far (process-wide, like the allocator). A parse
+ * that returns "bad input" while this moved was out of memory: cJSON cannot
+ * tell the two apart itself.
+ */
+unsigned long ag_alloc_failures(void);
 /* Installs cJSON's hooks (idempotent); parsing calls it first. */
 void ag_alloc_init(void);
 /* Zeroes n bytes in a way the compiler keeps. */

@@ -40,7 +40,8 @@ static const char *const code_names[] = {"",
                                          "REFRESH_FAILED",
                                          "BAD_CONFIG",
                                          "BAD_TOKEN_RESPONSE",
-                                         "LOGIN_FAILED"};
+                                         "LOGIN_FAILED",
+                                         "OUT_OF_MEMORY"};
 
 const char *ag_code_name(int code) {
   if (code < 0 || code >= (int)(sizeof code_names / sizeof *code_names)) return "";
