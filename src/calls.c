@@ -37,7 +37,7 @@ call *ag_call_find(const ag_client *c, uint32_t id) {
  * A new call record, not registered yet: room for it in the table and for
  * its action in the ring is made here, so ag_call_add cannot fail.
  */
-call *ag_call_new(ag_client *c, int kind) {
+call *ag_call_make(ag_client *c, int kind) {
   if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
   if (ag_actions_reserve(c, c->n_calls + 1 + AG_ACTION_SLACK) != AG_OK) return NULL;
   call *k = ag_calloc(1, sizeof *k);
@@ -46,7 +46,7 @@ call *ag_call_new(ag_client *c, int kind) {
   return k;
 }
 
-/* Registers a call made by ag_call_new under a fresh id. */
+/* Registers a call made by ag_call_make under a fresh id. */
 void ag_call_add(ag_client *c, call *k) {
   do {
     k->id = ++c->next_id;
@@ -56,6 +56,12 @@ void ag_call_add(ag_client *c, call *k) {
   k->hnext = c->buckets[b];
   c->buckets[b] = k;
   c->n_calls++;
+}
+
+call *ag_call_new(ag_client *c, int kind) {
+  call *k = ag_call_make(c, kind);
+  if (k) ag_call_add(c, k);
+  return k;
 }
 
 void ag_call_unwait(ag_client *c, call *k) {

@@ -110,7 +110,7 @@ static void release_lock(ag_client *c) {
 
 /* The refresh request, built whole before anything changes; NULL on ENOMEM. */
 static call *make_refresh(ag_client *c) {
-  call *k = ag_call_new(c, AG_SEND_REFRESH);
+  call *k = ag_call_make(c, AG_SEND_REFRESH);
   if (!k) return NULL;
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
@@ -403,7 +403,7 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
                    int credentials, uint32_t *id_out) {
   if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
     return AG_ERR_INVALID;
-  call *k = AG_RESERVE(c) == AG_OK ? ag_call_new(c, AG_SEND_CALL) : NULL;
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_CALL) : NULL;
   if (!k) return AG_ERR_NOMEM;
   int rc = make_call(c, k, method, method_len, url, url_len, credentials);
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM; /* no call was made */
@@ -595,7 +595,7 @@ int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
 int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
                     uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
-  call *k = AG_RESERVE(c) == AG_OK ? ag_call_new(c, AG_SEND_LOGIN) : NULL;
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_LOGIN) : NULL;
   if (!k) return AG_ERR_NOMEM;
   if (!c->cfg.login_url) {
     ag_call_add(c, k);

@@ -95,8 +95,9 @@ struct ag_client {
 
 /* calls.c: the call table (by id) and the FIFO of waiting calls */
 /* A call record with room made for it (table, action ring), not registered; NULL on ENOMEM. */
-call *ag_call_new(ag_client *c, int kind);
-void ag_call_add(ag_client *c, call *k); /* registers it under a fresh id; cannot fail */
+call *ag_call_make(ag_client *c, int kind);
+void ag_call_add(ag_client *c, call *k);   /* registers it under a fresh id; cannot fail */
+call *ag_call_new(ag_client *c, int kind); /* made and registered; NULL on ENOMEM */
 call *ag_call_find(const ag_client *c, uint32_t id);
 void ag_call_free(ag_client *c, call *k); /* unlinks it from the table and the wait FIFO */
 /* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
