@@ -232,9 +232,4 @@ int ag_config_route(const ag_config *c, const ag_url *u);
 /* The credentials mode the gate uses for a resolved URL, given the caller's choice. */
 int ag_config_credentials(const ag_config *c, const ag_url *u, int requested);
 
-/* ---- explain.c: words for failures, and diagnose() ---- */
-/* The CORS_OR_NETWORK message for a call that failed before any response. */
-char *ag_explain_network_failure(const ag_config *c, const char *method, const ag_url *u,
-                                 bool sent_authorization, int credentials);
-
 #endif /* AUTHGATE_INTERNAL_H */
