@@ -198,7 +198,9 @@ export type AuthGateErrorCode =
   | 'REFRESH_FAILED'
   | 'BAD_CONFIG'
   | 'BAD_TOKEN_RESPONSE'
-  | 'LOGIN_FAILED';
+  | 'LOGIN_FAILED'
+  /** The wasm heap could not grow: the call failed (never sent bare), the gate stays usable; retry. */
+  | 'OUT_OF_MEMORY';
 
 /**
  * Every failure the gate reports. The message names the method and URL and
