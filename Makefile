@@ -2,7 +2,7 @@
 #   make setup   system packages, Debian's cJSON source, npm ci (idempotent)
 #   make build   native library (build/) + wasm release (build-wasm/)
 #   make dist    the publishable package in dist/ (release wasm)
-#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, wasm debug + dist, Node, types, Playwright
+#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, Node (debug, then release wasm), types, Playwright (release)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make demo    dist, then the demo page
 #   make clean   build outputs; make distclean also .deps/ and node_modules/
@@ -23,7 +23,7 @@ CTEST := ctest --output-on-failure -j $(JOBS) --test-dir
 step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist test demo clean distclean bench bench-quick bench-deps bench-native \
-        native wasm wasm-debug asan fuzz-build fuzz \
+        native wasm wasm-debug dist-release asan fuzz-build fuzz \
         test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser
 
 setup:
@@ -36,6 +36,7 @@ dist: build
 
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
 test: setup test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-examples test-browser bench-quick
+	@cmp -s build-wasm/authgate-core.wasm dist/authgate-core.wasm || { echo 'make test: dist/ does not hold the release wasm'; exit 1; }
 	@printf '\n==== all tests passed ====\n'
 
 demo: setup dist
@@ -137,14 +138,22 @@ test-valgrind: native
 	  else echo FAILED; tail -n 60 "$$t.valgrind.log"; exit 1; fi; \
 	done
 
-# The tests run against dist/ holding the debug wasm (assertions on).
-test-wasm: wasm-debug
-	$(call step,dist/ with the debug wasm)
-	bash scripts/build-dist.sh build-wasm-debug
+# Both wasm builds; test-node installs each into dist/ in turn.
+test-wasm: wasm-debug wasm
 
-test-node:
-	$(call step,Node tests (tests/js/))
+# The Node suite against the debug wasm (assertions on), then against the release wasm that
+# ships; dist/ is left holding the release build, whatever the debug pass says.
+test-node: test-wasm
+	$(call step,Node tests (tests/js/) against the debug wasm)
+	bash scripts/build-dist.sh build-wasm-debug
+	node --test tests/js/ || { bash scripts/build-dist.sh build-wasm; exit 1; }
+	$(call step,Node tests (tests/js/) against the release wasm)
+	bash scripts/build-dist.sh build-wasm
 	node --test tests/js/
+
+# dist/ with the release wasm, for the suites that must run what ships.
+dist-release: wasm
+	bash scripts/build-dist.sh build-wasm
 
 test-types:
 	$(call step,type check (tests/types/))
@@ -159,8 +168,8 @@ test-servers:
 	$(call step,real backends self-check (FastAPI, Flask, nginx, Django, recorder))
 	node tests/servers/check_servers.mjs
 
-test-browser:
-	$(call step,browser tests (Playwright))
+test-browser: dist-release
+	$(call step,browser tests (Playwright, release wasm))
 	npx --no-install playwright test
 
 # ---------------------------------------------------------------- benchmarks (bench/, issue 5)
@@ -173,10 +182,9 @@ bench: setup dist bench-deps bench-native
 	$(call step,benchmarks (node bench/run.mjs --readme))
 	node bench/run.mjs --readme
 
-# Runs against dist/ as it is (make test leaves the debug wasm there).
-bench-quick: bench-deps bench-native
+# Runs against the release wasm, what ships.
+bench-quick: dist-release bench-deps bench-native
 	$(call step,quick benchmarks (node bench/run.mjs --quick))
-	@[ -f dist/index.js ] || $(MAKE) dist
 	node bench/run.mjs --quick
 
 # The anchors (axios, ky, ofetch, the auth SDKs) and esbuild, from bench/package-lock.json.

@@ -274,7 +274,9 @@ export type AuthGateErrorCode =
   | 'BAD_CONFIG'
   | 'BAD_TOKEN_RESPONSE'
   | 'LOGIN_FAILED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** The wasm heap could not grow: the call failed (never sent bare), the gate stays usable; retry. */
+  | 'OUT_OF_MEMORY';
 
 /**
  * Every failure the gate reports. The message names the method and URL and

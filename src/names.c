@@ -42,7 +42,9 @@ static const char *const code_names[] = {"",
                                          "BAD_TOKEN_RESPONSE",
                                          "LOGIN_FAILED",
                                          "", /* 10: taken by another code */
-                                         "TIMEOUT"};
+                                         "TIMEOUT",
+                                         "", /* 12: taken by another code */
+                                         "OUT_OF_MEMORY"};
 
 const char *ag_code_name(int code) {
   if (code < 0 || code >= (int)(sizeof code_names / sizeof *code_names)) return "";
