@@ -197,11 +197,13 @@ function bind(m) {
 
 /** Runs a guard export with an out-buffer for the judged URL; throws on a core error. */
 function judge(core, what, run) {
-  const out = core.alloc(GUARD_URL_CAP);
+  // Out of memory the guard refuses rather than passes: the call is not sent.
+  const refused = () => outOfMemory(what, 'it was not sent: the guard could not judge it');
+  const out = core.m._malloc(GUARD_URL_CAP);
+  if (!out) throw refused();
   try {
     const verdict = run(out);
-    // Out of memory the guard refuses rather than passes: the call is not sent.
-    if (verdict === AG_ERR_NOMEM) throw outOfMemory(what, 'it was not sent: the guard could not judge it');
+    if (verdict === AG_ERR_NOMEM) throw refused();
     if (verdict < 0) throw new Error(`authgate: ${what}: ${core.strerror(verdict)}`);
     return { verdict, url: core.cstring(out) };
   } finally {

@@ -61,7 +61,7 @@ test('a call the core has no memory for rejects OUT_OF_MEMORY, is never sent, an
   const gate = gateFor(server, fakeClock());
   gate.setTokens({ access: 'A1' });
   await gate.ready();
-  failNext('_ag_client_call');
+  failNext('_ag_client_call_opts');
   await rejectsOutOfMemory(gate.fetch('/api/me'), 'gate.fetch(GET /api/me)');
   assert.equal(server.requests.length, 0);
   await gate.fetch('/api/me');
@@ -72,6 +72,18 @@ test('a call the core has no memory for rejects OUT_OF_MEMORY, is never sent, an
   gate.destroy();
 });
 
+test('getAccessToken the core has no memory for rejects OUT_OF_MEMORY, and the next one answers', async () => {
+  const server = apiServer();
+  const gate = gateFor(server, fakeClock());
+  gate.setTokens({ access: 'A1' });
+  await gate.ready();
+  failNext('_ag_client_token');
+  await rejectsOutOfMemory(gate.getAccessToken(), 'gate.getAccessToken()');
+  assert.equal(await gate.getAccessToken(), 'A1');
+  assert.equal(server.requests.length, 0);
+  gate.destroy();
+});
+
 test('a response the core cannot take fails that call OUT_OF_MEMORY, and the core forgets it', async () => {
   const server = apiServer();
   const gate = gateFor(server, fakeClock());
@@ -79,7 +91,7 @@ test('a response the core cannot take fails that call OUT_OF_MEMORY, and the cor
   await gate.ready();
   await gate.fetch('/api/warm-up'); // the call table is allocated on the first call
   const live = core.liveAllocations();
-  failNext('_ag_client_response');
+  failNext('_ag_client_response_ex');
   await rejectsOutOfMemory(gate.fetch('/api/me'), `gate.fetch(GET ${API}/api/me)`);
   assert.equal(server.count('/api/me'), 1, 'it was sent once, with the bearer');
   assert.equal(server.requests[1].authorization, 'Bearer A1');
@@ -104,7 +116,7 @@ test('a login whose answer cannot be taken rejects OUT_OF_MEMORY, stays anonymou
   const server = apiServer();
   const gate = gateFor(server, fakeClock());
   assert.equal(await gate.ready(), 'anonymous');
-  failNext('_ag_client_response');
+  failNext('_ag_client_response_ex');
   await rejectsOutOfMemory(gate.login({ user: 'ada', password: 'pw' }), `POST ${API}/auth/login`);
   assert.equal(gate.state, 'anonymous');
   await gate.login({ user: 'ada', password: 'pw' });
@@ -123,7 +135,7 @@ test('a refresh whose answer cannot be taken backs off and retries; the waiting 
   await new Promise((resolve) => setTimeout(resolve, 5)); // OLD has expired
   const call = gate.fetch('/api/me');
   await until(() => server.count('/auth/refresh') === 1, 'the refresh');
-  failNext('_ag_client_response');
+  failNext('_ag_client_response_ex');
   first.resolve(tokens('LOST', 'R2'));
   await until(() => server.count('/auth/refresh') === 2, 'the retry after the back-off');
   second.resolve(tokens('NEW', 'R3'));
