@@ -5,8 +5,8 @@
 #                Installs nothing and needs no root; says what is missing (scripts/check-tools.sh)
 #   make dist    the publishable package in dist/ (release wasm)
 #   make pack    dist/, then authgate-<version>.tgz (npm pack) at the root
-#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, wasm debug + dist, Node, types,
-#                the packed tarball in a fresh strict-TypeScript app and in the examples, Playwright
+#   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, Node (debug, then release wasm), types,
+#                the packed tarball in a fresh strict-TypeScript app and in the examples, Playwright (release)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make demo    dist, then the demo page
 #   make clean   build outputs; make distclean also .deps/ and node_modules/
@@ -32,7 +32,7 @@ CTEST := ctest --output-on-failure -j $(JOBS) --test-dir
 step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist pack test demo clean distclean bench bench-quick bench-deps bench-native \
-        native wasm wasm-debug asan fuzz-build fuzz \
+        native wasm wasm-debug dist-release asan fuzz-build fuzz \
         test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-pack \
         test-package test-examples test-browser
 
@@ -50,6 +50,7 @@ pack: dist
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
 # make test installs nothing system-wide: run make setup first (.ci/run does both).
 test: test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
+	@cmp -s build-wasm/authgate-core.wasm dist/authgate-core.wasm || { echo 'make test: dist/ does not hold the release wasm'; exit 1; }
 	@printf '\n==== all tests passed ====\n'
 
 demo: dist
@@ -159,24 +160,32 @@ test-valgrind: native
 	  else echo FAILED; tail -n 60 "$$t.valgrind.log"; exit 1; fi; \
 	done
 
-# The tests run against dist/ holding the debug wasm (assertions on).
-test-wasm: wasm-debug
-	$(call step,dist/ with the debug wasm)
-	bash scripts/build-dist.sh build-wasm-debug
+# Both wasm builds; test-node installs each into dist/ in turn.
+test-wasm: wasm-debug wasm
 
-# test-node, test-types, test-browser and test-pack use dist/ as test-wasm writes it.
+# The Node suite against the debug wasm (assertions on), then against the release wasm that
+# ships; dist/ is left holding the release build, whatever the debug pass says.
+# test-types, test-pack and test-browser use dist-release: what ships.
 test-node: test-wasm
-	$(call step,Node tests (tests/js/))
+	$(call step,Node tests (tests/js/) against the debug wasm)
 	@$(CHECK_TOOLS) node
+	bash scripts/build-dist.sh build-wasm-debug
+	node --test tests/js/ || { bash scripts/build-dist.sh build-wasm; exit 1; }
+	$(call step,Node tests (tests/js/) against the release wasm)
+	bash scripts/build-dist.sh build-wasm
 	node --test tests/js/
 
-test-types: test-wasm
+# dist/ with the release wasm, for the suites that must run what ships.
+dist-release: wasm
+	bash scripts/build-dist.sh build-wasm
+
+test-types: dist-release
 	$(call step,type check (tests/types/))
 	@$(CHECK_TOOLS) node
 	npx --no-install tsc --noEmit -p tests/types
 
 # dist/ packed as a stranger would get it: authgate-<version>.tgz (scripts/pack.sh checks its contents).
-test-pack: test-wasm
+test-pack: dist-release
 	$(call step,npm pack of dist/ (authgate-<version>.tgz))
 	bash scripts/pack.sh
 
@@ -197,8 +206,8 @@ test-servers:
 	@$(CHECK_TOOLS) servers
 	node tests/servers/check_servers.mjs
 
-test-browser: test-wasm
-	$(call step,browser tests (Playwright))
+test-browser: dist-release
+	$(call step,browser tests (Playwright, release wasm))
 	@$(CHECK_TOOLS) node browser
 	npx --no-install playwright test
 
@@ -212,10 +221,9 @@ bench: dist bench-deps bench-native
 	$(call step,benchmarks (node bench/run.mjs --readme))
 	node bench/run.mjs --readme
 
-# Runs against dist/ as it is (make test leaves the debug wasm there).
-bench-quick: bench-deps bench-native
+# Runs against the release wasm, what ships.
+bench-quick: dist-release bench-deps bench-native
 	$(call step,quick benchmarks (node bench/run.mjs --quick))
-	@[ -f dist/index.js ] || $(MAKE) dist
 	node bench/run.mjs --quick
 
 # The anchors (axios, ky, ofetch, the auth SDKs) and esbuild: make setup installs them from

@@ -22,6 +22,20 @@
  * number. Persisted expiries are absolute, so the clock must be wall time.
  *
  * Errors are negative `enum ag_err` values; ag_strerror() names them.
+ *
+ * Out of memory (AG_ERR_NOMEM) never breaks the promise. An entry point for
+ * something the embedder starts (call, call_opts, token, login, set_tokens,
+ * logout, start, message, tick, wake, cancel) then changed nothing: no call
+ * was made, the event may be fed again. One that reports what already
+ * happened took the path a known failure takes, and its actions say so: a
+ * login answer rejects the login AG_CODE_OUT_OF_MEMORY, a refresh answer or a
+ * lock grant leaves the refresh backing off with the old tokens (the lock
+ * handed back). A getAccessToken request whose token cannot be copied when it
+ * is due rejects AG_CODE_OUT_OF_MEMORY; a refused login's message may lack
+ * the server's own words. When the answer to an app call, a network error or
+ * a lock grant returns it with nothing emitted, nothing changed: fail that
+ * call and cancel it (or report the grant again). Actions left undrained may need the ring to grow, so
+ * drain before feeding the next event.
  * Two clients never share state. The only process-wide setting is the
  * allocator (ag_set_allocator), which also installs cJSON's hooks.
  */
@@ -43,7 +57,7 @@ typedef struct ag_client ag_client;
 
 enum ag_err {
   AG_OK = 0,
-  AG_ERR_NOMEM = -1,      /* an allocation failed; the client is unchanged */
+  AG_ERR_NOMEM = -1,      /* an allocation failed: see "Out of memory" above */
   AG_ERR_BAD_CONFIG = -2, /* options are malformed or contradictory */
   AG_ERR_BAD_TOKENS = -3, /* a token response or setTokens input is unusable */
   AG_ERR_BAD_BLOB = -4,   /* a stored blob or cross-tab message is malformed */
@@ -72,7 +86,9 @@ enum ag_code {
       10,               /* the sign-in must start again (provider login_required, bad state) */
   AG_CODE_TIMEOUT = 11, /* an attempt took longer than timeoutMs */
   AG_CODE_PROVIDER_ERROR =
-      12 /* the OpenID provider's discovery or token endpoint refused, or a check failed */
+      12, /* the OpenID provider's discovery or token endpoint refused, or a check failed */
+  AG_CODE_OUT_OF_MEMORY =
+      13 /* the gate ran out of memory handling the call; nothing was sent bare */
 };
 
 /* "NO_TOKEN", ...; "" for AG_CODE_NONE or an unknown value. */

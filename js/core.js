@@ -9,8 +9,21 @@ import { unguarded } from './unguarded.js';
 
 // ---- ABI constants (include/authgate.h) ----------------------------------
 
+export const AG_ERR_NOMEM = -1; // an allocation failed (see include/authgate.h for what changed then)
 const AG_ERR_BAD_CONFIG = -2;
 export const AG_ERR_BAD_TOKENS = -3;
+
+/**
+ * The gate ran out of memory (the wasm heap could not grow) doing `what`.
+ * `detail` says what became of the request; the core kept a defined state.
+ */
+export function outOfMemory(what, detail = 'nothing was sent and nothing changed') {
+  return new AuthGateError(
+    'OUT_OF_MEMORY',
+    `${what}: the gate ran out of memory (the wasm heap could not grow); ${detail}. ` +
+      'Free memory in the page (large caches, detached DOM, other tabs of this app) and retry.',
+  );
+}
 
 export const ACTION = Object.freeze({
   SEND: 1,
@@ -129,7 +142,7 @@ function bind(m) {
   // Heap views are re-created when memory grows: always read m.HEAPU8 afresh.
   const alloc = (n) => {
     const ptr = m._malloc(Math.max(n, 1));
-    if (!ptr) throw new RangeError('authgate: the wasm core is out of memory');
+    if (!ptr) throw outOfMemory('authgate');
     return ptr;
   };
   const cstring = (ptr) => (ptr ? decoder.decode(m.HEAPU8.subarray(ptr, m.HEAPU8.indexOf(0, ptr))) : null);
@@ -151,9 +164,11 @@ function bind(m) {
     /**
      * Calls fn with a (pointer, length) pair per value: strings are UTF-8
      * encoded, Uint8Arrays copied, null/undefined become (NULL, 0). The
-     * copies are freed when fn returns or throws.
+     * copies are freed when fn returns or throws. When the heap has no room
+     * for the copies, fn is not called and `noMemory` is returned
+     * (AG_ERR_NOMEM: the event did not reach the core, nothing changed).
      */
-    withInputs(values, fn) {
+    withInputs(values, fn, noMemory = AG_ERR_NOMEM) {
       const owned = [];
       try {
         const args = [];
@@ -163,7 +178,8 @@ function bind(m) {
             continue;
           }
           const bytes = typeof value === 'string' ? encoder.encode(value) : value;
-          const ptr = alloc(bytes.length);
+          const ptr = m._malloc(Math.max(bytes.length, 1));
+          if (!ptr) return noMemory;
           owned.push(ptr);
           m.HEAPU8.set(bytes, ptr);
           args.push(ptr, bytes.length);
@@ -185,9 +201,13 @@ function bind(m) {
 
 /** Runs a guard export with an out-buffer for the judged URL; throws on a core error. */
 function judge(core, what, run) {
-  const out = core.alloc(GUARD_URL_CAP);
+  // Out of memory the guard refuses rather than passes: the call is not sent.
+  const refused = () => outOfMemory(what, 'it was not sent: the guard could not judge it');
+  const out = core.m._malloc(GUARD_URL_CAP);
+  if (!out) throw refused();
   try {
     const verdict = run(out);
+    if (verdict === AG_ERR_NOMEM) throw refused();
     if (verdict < 0) throw new Error(`authgate: ${what}: ${core.strerror(verdict)}`);
     return { verdict, url: core.cstring(out) };
   } finally {
@@ -240,6 +260,7 @@ export class CoreClient {
       this.#x._free(this.#scratch);
       // The core's reason is one line without context: say which call it answers.
       if (rc === AG_ERR_BAD_CONFIG) throw new AuthGateError('BAD_CONFIG', `createAuthGate(): ${reason}.`);
+      if (rc === AG_ERR_NOMEM) throw outOfMemory('createAuthGate()', 'the gate could not be created');
       throw new Error(`authgate: createAuthGate(): ${reason}`);
     }
     this.#handle = this.#x.HEAPU32[this.#out >> 2];
@@ -394,7 +415,9 @@ export class CoreClient {
 
   /** The plan as a JSON string, or null when the core could not make one. */
   plan(url) {
-    return this.#core.cstring(this.#core.withInputs([url], (u, len) => this.#x._ag_client_plan(this.#handle, u, len)));
+    return this.#core.cstring(
+      this.#core.withInputs([url], (u, len) => this.#x._ag_client_plan(this.#handle, u, len), 0),
+    );
   }
 
   /** The Diagnosis as a JSON string, or null when the core could not make one. */
@@ -402,6 +425,7 @@ export class CoreClient {
     return this.#core.cstring(
       this.#core.withInputs([url], (u, len) =>
         this.#x._ag_client_diagnose(this.#handle, u, len, reachable ? 1 : 0, simpleStatus, authStatus),
+      0,
       ),
     );
   }
@@ -432,6 +456,7 @@ export class CoreClient {
   }
 
   #idOrThrow(rc, what) {
+    if (rc === AG_ERR_NOMEM) throw outOfMemory(what);
     if (rc !== 0) throw new Error(`authgate: ${what}: ${this.#core.strerror(rc)}`);
     return this.#x.HEAPU32[this.#out >> 2];
   }

@@ -7,6 +7,8 @@ import { AuthGateError, destroyedError } from './errors.js';
 import {
   ACTION,
   AG_ERR_BAD_TOKENS,
+  AG_ERR_NOMEM,
+  outOfMemory,
   CoreClient,
   SEND_CALL,
   SEND_REVOKE,
@@ -24,6 +26,8 @@ import { unguarded } from './unguarded.js';
 
 // setTimeout fires at once for delays above 2^31-1 ms; a far deadline is re-armed on the way.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// How long to wait before handing the core again an event it had no memory for (a tick, a lock grant, a cancel).
+const NOMEM_RETRY_MS = 100;
 
 export class Executor {
   #core = null;
@@ -77,11 +81,18 @@ export class Executor {
       crossTab: settings.crossTab,
       area: this.#storage.area,
       sharedStorage: settings.storage === STORAGE.LOCAL,
-      onMessage: (text) => this.#feed((c, now) => c.message(now, text)),
+      onMessage: (text) => this.#message(text),
     });
     // Jitter for retry back-offs; the core has no randomness of its own.
     if (globalThis.crypto?.getRandomValues) client.seed(globalThis.crypto.getRandomValues(new Uint8Array(16)));
-    client.start(this.#now(), this.#storage.read());
+    const blob = this.#storage.read();
+    // Out of memory, start changed nothing: try once more, then the gate fails as a failed load does.
+    if (client.start(this.#now(), blob) === AG_ERR_NOMEM && client.start(this.#now(), blob) === AG_ERR_NOMEM) {
+      this.#tabs.close();
+      client.free();
+      this.#client = null;
+      throw outOfMemory('createAuthGate()', 'the gate could not start; create it again');
+    }
     this.#listenForWake();
     if (this.#pendingTokens !== null) {
       try {
@@ -232,6 +243,7 @@ export class Executor {
 
   #applyTokens(json) {
     const rc = this.#client.setTokens(this.#now(), json);
+    if (rc === AG_ERR_NOMEM) throw outOfMemory('setTokens()', 'the tokens were not taken; nothing changed');
     if (rc === AG_ERR_BAD_TOKENS) {
       throw new AuthGateError(
         'BAD_TOKEN_RESPONSE',
@@ -248,7 +260,10 @@ export class Executor {
     const win = typeof window === 'undefined' ? null : window;
     const doc = typeof document === 'undefined' ? null : document;
     if (!win?.addEventListener) return;
-    const wake = (reason) => this.#feed((c, now) => c.wake(now, reason));
+    // Out of memory the wake changed nothing: tell it again shortly.
+    const wake = (reason) => {
+      if (this.#feed((c, now) => c.wake(now, reason)) === AG_ERR_NOMEM) this.#later(() => wake(reason));
+    };
     const onVisible = () => doc.visibilityState === 'visible' && wake(WAKE.VISIBLE);
     const onOnline = () => wake(WAKE.ONLINE);
     const onShow = () => wake(WAKE.PAGESHOW);
@@ -262,11 +277,51 @@ export class Executor {
     };
   }
 
-  /** Feeds one event (unless destroyed) and performs what follows. */
+  /** Feeds one event (unless destroyed), performs what follows and returns the core's result. */
   #feed(event) {
-    if (this.#destroyed) return;
-    event(this.#client, this.#now());
+    if (this.#destroyed) return 0;
+    const rc = event(this.#client, this.#now());
     this.#drain();
+    return rc;
+  }
+
+  /**
+   * Feeds what happened to call `id` (its response or its network failure).
+   * Out of memory there, the core either settled the call itself (a login it
+   * rejects OUT_OF_MEMORY, a refresh it backs off from) or changed nothing: then
+   * the call is failed here, and the core forgets it; a refresh is reported as
+   * failed, so the core backs off and retries. Nothing is left hanging.
+   */
+  #feedOutcome(id, event, what) {
+    if (this.#feed(event) !== AG_ERR_NOMEM) return;
+    if (this.#calls.has(id)) this.#fail(id, outOfMemory(what, 'its answer could not be taken; the call failed'));
+    else this.#feed((c, now) => c.networkError(now, id)); // a refresh: ignored if the core already let it go
+  }
+
+  /** A message from another tab; out of memory it is lost, so say so rather than drop it silently. */
+  #message(text) {
+    if (this.#feed((c, now) => c.message(now, text)) !== AG_ERR_NOMEM) return;
+    console.error(
+      'authgate: a session update from another tab could not be taken (out of memory); this tab keeps ' +
+        'its own session until the next update.',
+    );
+  }
+
+  /** The cross-tab lock is held. Out of memory twice, the grant is handed back and asked for again later. */
+  #lockGranted() {
+    const grant = (c, now) => c.lockGranted(now, this.#storage.read());
+    if (this.#feed(grant) !== AG_ERR_NOMEM || this.#feed(grant) !== AG_ERR_NOMEM) return;
+    this.#tabs.unlock();
+    this.#later(() => this.#tabs.lock(() => this.#lockGranted()));
+  }
+
+  #later(fn) {
+    setTimeout(() => !this.#destroyed && fn(), NOMEM_RETRY_MS).unref?.();
+  }
+
+  /** The core forgets call `id`; out of memory it changed nothing, so ask again shortly. */
+  #cancel(id) {
+    if (this.#feed((c, now) => c.cancel(now, id)) === AG_ERR_NOMEM) this.#later(() => this.#cancel(id));
   }
 
   #track(id, request) {
@@ -328,7 +383,7 @@ export class Executor {
         this.#reject(action);
         break;
       case ACTION.LOCK:
-        this.#tabs.lock(() => this.#feed((c, now) => c.lockGranted(now, this.#storage.read())));
+        this.#tabs.lock(() => this.#lockGranted());
         break;
       case ACTION.UNLOCK:
         this.#tabs.unlock();
@@ -370,7 +425,7 @@ export class Executor {
     if (!this.#calls.has(id)) return;
     this.#calls.get(id).response?.body?.cancel().catch(() => {}); // a response kept for a retry
     this.#settle(id, 'reject', error);
-    this.#feed((c, now) => c.cancel(now, id));
+    this.#cancel(id);
   }
 
   #notify(state) {
@@ -406,9 +461,16 @@ export class Executor {
     this.#armedFor = deadline;
     if (deadline < 0) return;
     const delay = Math.min(Math.max(deadline - this.#now(), 0), MAX_TIMER_MS);
+    this.#setTimer(delay);
+  }
+
+  #setTimer(delay) {
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#feed((c, now) => c.tick(now));
+      if (this.#feed((c, now) => c.tick(now)) !== AG_ERR_NOMEM) return;
+      // Out of memory the tick changed nothing: try again shortly, not in a tight loop.
+      clearTimeout(this.#timer);
+      this.#setTimer(NOMEM_RETRY_MS);
     }, delay);
     // In Node (tests, server helpers) a pending refresh must not keep the process alive.
     this.#timer?.unref?.();
@@ -439,7 +501,7 @@ export class Executor {
       if (entry.signal?.aborted) this.#fail(id, entry.signal.reason);
       else if (error instanceof TypeError) {
         entry.failure = error;
-        this.#feed((c, now) => c.networkError(now, id));
+        this.#feedOutcome(id, (c, now) => c.networkError(now, id), `gate.fetch(${action.method} ${action.url})`);
       } else this.#fail(id, error);
       return;
     }
@@ -450,7 +512,11 @@ export class Executor {
     entry.response = response;
     entry.status = response.status;
     const retryAfter = response.headers.get('retry-after');
-    this.#feed((c, now) => c.response(now, id, response.status, null, retryAfter));
+    this.#feedOutcome(
+      id,
+      (c, now) => c.response(now, id, response.status, null, retryAfter),
+      `gate.fetch(${action.method} ${action.url})`,
+    );
   }
 
   /** The core's own request (login, refresh): performed as given, the body handed back. */
@@ -473,12 +539,12 @@ export class Executor {
     } catch (error) {
       const entry = this.#calls.get(id);
       if (entry) entry.failure = error;
-      this.#feed((c, now) => c.networkError(now, id));
+      this.#feedOutcome(id, (c, now) => c.networkError(now, id), `${action.method} ${action.url}`);
       return;
     }
     const entry = this.#calls.get(id);
     if (entry) entry.status = status;
-    this.#feed((c, now) => c.response(now, id, status, body));
+    this.#feedOutcome(id, (c, now) => c.response(now, id, status, body), `${action.method} ${action.url}`);
   }
 }
 

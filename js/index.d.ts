@@ -340,7 +340,9 @@ export type AuthGateErrorCode =
   | 'LOGIN_FAILED'
   | 'LOGIN_REQUIRED'
   | 'TIMEOUT'
-  | 'PROVIDER_ERROR';
+  | 'PROVIDER_ERROR'
+  /** The wasm heap could not grow: the call failed (never sent bare), the gate stays usable; retry. */
+  | 'OUT_OF_MEMORY';
 
 /**
  * Every failure the gate reports. The message names the method and URL and

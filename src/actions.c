@@ -2,39 +2,54 @@
  * actions.c — the action ring: what the embedder must do, queued in order
  * by the state machine and drained one at a time by ag_client_next_action.
  * A drained action's text stays valid until the next drain.
+ *
+ * Entry points reserve the ring before they change anything
+ * (ag_actions_reserve), so pushing an action never fails once the state
+ * machine has started to commit.
  */
 #include "client.h"
 
 #include <string.h>
 
-void ag_action_push(ag_client *c, int type, uint32_t id, int code, char *text) {
-  if (c->n_actions == c->cap_actions) {
-    size_t cap = c->cap_actions ? c->cap_actions * 2 : 16;
-    pending *grown = ag_calloc(cap, sizeof *grown);
-    if (!grown) {
-      /* Out of memory while emitting: remember it; the entry point reports NOMEM. */
-      c->oom = true;
-      ag_free_secret(text);
-      return;
-    }
-    for (size_t i = 0; i < c->n_actions; i++)
-      grown[i] = c->actions[(c->head_action + i) % c->cap_actions];
-    ag_free(c->actions);
-    c->actions = grown;
-    c->cap_actions = cap;
-    c->head_action = 0;
+int ag_actions_reserve(ag_client *c, size_t extra) {
+  if (extra > SIZE_MAX / 2 - c->n_actions) return AG_ERR_NOMEM;
+  size_t need = c->n_actions + extra;
+  if (need <= c->cap_actions) return AG_OK;
+  size_t cap = c->cap_actions ? c->cap_actions : 16;
+  while (cap < need) cap *= 2;
+  pending *grown = ag_calloc(cap, sizeof *grown);
+  if (!grown) return AG_ERR_NOMEM;
+  for (size_t i = 0; i < c->n_actions; i++)
+    grown[i] = c->actions[(c->head_action + i) % c->cap_actions];
+  ag_free(c->actions);
+  c->actions = grown;
+  c->cap_actions = cap;
+  c->head_action = 0;
+  return AG_OK;
+}
+
+static void push(ag_client *c, int type, uint32_t id, int code, char *text, const char *fixed) {
+  /* Reserved by the entry point; growing here is a fallback that the sweep test would catch. */
+  if (c->n_actions == c->cap_actions && ag_actions_reserve(c, 1) != AG_OK) {
+    c->oom = true;
+    ag_free_secret(text);
+    return;
   }
   pending *p = &c->actions[(c->head_action + c->n_actions) % c->cap_actions];
   p->type = type;
   p->id = id;
   p->code = code;
   p->text = text;
+  p->fixed = fixed;
   c->n_actions++;
 }
 
-void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message) {
-  if (!message) c->oom = true;
-  ag_action_push(c, AG_ACTION_REJECT, id, code, message);
+void ag_action_push(ag_client *c, int type, uint32_t id, int code, char *text) {
+  push(c, type, id, code, text, NULL);
+}
+
+void ag_action_push_static(ag_client *c, int type, uint32_t id, int code, const char *text) {
+  push(c, type, id, code, NULL, text);
 }
 
 void ag_emit(ag_client *c, int type) { ag_action_push(c, type, 0, 0, NULL); }
@@ -42,6 +57,33 @@ void ag_emit(ag_client *c, int type) { ag_action_push(c, type, 0, 0, NULL); }
 void ag_actions_clear_current(ag_client *c) {
   ag_free_secret(c->current_text);
   c->current_text = NULL;
+}
+
+/*
+ * A protected app call without the gate's bearer must never leave. The state
+ * machine does not emit one; should it ever (a bug), the call is rejected here
+ * instead of being sent bare.
+ */
+static const char no_bearer[] =
+    "this protected call had no bearer token to carry when it was due to leave (the gate holds "
+    "none now); it was not sent. Log in again, then retry";
+static const char no_bearer_fixed[] =
+    "a protected call had no bearer token to carry when it was due to leave (the gate holds none "
+    "now); it was not sent. Log in again, then retry.";
+
+static bool needs_bearer(const call *k) {
+  return k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth;
+}
+
+static void fill_send(const ag_client *c, const call *k, ag_action *out) {
+  out->credentials = k->credentials;
+  out->replay = k->replay;
+  out->method = k->method;
+  out->url = k->url;
+  out->body = k->body;
+  out->body_len = k->body ? (uint32_t)k->body_len : 0;
+  out->content_type = k->content_type;
+  if (needs_bearer(k)) out->authorization = c->bearer;
 }
 
 int ag_client_next_action(ag_client *c, ag_action *out) {
@@ -56,23 +98,24 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
     out->id = p.id;
     out->code = p.code;
     c->current_text = p.text;
-    out->text = p.text;
-    out->text_len = p.text ? (uint32_t)strlen(p.text) : 0;
+    out->text = p.text ? p.text : p.fixed;
+    out->text_len = out->text ? (uint32_t)strlen(out->text) : 0;
     if (p.type != AG_ACTION_SEND) return 1;
     call *k = ag_call_find(c, p.id);
     if (!k || !k->in_flight) { /* cancelled before it was drained */
       ag_actions_clear_current(c);
       continue;
     }
-    out->credentials = k->credentials;
-    out->replay = k->replay;
-    out->method = k->method;
-    out->url = k->url;
-    out->body = k->body;
-    out->body_len = k->body ? (uint32_t)k->body_len : 0;
-    out->content_type = k->content_type;
-    if (k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth)
-      out->authorization = c->bearer;
+    if (needs_bearer(k) && !c->bearer) {
+      c->current_text = ag_explain_rejection(c, k, AG_CODE_NO_TOKEN, no_bearer);
+      ag_call_free(c, k);
+      out->type = AG_ACTION_REJECT;
+      out->code = AG_CODE_NO_TOKEN;
+      out->text = c->current_text ? c->current_text : no_bearer_fixed;
+      out->text_len = (uint32_t)strlen(out->text);
+      return 1;
+    }
+    fill_send(c, k, out);
     return 1;
   }
   return 0;

@@ -14,10 +14,12 @@ static void *(*g_malloc)(size_t) = malloc;
 static void (*g_free)(void *) = free;
 /* Process-wide by design (like cJSON's hooks): the allocator is the one global. */
 static long g_live;
+static unsigned long g_failures; /* failed allocations so far: tells ENOMEM from bad input */
 
 static void *counted_malloc(size_t n) {
   void *p = g_malloc(n ? n : 1);
   if (p) g_live++;
+  else g_failures++;
   return p;
 }
 
@@ -39,6 +41,8 @@ void ag_set_allocator(void *(*malloc_fn)(size_t), void (*free_fn)(void *)) {
 }
 
 long ag_live_allocations(void) { return g_live; }
+
+unsigned long ag_alloc_failures(void) { return g_failures; }
 
 /* cJSON must allocate through us from its very first block, or counts drift. */
 static void ensure_hooks(void) {

@@ -33,21 +33,36 @@ call *ag_call_find(const ag_client *c, uint32_t id) {
   return NULL;
 }
 
-/* A new call record, registered under a fresh id. */
-call *ag_call_new(ag_client *c, int kind) {
+/*
+ * A new call record, not registered yet: room for it in the table and for
+ * its action in the ring is made here, so ag_call_add cannot fail.
+ */
+call *ag_call_make(ag_client *c, int kind) {
   if (c->n_calls >= c->n_buckets && table_grow(c) != AG_OK) return NULL;
   if (ag_timers_reserve(c, c->n_calls + 1) != AG_OK) return NULL;
+  if (ag_actions_reserve(c, AG_ACTIONS_PER_CALL * (c->n_calls + 1) + AG_ACTION_SLACK) != AG_OK)
+    return NULL;
   call *k = ag_calloc(1, sizeof *k);
   if (!k) return NULL;
+  k->kind = kind;
+  return k;
+}
+
+/* Registers a call made by ag_call_make under a fresh id. */
+void ag_call_add(ag_client *c, call *k) {
   do {
     k->id = ++c->next_id;
   } while (k->id == 0 || ag_call_find(c, k->id));
-  k->kind = kind;
-  if (kind == AG_SEND_LOGIN) c->logins_pending++;
+  if (k->kind == AG_SEND_LOGIN) c->logins_pending++;
   size_t b = bucket_of(c, k->id);
   k->hnext = c->buckets[b];
   c->buckets[b] = k;
   c->n_calls++;
+}
+
+call *ag_call_new(ag_client *c, int kind) {
+  call *k = ag_call_make(c, kind);
+  if (k) ag_call_add(c, k);
   return k;
 }
 
@@ -64,11 +79,13 @@ void ag_call_unwait(ag_client *c, call *k) {
 void ag_call_free(ag_client *c, call *k) {
   ag_call_unwait(c, k);
   ag_timer_disarm(c, k);
-  call **pp = &c->buckets[bucket_of(c, k->id)];
-  while (*pp != k) pp = &(*pp)->hnext;
-  *pp = k->hnext;
-  c->n_calls--;
-  if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
+  if (k->id) { /* registered */
+    call **pp = &c->buckets[bucket_of(c, k->id)];
+    while (*pp != k) pp = &(*pp)->hnext;
+    *pp = k->hnext;
+    c->n_calls--;
+    if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
+  }
   ag_free(k->method);
   ag_free(k->url);
   ag_free(k->detail);

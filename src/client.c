@@ -20,24 +20,29 @@ static void set_state(ag_client *c, int state) {
 
 static bool has_access(const ag_client *c) { return c->tok.access != NULL; }
 
-static bool can_refresh(const ag_client *c) {
-  if (c->cfg.oidc) return c->tok.refresh != NULL; /* the refresh_token grant */
+/* Whether tokens `t` could be refreshed (a refresh token, or the cookie). */
+static bool can_refresh_with(const ag_client *c, const ag_tokens *t) {
+  if (c->cfg.oidc) return t->refresh != NULL; /* the refresh_token grant */
   if (!c->cfg.refresh_url) return false;
-  return c->cfg.refresh_send == AG_REFRESH_COOKIE || c->tok.refresh != NULL;
+  return c->cfg.refresh_send == AG_REFRESH_COOKIE || t->refresh != NULL;
 }
+
+static bool can_refresh(const ag_client *c) { return can_refresh_with(c, &c->tok); }
 
 /*
  * When to refresh: expiry minus the skew, but never more than half the
  * token's lifetime early, or a 20 s token with a 30 s skew would refresh
  * in a loop.
  */
-static ag_ms refresh_due(const ag_client *c) {
-  if (c->tok.expires_at <= 0) return 0;
-  ag_ms life = c->tok.expires_at - c->obtained_at;
+static ag_ms due_of(const ag_client *c, const ag_tokens *t, ag_ms obtained_at) {
+  if (t->expires_at <= 0) return 0;
+  ag_ms life = t->expires_at - obtained_at;
   ag_ms skew = c->cfg.refresh_skew_ms;
   if (skew > life / 2) skew = life > 0 ? life / 2 : 0;
-  return c->tok.expires_at - skew;
+  return t->expires_at - skew;
 }
+
+static ag_ms refresh_due(const ag_client *c) { return due_of(c, &c->tok, c->obtained_at); }
 
 bool ag_token_usable(const ag_client *c, ag_ms now) {
   return has_access(c) && !c->access_dead && (c->tok.expires_at <= 0 || now < c->tok.expires_at);
@@ -47,15 +52,15 @@ static bool token_fresh(const ag_client *c, ag_ms now) {
   return ag_token_usable(c, now) && (c->tok.expires_at <= 0 || now < refresh_due(c));
 }
 
-static int make_bearer(ag_client *c) {
-  ag_free_secret(c->bearer);
-  c->bearer = NULL;
-  if (!has_access(c)) return AG_OK;
+/* "Bearer <access>" into *out (NULL when there is no access token). */
+static int make_bearer(const ag_tokens *t, char **out) {
+  *out = NULL;
+  if (!t->access) return AG_OK;
   ag_buf b = {0};
   ag_buf_puts(&b, "Bearer ");
-  ag_buf_puts(&b, c->tok.access);
-  c->bearer = ag_buf_take(&b);
-  return c->bearer ? AG_OK : AG_ERR_NOMEM;
+  ag_buf_puts(&b, t->access);
+  *out = ag_buf_take(&b);
+  return *out ? AG_OK : AG_ERR_NOMEM;
 }
 
 static uint64_t next_gen(const ag_client *c, ag_ms now) {
@@ -64,8 +69,20 @@ static uint64_t next_gen(const ag_client *c, ag_ms now) {
   return c->gen + 1 > t ? c->gen + 1 : t;
 }
 
-ag_ms ag_refresh_at(const ag_client *c) {
-  return has_access(c) && can_refresh(c) ? refresh_due(c) : 0;
+/* When tokens `t` obtained at `obtained_at` would be refreshed proactively, 0: never. */
+static ag_ms refresh_at_of(const ag_client *c, const ag_tokens *t, ag_ms obtained_at) {
+  return t->access && can_refresh_with(c, t) ? due_of(c, t, obtained_at) : 0;
+}
+
+ag_ms ag_refresh_at(const ag_client *c) { return refresh_at_of(c, &c->tok, c->obtained_at); }
+
+/* The session JSON that tokens `t` adopted at `now` show (NULL without an access token). */
+static int prepare_session(const ag_client *c, const ag_tokens *t, const char *scope,
+                           const char *claims, ag_ms now, char **out) {
+  *out = NULL;
+  if (!t->access) return AG_OK;
+  *out = ag_session_json_of(c, t, scope, claims, refresh_at_of(c, t, now));
+  return *out ? AG_OK : AG_ERR_NOMEM;
 }
 
 static void forget_tokens(ag_client *c) {
@@ -82,13 +99,20 @@ static void forget_tokens(ag_client *c) {
 
 /* ---- sending ---- */
 
-/* getAccessToken() is answered with the token instead of being sent. */
+/*
+ * getAccessToken() is answered with the token instead of being sent. Without
+ * memory for the copy it is rejected OUT_OF_MEMORY (a static text): told, not
+ * left hanging, and never answered with anything but the token.
+ */
 static void hand_token(ag_client *c, call *k) {
   uint32_t id = k->id;
   char *token = ag_strndup(c->tok.access, strlen(c->tok.access));
   ag_call_free(c, k);
   if (token) ag_action_push(c, AG_ACTION_RESOLVE, id, 0, token);
-  else ag_emit_reject(c, id, AG_CODE_NO_TOKEN, NULL); /* out of memory: tell, do not hang */
+  else
+    ag_action_push_static(c, AG_ACTION_REJECT, id, AG_CODE_OUT_OF_MEMORY,
+                          "getAccessToken: the gate ran out of memory copying the access token; "
+                          "nothing changed. Retry it");
 }
 
 static void send_call(ag_client *c, call *k, ag_ms now) {
@@ -110,11 +134,14 @@ static ag_ms own_request_timeout(const ag_client *c) {
   return c->cfg.timeout_ms > 0 ? c->cfg.timeout_ms : AG_OWN_REQUEST_TIMEOUT_MS;
 }
 
+/* Cannot fail: without memory for the whole message, the reason alone goes out. */
 static void reject_call(ag_client *c, call *k, int code, const char *why) {
   uint32_t id = k->id;
   char *msg = ag_explain_rejection(c, k, code, why);
+  const char *fixed = msg ? NULL : ag_explain_fixed(c, k, code, why);
   ag_call_free(c, k);
-  ag_emit_reject(c, id, code, msg);
+  if (msg) ag_action_push(c, AG_ACTION_REJECT, id, code, msg);
+  else ag_action_push_static(c, AG_ACTION_REJECT, id, code, fixed);
 }
 
 /* Moves every waiting call on, now that the state or the token changed. */
@@ -132,9 +159,16 @@ static void release_lock(ag_client *c) {
   c->lock_held = false;
 }
 
-static int send_refresh(ag_client *c, ag_ms now) {
-  call *k = ag_call_new(c, AG_SEND_REFRESH);
-  if (!k) return AG_ERR_NOMEM;
+/* No refresh of ours is under way any more (answered, superseded or dropped). */
+static void refresh_over(ag_client *c) {
+  c->refresh_id = 0;
+  c->refresh_stalled = false;
+}
+
+/* The refresh request, built whole before anything changes; NULL on ENOMEM. */
+static call *make_refresh(ag_client *c) {
+  call *k = ag_call_make(c, AG_SEND_REFRESH);
+  if (!k) return NULL;
   k->method = ag_strndup("POST", 4);
   int rc = c->cfg.oidc ? ag_oidc_refresh_request(c, k) : AG_OK;
   if (rc == AG_ERR_STALE) { /* the token endpoint is not known yet: after discovery */
@@ -149,12 +183,47 @@ static int send_refresh(ag_client *c, ag_ms now) {
   }
   if (!k->method || rc != AG_OK) {
     ag_call_free(c, k);
-    return AG_ERR_NOMEM;
+    return NULL;
   }
   k->timeout_ms = own_request_timeout(c);
+  return k;
+}
+
+/*
+ * Back-off after a refresh that failed or could not even be sent: the lock
+ * goes back, the user stays logged in, a retry is scheduled.
+ */
+static void back_off(ag_client *c, ag_ms now) {
+  refresh_over(c);
+  c->refresh_failures++;
+  int shift = c->refresh_failures > 5 ? 5 : c->refresh_failures - 1;
+  ag_ms delay = (ag_ms)(1000 << shift);
+  c->retry_at = now + (delay > 30000 ? 30000 : delay);
+  release_lock(c);
+  if (c->state == AG_STATE_REFRESHING) set_state(c, AG_STATE_AUTHENTICATED);
+}
+
+/*
+ * Out of memory for the refresh request (or for reading the tokens another
+ * tab left): as if the refresh had failed on the network, without settling
+ * (the callers are settling already). Never a refresh sent blind.
+ */
+static void refresh_not_sent(ag_client *c, ag_ms now) {
+  back_off(c, now);
+  c->refresh_oom = true;
+}
+
+static int send_refresh(ag_client *c, ag_ms now) {
+  call *k = make_refresh(c);
+  if (!k) {
+    refresh_not_sent(c, now);
+    return AG_ERR_NOMEM;
+  }
+  ag_call_add(c, k);
   c->refresh_id = k->id;
   c->refresh_stalled = false;
   c->bad_refresh_body = false; /* what the last attempt got, for REFRESH_FAILED's message */
+  c->refresh_oom = false;
   c->last_refresh_status = 0;
   send_call(c, k, now);
   return AG_OK;
@@ -172,13 +241,7 @@ static void begin_refresh(ag_client *c, ag_ms now) {
     ag_emit(c, AG_ACTION_LOCK);
     return;
   }
-  if (send_refresh(c, now) != AG_OK) c->oom = true;
-}
-
-/* No refresh of ours is under way any more (answered, superseded or dropped). */
-static void refresh_over(ag_client *c) {
-  c->refresh_id = 0;
-  c->refresh_stalled = false;
+  send_refresh(c, now); /* out of memory: backing off, retried at retry_at */
 }
 
 /* The session is over: tokens gone, anonymous, waiting calls told why. */
@@ -189,52 +252,66 @@ static void end_session(ag_client *c, int code, const char *why) {
   release_lock(c);
   if (had) ag_emit(c, AG_ACTION_CLEAR_STORAGE);
   set_state(c, AG_STATE_ANONYMOUS);
-  ag_session_changed(c, 0);
+  ag_session_emit(c, NULL);
   reject_waiting(c, code, why);
 }
 
 /* A refresh that failed for a reason that may pass: back off, stay logged in. */
 static void refresh_failed(ag_client *c, ag_ms now) {
-  refresh_over(c);
-  c->refresh_failures++;
-  int shift = c->refresh_failures > 5 ? 5 : c->refresh_failures - 1;
-  ag_ms delay = (ag_ms)(1000 << shift);
-  c->retry_at = now + (delay > 30000 ? 30000 : delay);
-  release_lock(c);
-  if (c->state == AG_STATE_REFRESHING) set_state(c, AG_STATE_AUTHENTICATED);
+  back_off(c, now);
   /* A still-valid token keeps serving calls while the refresh retries. */
   settle_waiting(c, now);
 }
 
+/* What adopting tokens needs allocated: built before anything changes. */
+typedef struct adoption {
+  char *bearer;
+  char *session;   /* the SESSION action's JSON */
+  char *persist;   /* the blob to store, or NULL */
+  char *broadcast; /* the blob for the other tabs, or NULL */
+} adoption;
+
+static void adoption_free(adoption *a) {
+  ag_free_secret(a->bearer);
+  ag_free(a->session);
+  ag_free_secret(a->persist);
+  ag_free_secret(a->broadcast);
+}
+
+static int prepare_adoption(const ag_client *c, const ag_tokens *t, const char *scope,
+                            const char *claims, uint64_t gen, ag_ms now, bool share, adoption *a) {
+  memset(a, 0, sizeof *a);
+  bool persist = share && c->cfg.storage != AG_STORAGE_MEMORY;
+  bool broadcast = share && c->cfg.cross_tab;
+  int rc = make_bearer(t, &a->bearer);
+  if (rc == AG_OK) rc = prepare_session(c, t, scope, claims, now, &a->session);
+  if (rc == AG_OK && persist && !(a->persist = ag_blob_write(t, gen))) rc = AG_ERR_NOMEM;
+  if (rc == AG_OK && broadcast && !(a->broadcast = ag_blob_write(t, gen))) rc = AG_ERR_NOMEM;
+  if (rc != AG_OK) adoption_free(a);
+  return rc;
+}
+
 int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
                      bool share) {
+  adoption a;
+  if (prepare_adoption(c, t, scope, claims, gen, now, share, &a) != AG_OK) return AG_ERR_NOMEM;
   forget_tokens(c);
   c->tok = *t;
   c->scope = scope;
   c->claims = claims;
   memset(t, 0, sizeof *t);
+  c->bearer = a.bearer;
   c->gen = gen;
   c->obtained_at = now;
-  if (make_bearer(c) != AG_OK) return AG_ERR_NOMEM;
-  if (share) {
-    char *blob = ag_blob_write(&c->tok, c->gen);
-    char *copy = blob ? ag_strndup(blob, strlen(blob)) : NULL;
-    if (!blob || !copy) {
-      ag_free_secret(blob);
-      return AG_ERR_NOMEM;
-    }
-    if (c->cfg.storage != AG_STORAGE_MEMORY) ag_action_push(c, AG_ACTION_PERSIST, 0, 0, blob);
-    else ag_free_secret(blob);
-    if (c->cfg.cross_tab) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, copy);
-    else ag_free_secret(copy);
-  }
+  if (a.persist) ag_action_push(c, AG_ACTION_PERSIST, 0, 0, a.persist);
+  if (a.broadcast) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, a.broadcast);
   refresh_over(c); /* a refresh still in flight was for the old tokens */
   release_lock(c);
   c->initial_refresh = false;
   set_state(c, AG_STATE_AUTHENTICATED);
-  ag_session_changed(c, ag_refresh_at(c));
+  ag_session_emit(c, a.session);
   settle_waiting(c, now);
-  return c->oom ? AG_ERR_NOMEM : AG_OK;
+  return AG_OK;
 }
 
 /* New tokens from login, refresh, setTokens, another tab or storage. */
@@ -328,35 +405,56 @@ int ag_finish(ag_client *c, int rc) {
   return rc;
 }
 
-int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
-  if (!c || c->started) return AG_ERR_INVALID;
-  c->started = true;
-  ag_oidc_start(c, now); /* discovery in the background: a stored session does not wait for it */
-  if (blob && blob_len && c->gen > 0) {
-    /* login, setTokens or logout came before start: only a newer blob counts */
+/*
+ * The stored blob at start; AG_ERR_NOMEM with nothing changed. *session: the
+ * SESSION JSON of the blob's tokens when they are usable now, else NULL.
+ */
+static int start_from_blob(ag_client *c, ag_ms now, const char *blob, size_t blob_len,
+                           char **session) {
+  *session = NULL;
+  if (c->gen > 0) {
+    /* login, setTokens or logout came before start: only a newer blob counts (and tells) */
     int rc = ag_tabs_take_blob(c, now, blob, blob_len);
     if (rc == AG_ERR_NOMEM) return rc;
     if (rc == AG_ERR_BAD_BLOB) ag_emit(c, AG_ACTION_CLEAR_STORAGE);
-  } else if (blob && blob_len) {
-    ag_tokens t = {0};
-    uint64_t gen;
-    bool logout;
-    int rc = ag_blob_read(blob, blob_len, &t, &gen, &logout);
-    if (rc == AG_ERR_NOMEM) return rc;
-    if (rc != AG_OK) {
-      ag_emit(c, AG_ACTION_CLEAR_STORAGE);
-    } else {
-      c->gen = gen;
-      if (!logout) {
-        c->tok = t;
-        c->obtained_at = now;
-        if (make_bearer(c) != AG_OK) return AG_ERR_NOMEM;
-      }
-    }
+    return AG_OK;
   }
+  ag_tokens t = {0};
+  uint64_t gen;
+  bool logout;
+  char *bearer = NULL;
+  int rc = ag_blob_read(blob, blob_len, &t, &gen, &logout);
+  if (rc == AG_ERR_NOMEM) return rc; /* not malformed: the blob stays in storage */
+  if (rc != AG_OK) {
+    ag_emit(c, AG_ACTION_CLEAR_STORAGE);
+    return AG_OK;
+  }
+  bool usable = t.access && (t.expires_at <= 0 || now < t.expires_at);
+  if (make_bearer(&t, &bearer) != AG_OK ||
+      (usable && prepare_session(c, &t, NULL, NULL, now, session) != AG_OK)) {
+    ag_free_secret(bearer);
+    ag_tokens_clear(&t);
+    return AG_ERR_NOMEM;
+  }
+  c->gen = gen;
+  c->tok = t; /* no tokens in a logout blob */
+  c->bearer = bearer;
+  c->obtained_at = now;
+  return AG_OK;
+}
+
+int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) {
+  if (!c || c->started) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
+  char *session = NULL;
+  if (blob && blob_len && start_from_blob(c, now, blob, blob_len, &session) != AG_OK)
+    return AG_ERR_NOMEM;
+  c->started = true;
+  ag_oidc_start(c, now); /* discovery in the background: a stored session does not wait for it */
   if (ag_token_usable(c, now)) {
     set_state(c, AG_STATE_AUTHENTICATED);
-    ag_session_changed(c, ag_refresh_at(c));
+    if (session) ag_session_emit(c, session); /* tokens from storage: the first news of them */
+    session = NULL;
     if (!token_fresh(c, now) && can_refresh(c)) begin_refresh(c, now);
   } else if (can_refresh(c)) {
     /* Expired (or cookie) session: find out before any waiting call leaves. */
@@ -368,6 +466,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
     set_state(c, AG_STATE_ANONYMOUS);
     ag_tabs_ask(c);
   }
+  ag_free(session); /* not usable after all: nothing to announce */
   settle_waiting(c, now);
   return ag_finish(c, AG_OK);
 }
@@ -377,6 +476,31 @@ static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u, 
   *why = "the URL is missing";
   if (!url) return AG_ERR_BAD_URL;
   return ag_config_resolve(&c->cfg, url, len, u, why);
+}
+
+/*
+ * The call record, whole, before anything changes: AG_OK, AG_ERR_NOMEM, or
+ * the URL's fault (*why says what; k->url then holds the input as given,
+ * bounded, for the message).
+ */
+static int make_call(ag_client *c, call *k, const char *method, size_t method_len, const char *url,
+                     size_t url_len, int credentials, const char **why) {
+  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
+  if (!k->method) return AG_ERR_NOMEM;
+  k->timeout_ms = c->cfg.timeout_ms;
+  k->retry = c->cfg.retry;
+  ag_url u;
+  int rc = parse_call_url(c, url, url_len, &u, why);
+  if (rc == AG_ERR_NOMEM) return rc;
+  if (rc != AG_OK) {
+    k->url = ag_strndup(url ? url : "", url ? (url_len < 200 ? url_len : 200) : 0);
+    return k->url ? rc : AG_ERR_NOMEM;
+  }
+  k->url = ag_url_serialize(&u);
+  k->route = ag_config_route(&c->cfg, &u);
+  k->credentials = ag_config_credentials(&c->cfg, &u, credentials);
+  ag_url_free(&u);
+  return k->url ? AG_OK : AG_ERR_NOMEM;
 }
 
 /* True when the caller's own Authorization value carries the gate's access token. */
@@ -422,7 +546,9 @@ static void dispatch(ag_client *c, call *k, ag_ms now) {
 static int apply_call_options(call *k, const char *json, size_t len, const char **why) {
   *why = "the authgate call option must be an object {timeoutMs?, retry?}";
   if (len > AG_MAX_JSON) return AG_ERR_BAD_CONFIG;
+  unsigned long failures = ag_alloc_failures();
   cJSON *root = ag_json_parse(json, len);
+  if (!root && ag_alloc_failures() != failures) return AG_ERR_NOMEM; /* not the caller's fault */
   int rc = cJSON_IsObject(root) ? AG_OK : AG_ERR_BAD_CONFIG;
   const cJSON *el;
   const cJSON *options = rc == AG_OK ? root : NULL;
@@ -450,34 +576,25 @@ int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t meth
                         size_t options_len, uint32_t *id_out) {
   if (!c || !id_out || credentials < AG_CRED_UNSET || credentials > AG_CRED_INCLUDE)
     return AG_ERR_INVALID;
-  call *k = ag_call_new(c, AG_SEND_CALL);
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_CALL) : NULL;
   if (!k) return AG_ERR_NOMEM;
-  *id_out = k->id;
-  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
-  if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
-  k->timeout_ms = c->cfg.timeout_ms;
-  k->retry = c->cfg.retry;
-  ag_url u;
-  const char *why;
-  int rc = parse_call_url(c, url, url_len, &u, &why);
-  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
-  if (rc != AG_OK) {
-    /* The message names the input as given (bounded), then why it was refused. */
-    k->url = ag_strndup(url ? url : "", url ? (url_len < 200 ? url_len : 200) : 0);
-    if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
-    reject_call(c, k, AG_CODE_BAD_CONFIG, why ? why : "the URL is not a valid http(s) URL");
-    return ag_finish(c, AG_OK);
+  const char *why = NULL;
+  int rc = make_call(c, k, method, method_len, url, url_len, credentials, &why);
+  bool bad_url = rc != AG_OK && rc != AG_ERR_NOMEM;
+  const char *bad_options = NULL; /* why the per-call options were refused */
+  if (rc == AG_OK && options_json) {
+    rc = apply_call_options(k, options_json, options_len, &why);
+    if (rc == AG_ERR_BAD_CONFIG) bad_options = why, rc = AG_OK;
   }
-  k->url = ag_url_serialize(&u);
-  k->route = ag_config_route(&c->cfg, &u);
-  k->credentials = ag_config_credentials(&c->cfg, &u, credentials);
+  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM; /* no call was made */
+  ag_call_add(c, k);
+  *id_out = k->id;
   k->own_auth = authorization != NULL;
-  ag_url_free(&u);
-  if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
-
-  why = NULL;
-  if (options_json && apply_call_options(k, options_json, options_len, &why) != AG_OK) {
-    reject_call(c, k, AG_CODE_BAD_CONFIG, why);
+  if (bad_url) {
+    /* The message names the input as given (bounded), then why it was refused. */
+    reject_call(c, k, AG_CODE_BAD_CONFIG, why ? why : "the URL is not a valid http(s) URL");
+  } else if (bad_options) {
+    reject_call(c, k, AG_CODE_BAD_CONFIG, bad_options);
   } else if (k->route == AG_ROUTE_FOREIGN &&
              carries_gate_token(c, authorization, authorization_len)) {
     reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
@@ -496,11 +613,12 @@ int ag_client_call(ag_client *c, ag_ms now, const char *method, size_t method_le
 
 int ag_client_token(ag_client *c, ag_ms now, uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
-  call *k = ag_call_new(c, AG_SEND_CALL);
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_CALL) : NULL;
   if (!k) return AG_ERR_NOMEM;
-  *id_out = k->id;
   k->token_only = true;
   k->route = AG_ROUTE_PROTECTED;
+  ag_call_add(c, k);
+  *id_out = k->id;
   dispatch(c, k, now);
   return ag_finish(c, AG_OK);
 }
@@ -531,20 +649,19 @@ static bool retry_status(ag_client *c, call *k, ag_ms now, int status, const cha
   return true;
 }
 
-static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
-                             size_t len);
+static int on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                            size_t len);
 
 int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
                           size_t body_len, const char *retry_after, size_t retry_after_len) {
   if (!c) return AG_ERR_INVALID;
   call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   k->in_flight = false;
   ag_timer_disarm(c, k);
-  if (k->kind != AG_SEND_CALL) {
-    on_auth_response(c, k, now, status, body, body_len);
-    return ag_finish(c, AG_OK);
-  }
+  if (k->kind != AG_SEND_CALL)
+    return ag_finish(c, on_auth_response(c, k, now, status, body, body_len));
   bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
   if (status != 401 || !gate_token || k->replay) {
     if (retry_status(c, k, now, status, retry_after, retry_after_len)) return ag_finish(c, AG_OK);
@@ -598,33 +715,60 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
   return ag_client_response_ex(c, now, id, status, body, body_len, NULL, 0);
 }
 
-static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
-                                size_t len) {
+/* The token response's `scope` into *out (NULL: none); AG_ERR_NOMEM when it could not be read. */
+static int scope_of(const char *body, size_t len, char **out) {
+  unsigned long failures = ag_alloc_failures();
+  *out = ag_session_scope_of(body, len);
+  return !*out && ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_OK;
+}
+
+/* Tokens and scope from a token response into the client; on ENOMEM nothing changed. */
+static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len) {
+  char *scope;
+  if (scope_of(body, len, &scope) != AG_OK) return AG_ERR_NOMEM;
+  int rc = ag_adopt_session(c, t, scope, NULL, next_gen(c, now), now, true);
+  if (rc != AG_OK) ag_free(scope);
+  return rc;
+}
+
+/*
+ * New tokens from the refresh endpoint. Out of memory reading or adopting
+ * them: as if the answer had been lost on the way (a network failure after
+ * the server answered), so back off and retry; the old tokens stay.
+ */
+static int refresh_succeeded(ag_client *c, ag_ms now, const char *body, size_t len) {
+  ag_tokens t = {0};
+  int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
+  if (rc == AG_OK && c->cfg.oidc && !oidc_refresh_checked(c, &t, body, len, now)) return AG_OK;
+  bool kept = false;
+  if (rc == AG_OK && !t.refresh &&
+      c->tok.refresh) { /* servers that do not rotate keep the old one */
+    t.refresh = c->tok.refresh;
+    kept = true;
+  }
+  if (rc == AG_OK) {
+    if (kept) c->tok.refresh = NULL; /* moved; given back below if adopting fails */
+    rc = adopt_response(c, &t, now, body, len);
+    if (rc == AG_OK) return AG_OK;
+    if (kept) c->tok.refresh = t.refresh, t.refresh = NULL;
+    ag_tokens_clear(&t);
+  }
+  if (rc == AG_ERR_NOMEM) c->refresh_oom = true;
+  else c->bad_refresh_body = true;
+  refresh_failed(c, now);
+  return rc == AG_ERR_NOMEM ? rc : AG_OK;
+}
+
+static int on_refresh_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                               size_t len) {
   bool current = k->id == c->refresh_id;
   ag_call_free(c, k);
-  if (!current) return; /* superseded: logout, new login, or another tab's tokens */
+  if (!current) return AG_OK; /* superseded: logout, new login, or another tab's tokens */
   refresh_over(c);
-  if (status >= 200 && status < 300) {
-    ag_tokens t = {0};
-    int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
-    if (rc == AG_OK && c->cfg.oidc && !oidc_refresh_checked(c, &t, body, len, now)) return;
-    if (rc == AG_OK) {
-      if (!t.refresh && c->tok.refresh) { /* servers that do not rotate keep the old one */
-        t.refresh = c->tok.refresh;
-        c->tok.refresh = NULL;
-      }
-      char *scope = ag_session_scope_of(body, len);
-      if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
-      return;
-    }
-    if (rc == AG_ERR_NOMEM) c->oom = true;
-    c->bad_refresh_body = true;
-    refresh_failed(c, now);
-    return;
-  }
+  if (status >= 200 && status < 300) return refresh_succeeded(c, now, body, len);
   if (c->cfg.oidc && status >= 400 && status < 500 &&
       !oidc_refresh_invalid_grant(c, status, body, len))
-    return;
+    return AG_OK;
   if (c->cfg.oidc && status >= 400 && status < 500) status = 400; /* invalid_grant: refused */
   if (status == 400 || status == 401 || status == 403) {
     bool session = !c->initial_refresh || c->initial_had_session;
@@ -638,51 +782,61 @@ static void on_refresh_response(ag_client *c, call *k, ag_ms now, int status, co
       c->refused_until = now + AG_REFUSAL_GRACE_MS;
       c->refused_code = AG_CODE_SESSION_EXPIRED;
       release_lock(c);
-      return;
+      return AG_OK;
     }
     end_session(c, session ? AG_CODE_SESSION_EXPIRED : AG_CODE_NO_TOKEN,
                 session ? "the refresh token was refused" : NULL);
-    return;
+    return AG_OK;
   }
   c->last_refresh_status = status;
   refresh_failed(c, now);
+  return AG_OK;
 }
 
-static void on_login_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
-                              size_t len) {
+/* A login that did not give tokens: rejected, and the calls that waited for it move on. */
+static int login_failed(ag_client *c, call *k, ag_ms now, int code, const char *why) {
+  reject_call(c, k, code, why);
+  settle_waiting(c, now);
+  return code == AG_CODE_OUT_OF_MEMORY ? AG_ERR_NOMEM : AG_OK;
+}
+
+static int on_login_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                             size_t len) {
   uint32_t id = k->id;
   if (status < 200 || status >= 300) {
     k->status = status;
-    k->detail = ag_explain_server_message(body, len); /* the server's words, when it has some */
-    reject_call(c, k, AG_CODE_LOGIN_FAILED, NULL);
-    settle_waiting(c, now); /* calls that waited for this login */
-    return;
+    /* The server's words, when it has some (and there is memory for them: else the reason alone). */
+    k->detail = ag_explain_server_message(body, len);
+    return login_failed(c, k, now, AG_CODE_LOGIN_FAILED, NULL);
   }
   ag_tokens t = {0};
   int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
-  if (rc != AG_OK) {
-    if (rc == AG_ERR_NOMEM) c->oom = true;
-    reject_call(c, k, AG_CODE_BAD_TOKEN_RESPONSE, NULL);
-    settle_waiting(c, now);
-    return;
-  }
+  if (rc == AG_OK && (rc = adopt_response(c, &t, now, body, len)) != AG_OK) ag_tokens_clear(&t);
+  if (rc == AG_ERR_NOMEM)
+    return login_failed(c, k, now, AG_CODE_OUT_OF_MEMORY,
+                        "the server accepted the login, but the gate ran out of memory taking "
+                        "its tokens; nothing was kept. Log in again");
+  if (rc != AG_OK) return login_failed(c, k, now, AG_CODE_BAD_TOKEN_RESPONSE, NULL);
   ag_call_free(c, k);
-  char *scope = ag_session_scope_of(body, len);
-  if (ag_adopt_session(c, &t, scope, NULL, next_gen(c, now), now, true) != AG_OK) c->oom = true;
   ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+  return AG_OK;
 }
 
-static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
-                             size_t len) {
-  if (ag_oidc_owns(k->kind)) ag_oidc_response(c, k, now, status, body, len);
-  else if (k->kind == AG_SEND_REFRESH) on_refresh_response(c, k, now, status, body, len);
-  else on_login_response(c, k, now, status, body, len);
+static int on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
+                            size_t len) {
+  if (ag_oidc_owns(k->kind)) {
+    ag_oidc_response(c, k, now, status, body, len);
+    return AG_OK;
+  }
+  if (k->kind == AG_SEND_REFRESH) return on_refresh_response(c, k, now, status, body, len);
+  return on_login_response(c, k, now, status, body, len);
 }
 
 int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
   call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   k->in_flight = false;
   ag_timer_disarm(c, k);
   if (ag_oidc_owns(k->kind)) {
@@ -705,6 +859,7 @@ int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
   if (!c) return AG_ERR_INVALID;
   call *k = ag_call_find(c, id);
   if (!k || k->kind == AG_SEND_REFRESH || ag_oidc_owns(k->kind)) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   ag_call_free(c, k);
   settle_waiting(c, now); /* a cancelled login: calls that waited for it */
   return ag_finish(c, AG_OK);
@@ -713,10 +868,11 @@ int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
 int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_t len,
                     uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
-  call *k = ag_call_new(c, AG_SEND_LOGIN);
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_LOGIN) : NULL;
   if (!k) return AG_ERR_NOMEM;
-  *id_out = k->id;
   if (!c->cfg.login_url) {
+    ag_call_add(c, k);
+    *id_out = k->id;
     reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
     return ag_finish(c, AG_OK);
   }
@@ -726,7 +882,9 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   k->credentials = ag_own_request_credentials(c, k->url);
   k->timeout_ms = own_request_timeout(c);
   int rc = ag_build_login_body(c, k, credentials_json, len);
-  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
+  if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM; /* no login was made */
+  ag_call_add(c, k);
+  *id_out = k->id;
   if (rc != AG_OK) {
     reject_call(c, k, AG_CODE_BAD_CONFIG, "login credentials must be a JSON object of strings");
     return ag_finish(c, AG_OK);
@@ -737,10 +895,13 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
 
 int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) {
   if (!c) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   ag_tokens t = {0};
   int rc = ag_tokens_parse_set(&t, now, json, len);
   if (rc != AG_OK) return rc;
-  return ag_finish(c, ag_adopt_tokens(c, &t, next_gen(c, now), now, true));
+  rc = ag_adopt_tokens(c, &t, next_gen(c, now), now, true);
+  ag_tokens_clear(&t); /* left to us only when adopting failed (nothing changed) */
+  return ag_finish(c, rc);
 }
 
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
@@ -751,40 +912,43 @@ void ag_sign_out(ag_client *c, uint64_t gen, const char *why) {
   c->initial_refresh = false;
   release_lock(c);
   set_state(c, AG_STATE_ANONYMOUS);
-  ag_session_changed(c, 0);
+  ag_session_emit(c, NULL);
   reject_waiting(c, AG_CODE_NO_TOKEN, why);
 }
 
 int ag_client_logout(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   uint64_t gen = next_gen(c, now);
+  char *msg = NULL;
+  if (c->cfg.cross_tab && !(msg = ag_blob_write(NULL, gen))) return AG_ERR_NOMEM;
   ag_emit(c, AG_ACTION_CLEAR_STORAGE);
-  if (c->cfg.cross_tab) {
-    char *msg = ag_blob_write(NULL, gen);
-    if (!msg) c->oom = true;
-    else ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
-  }
+  if (msg) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
   ag_sign_out(c, gen, "logged out");
   return ag_finish(c, AG_OK);
 }
 
 int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len) {
   if (!c) return AG_ERR_INVALID;
+  /* Nothing changed on NOMEM here, the grant unused: drain, then report the grant again. */
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   if (!c->lock_wanted) { /* nothing wants it any more: hand it straight back */
     ag_emit(c, AG_ACTION_UNLOCK);
     return ag_finish(c, AG_OK);
   }
   c->lock_wanted = false;
   c->lock_held = true;
-  if (blob && len)
-    ag_tabs_take_blob(c, now, blob, len);        /* another tab may have refreshed meanwhile */
+  if (blob && len && ag_tabs_take_blob(c, now, blob, len) == AG_ERR_NOMEM) {
+    /* Another tab may have rotated the refresh token: never refresh without knowing. */
+    refresh_not_sent(c, now);
+    return ag_finish(c, AG_ERR_NOMEM);
+  }
   if (!c->lock_held) return ag_finish(c, AG_OK); /* adopted: lock released, calls sent */
   if (!c->need_refresh || (!has_access(c) && !c->initial_refresh)) {
     release_lock(c);
     return ag_finish(c, AG_OK);
   }
-  if (send_refresh(c, now) != AG_OK) c->oom = true;
-  return ag_finish(c, AG_OK);
+  return ag_finish(c, send_refresh(c, now));
 }
 
 /* No refresh under way, backing off or waiting on another tab: expiry timers apply. */
@@ -827,6 +991,7 @@ static void run_timers(ag_client *c, ag_ms now) {
 
 int ag_client_tick(ag_client *c, ag_ms now) {
   if (!c) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
   run_timers(c, now);
   while (c->wait_head && c->wait_head->deadline <= now) {
     call *k = c->wait_head;
@@ -875,6 +1040,7 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
 
 int ag_client_wake(ag_client *c, ag_ms now, int reason) {
   if (!c || reason < AG_WAKE_VISIBLE || reason > AG_WAKE_PAGESHOW) return AG_ERR_INVALID;
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM; /* before retry_at moves: nothing changed */
   /* The network is back: a refresh backing off goes now, not at the back-off's end. */
   if (reason == AG_WAKE_ONLINE && c->retry_at > 0) c->retry_at = now;
   return ag_client_tick(c, now);

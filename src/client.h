@@ -50,16 +50,27 @@ typedef struct pending {
   int type;
   uint32_t id;
   int code;
-  char *text; /* owned; wiped when freed */
+  char *text;        /* owned; wiped when freed */
+  const char *fixed; /* a static text instead (no allocation) */
 } pending;
 
 typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
+/*
+ * Actions an entry point may push besides those of its calls (state changes,
+ * session, lock, unlock, persist, broadcast, clear storage): every entry point
+ * reserves ring room for AG_ACTIONS_PER_CALL per call plus this many before
+ * changing anything.
+ */
+#define AG_ACTION_SLACK 16
+/* A call whose deadline passes takes two in one event: ABORT, then REJECT TIMEOUT. */
+#define AG_ACTIONS_PER_CALL 2
 
 struct ag_client {
   ag_config cfg;
   int state;
   bool started;
-  bool oom; /* an allocation failed while emitting; the entry point returns NOMEM */
+  bool
+      oom; /* an unreserved push failed (a bug the sweep test catches); the entry point returns NOMEM */
 
   /* tokens */
   ag_tokens tok;
@@ -75,6 +86,7 @@ struct ag_client {
   bool initial_refresh;     /* the start-up refresh decides the first state */
   bool initial_had_session; /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;
+  bool refresh_oom;    /* the last refresh could not be sent or its answer read: out of memory */
   uint32_t refresh_id; /* the refresh request in flight, 0 when none */
   ag_ms retry_at;      /* back-off after a failed refresh, 0 when none */
   ag_ms refused_until; /* a refused refresh waits for another tab's newer tokens, 0 when none */
@@ -110,7 +122,10 @@ struct ag_client {
 };
 
 /* calls.c: the call table (by id) and the FIFO of waiting calls */
-call *ag_call_new(ag_client *c, int kind); /* registered under a fresh id; NULL on ENOMEM */
+/* A call record with room made for it (table, action ring), not registered; NULL on ENOMEM. */
+call *ag_call_make(ag_client *c, int kind);
+void ag_call_add(ag_client *c, call *k);   /* registers it under a fresh id; cannot fail */
+call *ag_call_new(ag_client *c, int kind); /* made and registered; NULL on ENOMEM */
 call *ag_call_find(const ag_client *c, uint32_t id);
 void ag_call_free(ag_client *c, call *k); /* unlinks it from the table and the wait FIFO */
 /* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
@@ -118,7 +133,7 @@ void ag_call_wait(ag_client *c, call *k, int why, ag_ms now);
 void ag_call_unwait(ag_client *c, call *k);
 void ag_calls_free_all(ag_client *c);
 
-/* timers.c: the heap of call timers. ag_call_new reserves a slot, so arming never fails. */
+/* timers.c: the heap of call timers. ag_call_make reserves a slot, so arming never fails. */
 int ag_timers_reserve(ag_client *c, size_t n);
 void ag_timer_arm(ag_client *c, call *k, int what, ag_ms at);
 void ag_timer_disarm(ag_client *c, call *k);
@@ -127,17 +142,26 @@ void ag_timers_free(ag_client *c);
 
 /* session.c: the session JSON and the SESSION action */
 char *ag_session_json(const ag_client *c, ag_ms refresh_at); /* "null" when there is none */
-/* Emits SESSION when the session changed (tokens in or out); `refresh_at` as the session says. */
-void ag_session_changed(ag_client *c, ag_ms refresh_at);
+/*
+ * The session JSON that tokens `t` (with an access token) would show, built
+ * before they are adopted; NULL on ENOMEM.
+ */
+char *ag_session_json_of(const ag_client *c, const ag_tokens *t, const char *scope,
+                         const char *claims, ag_ms refresh_at);
+/* Emits SESSION with `json` (owned; NULL: there is none now) when the session changed. */
+void ag_session_emit(ag_client *c, char *json);
 /* The `scope` string of a token response, or NULL. */
 char *ag_session_scope_of(const char *body, size_t len);
 void ag_session_forget(ag_client *c); /* scope and claims go with the tokens */
 
-/* actions.c: the action ring. Out of memory while emitting sets c->oom (the entry point
- * then returns AG_ERR_NOMEM); `text` is owned by the ring from here on. */
+/* actions.c: the action ring. `text` is owned by the ring from here on. */
+/* Room for `extra` more actions; AG_ERR_NOMEM (nothing changed) when it cannot grow. */
+int ag_actions_reserve(ag_client *c, size_t extra);
+/* Room for what an entry point may emit: call it before changing anything. */
+#define AG_RESERVE(c) ag_actions_reserve((c), AG_ACTIONS_PER_CALL *(c)->n_calls + AG_ACTION_SLACK)
 void ag_action_push(ag_client *c, int type, uint32_t id, int code, char *text);
+void ag_action_push_static(ag_client *c, int type, uint32_t id, int code, const char *text);
 void ag_emit(ag_client *c, int type);
-void ag_emit_reject(ag_client *c, uint32_t id, int code, char *message);
 void ag_actions_clear_current(ag_client *c);
 void ag_actions_free_all(ag_client *c);
 
@@ -148,7 +172,10 @@ void ag_tabs_ask(
 int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len);
 
 /* client.c: the state machine, as far as tabs.c needs it */
-/* New tokens from login, refresh, setTokens, another tab or storage (`share`: persist, broadcast). */
+/*
+ * New tokens from login, refresh, setTokens, another tab or storage (`share`: persist, broadcast).
+ * AG_ERR_NOMEM: nothing changed and `t` is still the caller's to clear.
+ */
 int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool share);
 /*
  * The same, with what the session shows besides the tokens, owned from here on (NULL:
@@ -210,5 +237,7 @@ void ag_put_cors_needs(ag_buf *b, const char *page_origin, bool authorization, b
 
 /* names.c */
 const char *ag_credentials_name(int mode); /* "omit", ...; "default" for AG_CRED_UNSET */
+/* The same reason as a static string, for when there is no memory for the whole message. */
+const char *ag_explain_fixed(const ag_client *c, const call *k, int code, const char *why);
 
 #endif

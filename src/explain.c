@@ -17,35 +17,87 @@ void ag_put_cors_needs(ag_buf *b, const char *page_origin, bool authorization, b
   if (credentials) ag_buf_puts(b, ", Access-Control-Allow-Credentials: true");
 }
 
-char *ag_explain_network_failure(const ag_config *c, const char *method, const ag_url *u,
-                                 bool sent_authorization, int credentials) {
+/* What a request carried that makes a cross-origin browser send a preflight (OPTIONS) first. */
+typedef struct sent {
+  const char *method;       /* a method other than GET, HEAD, POST, or NULL */
+  bool authorization;       /* an Authorization header (the gate's bearer or the caller's own) */
+  const char *content_type; /* a Content-Type the core set that is not CORS-safelisted, or NULL */
+  bool credentials;         /* credentials: 'include' */
+} sent;
+
+static bool simple_method(const char *m) {
+  return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST");
+}
+
+/* Only what the core knows was on the request: app calls keep the caller's other headers. */
+static sent what_was_sent(const call *k) {
+  sent s = {NULL, false, NULL, k->credentials == AG_CRED_INCLUDE};
+  if (k->method && !simple_method(k->method)) s.method = k->method;
+  if (k->kind == AG_SEND_CALL) s.authorization = k->own_auth || k->route == AG_ROUTE_PROTECTED;
+  else if (k->content_type && strcmp(k->content_type, "application/x-www-form-urlencoded"))
+    s.content_type = k->content_type; /* login, refresh: a JSON body */
+  return s;
+}
+
+static void put_preflight_reasons(ag_buf *b, const sent *s) {
+  const char *sep = ": ";
+  int n = 0;
+  if (s->method) {
+    ag_buf_puts(b, sep), ag_buf_puts(b, "the method "), ag_buf_puts(b, s->method), n++;
+    sep = " and ";
+  }
+  if (s->authorization) ag_buf_puts(b, sep), ag_buf_puts(b, "the Authorization header"), n++;
+  sep = n ? " and " : ": ";
+  if (s->content_type) {
+    ag_buf_puts(b, sep), ag_buf_puts(b, "the Content-Type "), ag_buf_puts(b, s->content_type), n++;
+  }
+  ag_buf_puts(b, n > 1 ? " make" : " makes");
+  ag_buf_puts(b, " the browser send a preflight (OPTIONS) first");
+}
+
+/* What the server must send for this request from this page, as one clause. */
+static void put_allows(ag_buf *b, const char *page_origin, const sent *s) {
+  ag_buf_puts(b, "Access-Control-Allow-Origin: ");
+  ag_buf_puts(b, page_origin);
+  if (s->method) ag_buf_puts(b, ", Access-Control-Allow-Methods: "), ag_buf_puts(b, s->method);
+  if (s->authorization || s->content_type) {
+    ag_buf_puts(b, ", Access-Control-Allow-Headers: ");
+    if (s->authorization) ag_buf_puts(b, "Authorization");
+    if (s->authorization && s->content_type) ag_buf_puts(b, ", ");
+    if (s->content_type) ag_buf_puts(b, "Content-Type");
+  }
+  if (s->credentials) ag_buf_puts(b, ", Access-Control-Allow-Credentials: true");
+}
+
+/* The CORS_OR_NETWORK detail for a request that got no response. */
+static char *explain_network_failure(const ag_config *c, const call *k, const ag_url *u) {
   ag_buf b = {0};
   char *origin = ag_url_origin(u);
   bool cross = c->page_origin[0] && origin && strcmp(origin, c->page_origin);
-  bool creds = credentials == AG_CRED_INCLUDE;
+  sent s = what_was_sent(k);
+  bool preflight = s.method || s.authorization || s.content_type;
   if (!cross) {
-    ag_buf_puts(
-        &b, "no response: the server is down or unreachable (a network failure, not CORS: "
-            "the request is same-origin). Check that it runs and that the URL's port is right.");
+    ag_buf_puts(&b,
+                "no response: the server is down or unreachable (a network failure, not CORS: ");
+    ag_buf_puts(&b, c->page_origin[0] ? "the request is same-origin"
+                                      : "there is no browser page, so no CORS");
+    ag_buf_puts(&b, "). Check that it runs and that the URL's port is right.");
   } else {
     ag_buf_puts(&b, "no response from ");
     ag_buf_puts(&b, origin);
     ag_buf_puts(&b, ". It is another origin than the page (");
     ag_buf_puts(&b, c->page_origin);
     ag_buf_puts(&b, "), so the browser most likely blocked it (CORS)");
-    if (sent_authorization)
-      ag_buf_puts(&b,
-                  ": the Authorization header makes the browser send a preflight (OPTIONS) first");
+    if (preflight) put_preflight_reasons(&b, &s);
     ag_buf_puts(&b, ". The server must answer ");
-    ag_buf_puts(&b, sent_authorization ? "the preflight and the request" : "the request");
+    ag_buf_puts(&b, preflight ? "the preflight and the request" : "the request");
     ag_buf_puts(&b, " with ");
-    ag_put_cors_needs(&b, c->page_origin, sent_authorization, creds);
-    if (creds)
+    put_allows(&b, c->page_origin, &s);
+    if (s.credentials)
       ag_buf_puts(&b, " (credentials are included, so the origin must be echoed, not '*')");
     ag_buf_puts(&b,
                 ". If it does, the server is down or unreachable. gate.diagnose(url) tells which.");
   }
-  (void)method;
   ag_free(origin);
   return ag_buf_take(&b);
 }
@@ -68,6 +120,10 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
       return "the refresh request got no answer within its time limit. It is not sent again (the "
              "server may have rotated the refresh token already): its late answer, another tab's "
              "tokens or a new login settles it; the call was not sent";
+    if (c->refresh_oom)
+      return "the token could not be refreshed in time (the gate ran out of memory sending the "
+             "refresh or reading its answer); the call was not sent, the user is still logged in "
+             "and the gate keeps retrying";
     if (c->bad_refresh_body)
       return "the refresh endpoint answered without a usable token; the call was not sent, the "
              "gate keeps retrying";
@@ -88,18 +144,26 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
                                     : "no response in time; the request was aborted. Raise "
                                       "timeoutMs (per call: { authgate: { timeoutMs } }) or "
                                       "check the server";
+  case AG_CODE_CORS_OR_NETWORK:
+    return "no response: the browser blocked the request (CORS) or the server is unreachable. "
+           "gate.diagnose(url) tells which";
+  case AG_CODE_OUT_OF_MEMORY:
+    return "the gate ran out of memory handling this call; it was not sent. Retry it";
   default:
     (void)k;
     return "rejected";
   }
 }
 
+const char *ag_explain_fixed(const ag_client *c, const call *k, int code, const char *why) {
+  return why ? why : default_reason(c, k, code);
+}
+
 char *ag_explain_rejection(const ag_client *c, const call *k, int code, const char *why) {
   if (code == AG_CODE_CORS_OR_NETWORK && k->url) {
     ag_url u;
     if (ag_url_parse(&u, k->url, strlen(k->url)) == AG_OK) {
-      bool auth = k->own_auth || k->route == AG_ROUTE_PROTECTED;
-      char *detail = ag_explain_network_failure(&c->cfg, k->method, &u, auth, k->credentials);
+      char *detail = explain_network_failure(&c->cfg, k, &u);
       ag_url_free(&u);
       if (!detail) return NULL;
       char *msg = NULL;

@@ -34,6 +34,12 @@ void *ag_calloc(size_t count, size_t size);
 void ag_free(void *p);
 /* Copies n bytes and a NUL; NULL on allocation failure. */
 char *ag_strndup(const char *s, size_t n);
+/*
+ * Allocations that failed so far (process-wide, like the allocator). A parse
+ * that returns "bad input" while this moved was out of memory: cJSON cannot
+ * tell the two apart itself.
+ */
+unsigned long ag_alloc_failures(void);
 /* Installs cJSON's hooks (idempotent); parsing calls it first. */
 void ag_alloc_init(void);
 /* Zeroes n bytes in a way the compiler keeps. */
@@ -328,9 +334,6 @@ int ag_config_route(const ag_config *c, const ag_url *u);
 int ag_config_credentials(const ag_config *c, const ag_url *u, int requested);
 
 /* ---- explain.c: words for failures, and diagnose() ---- */
-/* The CORS_OR_NETWORK message for a call that failed before any response. */
-char *ag_explain_network_failure(const ag_config *c, const char *method, const ag_url *u,
-                                 bool sent_authorization, int credentials);
 /*
  * The server's own words in an error body: `error_description`, `detail`
  * (a string, or FastAPI's list of {"msg"}), `message` or `error`, with

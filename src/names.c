@@ -43,7 +43,8 @@ static const char *const code_names[] = {"",
                                          "LOGIN_FAILED",
                                          "LOGIN_REQUIRED",
                                          "TIMEOUT",
-                                         "PROVIDER_ERROR"};
+                                         "PROVIDER_ERROR",
+                                         "OUT_OF_MEMORY"};
 
 const char *ag_code_name(int code) {
   if (code < 0 || code >= (int)(sizeof code_names / sizeof *code_names)) return "";

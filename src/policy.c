@@ -145,7 +145,10 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
   const char *why;
   ag_url page;
   /* An opaque page origin ("null": file://, sandboxed frames) counts as no page. */
-  if (page_origin && page_len && ag_url_parse(&page, page_origin, page_len) == AG_OK) {
+  int page_rc =
+      page_origin && page_len ? ag_url_parse(&page, page_origin, page_len) : AG_ERR_BAD_URL;
+  if (page_rc == AG_ERR_NOMEM) return fail(p, AG_ERR_NOMEM, "out of memory", "");
+  if (page_rc == AG_OK) {
     c->page_origin = ag_url_origin(&page); /* normalised, so comparisons are exact */
     rc = ag_url_resolve_why(&c->base, &page, base, strlen(base), &why);
     c->page = page; /* kept parsed: every call compares its origin with the page's */
@@ -170,7 +173,9 @@ static int parse_trusted(parse_ctx *p, const cJSON *item) {
   if (get_list(p, item, "trustedOrigins", &c->trusted, &c->n_trusted, false) != AG_OK) return p->rc;
   for (size_t i = 0; i < c->n_trusted; i++) {
     ag_url u;
-    if (ag_url_parse(&u, c->trusted[i], strlen(c->trusted[i])) != AG_OK)
+    int rc = ag_url_parse(&u, c->trusted[i], strlen(c->trusted[i]));
+    if (rc == AG_ERR_NOMEM) return fail(p, AG_ERR_NOMEM, "out of memory", "");
+    if (rc != AG_OK)
       return fail(p, AG_ERR_BAD_CONFIG, "trustedOrigins", " entries must be http(s) origins");
     char *origin = ag_url_origin(&u);
     ag_url_free(&u);
@@ -333,7 +338,9 @@ int ag_config_parse(ag_config *out, const char *json, size_t len, const char *pa
   if (err && err_cap) err[0] = '\0';
   if (!json || len > AG_MAX_JSON)
     return fail(&p, AG_ERR_BAD_CONFIG, "options", " are missing or too large");
+  unsigned long failures = ag_alloc_failures();
   cJSON *root = ag_json_parse(json, len);
+  if (!root && ag_alloc_failures() != failures) return AG_ERR_NOMEM; /* not the options' fault */
   if (!root || !cJSON_IsObject(root)) {
     ag_json_free(root);
     return fail(&p, AG_ERR_BAD_CONFIG, "options", " must be a JSON object");

@@ -31,8 +31,9 @@ static int check_credentials(const cJSON *root) {
 
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len) {
   if (!credentials_json || len > AG_MAX_JSON) return AG_ERR_BAD_CONFIG;
+  unsigned long failures = ag_alloc_failures();
   cJSON *root = ag_json_parse(credentials_json, len);
-  if (!root) return AG_ERR_BAD_CONFIG; /* cJSON cannot tell ENOMEM from bad input; call it bad */
+  if (!root) return ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_ERR_BAD_CONFIG;
   int rc = check_credentials(root);
   if (rc == AG_OK) {
     ag_buf b = {0};

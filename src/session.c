@@ -41,41 +41,51 @@ static void put_string_or_null(ag_buf *b, const char *s) {
   else ag_buf_puts(b, "null");
 }
 
-char *ag_session_json(const ag_client *c, ag_ms refresh_at) {
-  ag_buf b = {0};
-  if (c->state == AG_STATE_INITIALIZING || !c->tok.access) {
-    ag_buf_puts(&b, "null");
-    return ag_buf_take(&b);
-  }
+char *ag_session_json_of(const ag_client *c, const ag_tokens *t, const char *scope_given,
+                         const char *claims_given, ag_ms refresh_at) {
+  /* jwt_payload cannot tell "not a JWT" from ENOMEM; a moved failure count can. */
+  unsigned long failures = ag_alloc_failures();
   cJSON *root = NULL;
   /* An OpenID provider's ID token (checked when it came) speaks for the user; else the access JWT. */
-  const char *source = c->tok.id_token ? c->tok.id_token : c->tok.access;
-  char *payload = c->claims ? NULL : jwt_payload(source, &root);
+  const char *source = t->id_token ? t->id_token : t->access;
+  char *payload = claims_given ? NULL : jwt_payload(source, &root);
   const cJSON *claimed = cJSON_GetObjectItemCaseSensitive(root, "scope");
-  const char *scope = c->scope ? c->scope : cJSON_IsString(claimed) ? claimed->valuestring : NULL;
+  const char *scope = scope_given               ? scope_given
+                      : cJSON_IsString(claimed) ? claimed->valuestring
+                                                : NULL;
+  ag_buf b = {0};
   ag_buf_puts(&b, "{\"expiresAt\":");
-  put_ms(&b, c->tok.expires_at);
+  put_ms(&b, t->expires_at);
   ag_buf_puts(&b, ",\"refreshAt\":");
   put_ms(&b, refresh_at);
   ag_buf_puts(&b, ",\"scope\":");
   put_string_or_null(&b, scope);
   ag_buf_puts(&b, c->token_type == AG_TOKEN_DPOP ? ",\"tokenType\":\"DPoP\",\"claims\":"
                                                  : ",\"tokenType\":\"Bearer\",\"claims\":");
-  const char *claims = c->claims ? c->claims : payload;
+  const char *claims = claims_given ? claims_given : payload;
   ag_buf_puts(&b, claims ? claims : "null");
   ag_buf_putc(&b, '}');
   ag_json_free(root);
   ag_free_secret(payload);
-  return ag_buf_take(&b);
+  char *json = ag_buf_take(&b);
+  if (json && ag_alloc_failures() != failures) {
+    ag_free(json); /* the claims were lost to ENOMEM: not the session to announce */
+    return NULL;
+  }
+  return json;
 }
 
-void ag_session_changed(ag_client *c, ag_ms refresh_at) {
-  bool visible = c->state != AG_STATE_INITIALIZING && c->tok.access;
+char *ag_session_json(const ag_client *c, ag_ms refresh_at) {
+  if (c->state == AG_STATE_INITIALIZING || !c->tok.access) return ag_strndup("null", 4);
+  return ag_session_json_of(c, &c->tok, c->scope, c->claims, refresh_at);
+}
+
+void ag_session_emit(ag_client *c, char *json) {
+  bool visible = json != NULL;
   if (!visible && !c->session_visible) return; /* still none: nothing to tell */
   c->session_visible = visible;
-  char *json = ag_session_json(c, refresh_at);
-  if (!json) c->oom = true;
-  else ag_action_push(c, AG_ACTION_SESSION, 0, 0, json);
+  if (json) ag_action_push(c, AG_ACTION_SESSION, 0, 0, json);
+  else ag_action_push_static(c, AG_ACTION_SESSION, 0, 0, "null");
 }
 
 char *ag_session_scope_of(const char *body, size_t len) {

@@ -17,23 +17,22 @@ static const char hello[] = "{\"v\":1,\"type\":\"hello\"}";
 
 void ag_tabs_ask(ag_client *c) {
   if (!c->cfg.cross_tab || c->cfg.storage == AG_STORAGE_LOCAL) return;
-  char *msg = ag_strndup(hello, sizeof hello - 1);
-  if (!msg) c->oom = true;
-  else ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, msg);
+  ag_action_push_static(c, AG_ACTION_BROADCAST, 0, 0, hello);
 }
 
 static bool is_hello(const char *msg, size_t len) {
   return len == sizeof hello - 1 && !memcmp(msg, hello, len);
 }
 
-static void answer_hello(ag_client *c, ag_ms now) {
-  if (!ag_token_usable(c, now)) return;
+static int answer_hello(ag_client *c, ag_ms now) {
+  if (!ag_token_usable(c, now)) return AG_OK;
   char *blob = ag_blob_write(&c->tok, c->gen);
-  if (!blob) c->oom = true;
-  else ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, blob);
+  if (!blob) return AG_ERR_NOMEM;
+  ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, blob);
+  return AG_OK;
 }
 
-/* Adopts a newer blob from another tab; AG_ERR_STALE/BAD_BLOB when not. */
+/* Adopts a newer blob from another tab; AG_ERR_STALE/BAD_BLOB when not, NOMEM: nothing changed. */
 int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
   ag_tokens t = {0};
   uint64_t gen;
@@ -48,15 +47,16 @@ int ag_tabs_take_blob(ag_client *c, ag_ms now, const char *blob, size_t len) {
     ag_sign_out(c, gen, "logged out in another tab");
     return AG_OK;
   }
-  return ag_adopt_tokens(c, &t, gen, now, false);
+  rc = ag_adopt_tokens(c, &t, gen, now, false);
+  ag_tokens_clear(&t); /* still ours only when adopting failed */
+  return rc;
 }
 
 int ag_client_message(ag_client *c, ag_ms now, const char *msg, size_t len) {
   if (!c) return AG_ERR_INVALID;
   if (!c->started) return AG_ERR_INVALID;
-  if (msg && is_hello(msg, len)) {
-    if (c->cfg.cross_tab) answer_hello(c, now);
-    return ag_finish(c, AG_OK);
-  }
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
+  if (msg && is_hello(msg, len))
+    return ag_finish(c, c->cfg.cross_tab ? answer_hello(c, now) : AG_OK);
   return ag_finish(c, ag_tabs_take_blob(c, now, msg, len));
 }

@@ -116,7 +116,12 @@ static int tokens_from_json(ag_tokens *out, const cJSON *root, const name_list *
     return rv;
   }
   ms = expires_in_ms(find_field(root, names[2]));
+  unsigned long failures = ag_alloc_failures();
   t.expires_at = ms >= 0 ? now + ms : ag_jwt_exp_ms(t.access, strlen(t.access));
+  if (ag_alloc_failures() != failures) { /* no expiry read is not "never expires" */
+    ag_tokens_clear(&t);
+    return AG_ERR_NOMEM;
+  }
   *out = t;
   return AG_OK;
 }
@@ -126,8 +131,9 @@ static int parse_with_names(ag_tokens *out, const name_list *names, ag_ms now, c
   cJSON *root;
   int rv;
   if (out == NULL) return AG_ERR_INVALID;
+  unsigned long failures = ag_alloc_failures();
   root = ag_json_parse(json, len);
-  if (root == NULL) return AG_ERR_BAD_TOKENS;
+  if (root == NULL) return ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_ERR_BAD_TOKENS;
   rv = tokens_from_json(out, root, names, now);
   ag_json_free(root);
   return rv;
@@ -251,8 +257,9 @@ int ag_blob_read(const char *s, size_t len, ag_tokens *out, uint64_t *gen, bool 
   cJSON *root;
   int rv;
   if (out == NULL || gen == NULL || is_logout == NULL) return AG_ERR_INVALID;
+  unsigned long failures = ag_alloc_failures();
   root = ag_json_parse(s, len);
-  if (root == NULL) return AG_ERR_BAD_BLOB;
+  if (root == NULL) return ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_ERR_BAD_BLOB;
   rv = blob_from_json(root, out, gen, is_logout);
   ag_json_free(root);
   return rv;

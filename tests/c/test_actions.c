@@ -38,12 +38,27 @@ static void a_send_for_a_call_that_is_gone_is_skipped(void) {
   drv_close(&d);
 }
 
-static void a_reject_without_a_message_marks_out_of_memory(void) {
+static void a_static_text_goes_out_as_it_is_and_is_never_freed(void) {
   driver d;
   drv_open(&d, OPTS);
-  ag_emit_reject(d.c, 7, AG_CODE_NO_TOKEN, NULL);
-  CHECK(d.c->oom == true);
-  CHECK(ag_finish(d.c, AG_OK) == AG_ERR_NOMEM && d.c->oom == false);
+  static const char why[] = "no memory for the whole message";
+  CHECK(ag_actions_reserve(d.c, 1) == AG_OK);
+  ag_action_push_static(d.c, AG_ACTION_REJECT, 7, AG_CODE_NO_TOKEN, why);
+  ag_action a;
+  CHECK(ag_client_next_action(d.c, &a) == 1 && a.type == AG_ACTION_REJECT && a.id == 7);
+  CHECK(a.text == why && a.text_len == sizeof why - 1);
+  CHECK(ag_client_next_action(d.c, &a) == 0); /* RUN: nothing freed twice, nothing leaked */
+  drv_close(&d);
+}
+
+static void a_reserved_ring_takes_every_push_without_growing(void) {
+  driver d;
+  drv_open(&d, OPTS);
+  CHECK(ag_actions_reserve(d.c, 100) == AG_OK);
+  size_t cap = d.c->cap_actions;
+  CHECK(cap >= 100);
+  for (int i = 0; i < 100; i++) ag_emit(d.c, AG_ACTION_UNLOCK);
+  CHECK(d.c->cap_actions == cap && d.c->n_actions == 100 && !d.c->oom);
   drv_close(&d);
 }
 
@@ -57,7 +72,8 @@ static void undrained_texts_are_freed_with_the_client(void) {
 int main(void) {
   RUN(actions_drain_in_order_across_ring_growth);
   RUN(a_send_for_a_call_that_is_gone_is_skipped);
-  RUN(a_reject_without_a_message_marks_out_of_memory);
+  RUN(a_static_text_goes_out_as_it_is_and_is_never_freed);
+  RUN(a_reserved_ring_takes_every_push_without_growing);
   RUN(undrained_texts_are_freed_with_the_client);
   return CHECK_EXIT_CODE();
 }

@@ -25,6 +25,21 @@ static uint32_t refresh_id(const driver *d) {
   return l ? l->id : 0;
 }
 
+/* A SEND already queued when the tokens go (logout before the drain) must not leave bare. */
+static void a_protected_send_queued_before_logout_is_rejected_not_sent_bare(void) {
+  driver d;
+  logged_in(&d, OPTS);
+  uint32_t id = 0;
+  ag_client_call(d.c, T0, "GET", 3, "/api/x", 6, NULL, 0, AG_CRED_UNSET, &id);
+  ag_client_logout(d.c, T0); /* not drained in between */
+  drv_drain(&d);
+  CHECK(drv_for(&d, AG_ACTION_SEND, id) == NULL);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, id);
+  CHECK(r && r->code == AG_CODE_NO_TOKEN && strstr(r->text, "GET http://api.test/api/x") &&
+        strstr(r->text, "not sent"));
+  drv_close(&d);
+}
+
 static void protected_call_while_initializing_waits_then_goes_with_bearer(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -627,6 +642,7 @@ static void freeing_releases_every_allocation(void) {
 }
 
 int main(void) {
+  RUN(a_protected_send_queued_before_logout_is_rejected_not_sent_bare);
   RUN(protected_call_while_initializing_waits_then_goes_with_bearer);
   RUN(waiting_call_is_rejected_no_token_when_start_finds_no_session);
   RUN(protected_call_while_anonymous_is_refused_without_a_request);

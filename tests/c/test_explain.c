@@ -2,6 +2,8 @@
 #include "check.h"
 #include "driver.h"
 
+#include <stdbool.h>
+
 #define T0 1700000000000.0
 #define OPTS "{\"baseUrl\":\"http://api.test:8000\",\"public\":[\"/health\"],\"crossTab\":false}"
 
@@ -52,6 +54,205 @@ static void public_cross_origin_failure_does_not_blame_the_authorization_header(
   drv_close(&d);
 }
 
+/* ---- every CORS_OR_NETWORK message against the request it describes ---- */
+
+enum { LOGIN, CALL, REFRESH };
+
+typedef struct row {
+  const char *name;
+  const char *options;
+  const char *page; /* "" for none (Node) */
+  int what; /* LOGIN, CALL, or REFRESH (a call left waiting on a refresh that got no answer) */
+  const char *method, *url, *auth;
+  const char *must[6];     /* each must be in the message */
+  const char *must_not[6]; /* none may be */
+} row;
+
+#define X "{\"baseUrl\":\"http://api.test:8000\",\"crossTab\":false,\"public\":[\"/health\"],"
+#define LOGIN_JSON "\"login\":{\"url\":\"/login\"}"
+#define LOGIN_FORM "\"login\":{\"url\":\"/login\",\"body\":\"form\"}"
+
+static const row rows[] = {
+    {"login, JSON body, cross-origin: the Content-Type makes the preflight, not Authorization",
+     X LOGIN_JSON "}",
+     PAGE,
+     LOGIN,
+     NULL,
+     NULL,
+     NULL,
+     {"POST http://api.test:8000/login", "CORS", "the Content-Type application/json", "preflight",
+      "Access-Control-Allow-Headers: Content-Type"},
+     {"Authorization", "Credentials", "not CORS"}},
+    {"login, form body, cross-origin: a simple request, no preflight",
+     X LOGIN_FORM "}",
+     PAGE,
+     LOGIN,
+     NULL,
+     NULL,
+     NULL,
+     {"POST http://api.test:8000/login", "CORS", "Access-Control-Allow-Origin: http://app.test"},
+     {"Authorization", "preflight", "Content-Type", "Credentials"}},
+    {"login with credentials included names Allow-Credentials",
+     X LOGIN_FORM ",\"credentials\":\"include\"}",
+     PAGE,
+     LOGIN,
+     NULL,
+     NULL,
+     NULL,
+     {"Access-Control-Allow-Credentials: true", "echoed"},
+     {"Authorization", "preflight"}},
+    {"login, same-origin: the network, not CORS",
+     "{\"baseUrl\":\"/\",\"crossTab\":false," LOGIN_JSON "}",
+     PAGE,
+     LOGIN,
+     NULL,
+     NULL,
+     NULL,
+     {"POST http://app.test/login", "not CORS", "same-origin"},
+     {"Authorization", "preflight", "Access-Control"}},
+    {"login without a page (Node): no CORS at all",
+     X LOGIN_JSON "}",
+     "",
+     LOGIN,
+     NULL,
+     NULL,
+     NULL,
+     {"not CORS", "no browser page"},
+     {"Authorization", "same-origin", "preflight"}},
+    {"protected call, cross-origin: the bearer makes the preflight",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "GET",
+     "/api/me",
+     NULL,
+     {"GET http://api.test:8000/api/me", "the Authorization header", "preflight",
+      "Access-Control-Allow-Headers: Authorization"},
+     {"Content-Type", "Credentials", "Methods"}},
+    {"protected call with credentials included",
+     X "\"credentials\":\"include\"}",
+     PAGE,
+     CALL,
+     "GET",
+     "/api/me",
+     NULL,
+     {"Authorization", "Access-Control-Allow-Credentials: true"},
+     {"Content-Type"}},
+    {"public call, cross-origin GET: simple, nothing about headers",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "GET",
+     "/health",
+     NULL,
+     {"GET http://api.test:8000/health", "CORS"},
+     {"Authorization", "preflight", "Content-Type", "Methods"}},
+    {"public call, cross-origin DELETE: the method makes the preflight",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "DELETE",
+     "/health",
+     NULL,
+     {"the method DELETE makes", "preflight", "Access-Control-Allow-Methods: DELETE"},
+     {"Authorization", "Content-Type"}},
+    {"protected PUT: the method and the bearer",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "PUT",
+     "/api/x",
+     NULL,
+     {"the method PUT and the Authorization header make", "Allow-Methods: PUT"},
+     {"Content-Type"}},
+    {"foreign origin with the caller's own Authorization",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "GET",
+     "http://other.test/x",
+     "Basic dTpw",
+     {"GET http://other.test/x", "no response from http://other.test", "the Authorization header"},
+     {"Content-Type", "Credentials"}},
+    {"foreign origin without Authorization",
+     X LOGIN_JSON "}",
+     PAGE,
+     CALL,
+     "GET",
+     "http://other.test/x",
+     NULL,
+     {"CORS"},
+     {"Authorization", "preflight", "Credentials"}},
+    {"protected call, same-origin: not CORS, no CORS headers named",
+     "{\"baseUrl\":\"/\",\"crossTab\":false}",
+     PAGE,
+     CALL,
+     "GET",
+     "/api/me",
+     NULL,
+     {"GET http://app.test/api/me", "not CORS"},
+     {"preflight", "Access-Control", "Authorization"}},
+    {"a call left waiting on a refresh with no answer blames the refresh endpoint",
+     X "\"refresh\":{\"url\":\"/refresh\"}}",
+     PAGE,
+     REFRESH,
+     "GET",
+     "/api/me",
+     NULL,
+     {"GET http://api.test:8000/api/me", "refresh endpoint", "network or CORS", "not sent"},
+     {"Authorization", "preflight"}},
+};
+
+static const char *message_for(driver *d, const row *r) {
+  ag_ms now = T0;
+  uint32_t id = 0;
+  const char *set = "{\"access\":\"SECRET\",\"refresh\":\"RSECRET\",\"expiresIn\":60}";
+  drv_start(d, now, NULL);
+  ag_client_set_tokens(d->c, now, set, strlen(set));
+  drv_drain(d);
+  if (r->what == LOGIN) {
+    ag_client_login(d->c, now, "{\"u\":\"x\"}", 9, &id);
+    drv_drain(d);
+    ag_client_network_error(d->c, now, id);
+  } else if (r->what == CALL) {
+    id = drv_call(d, now, r->method, r->url, r->auth);
+    ag_client_network_error(d->c, now, id);
+  } else {
+    now += 61000; /* expired: the call waits for a refresh that gets no answer */
+    id = drv_call(d, now, r->method, r->url, r->auth);
+    const logged *refresh = drv_last(d, AG_ACTION_SEND, AG_SEND_REFRESH);
+    if (refresh) ag_client_network_error(d->c, now, refresh->id);
+    ag_client_tick(d->c, now + 10000);
+  }
+  drv_drain(d);
+  const logged *rej = drv_for(d, AG_ACTION_REJECT, id);
+  return rej ? rej->text : NULL;
+}
+
+static void every_failure_message_names_what_was_sent_and_nothing_else(void) {
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    const row *r = &rows[i];
+    driver d;
+    memset(&d, 0, sizeof d);
+    char err[256];
+    if (ag_client_new(&d.c, r->options, strlen(r->options), r->page, strlen(r->page), err,
+                      sizeof err) != AG_OK) {
+      fprintf(stderr, "  %s: options refused: %s\n", r->name, err);
+      check_failures++;
+      continue;
+    }
+    const char *m = message_for(&d, r);
+    bool ok = m != NULL && !strstr(m, "SECRET");
+    for (int j = 0; ok && j < 6 && r->must[j]; j++) ok = strstr(m, r->must[j]) != NULL;
+    for (int j = 0; ok && j < 6 && r->must_not[j]; j++) ok = strstr(m, r->must_not[j]) == NULL;
+    if (!ok) {
+      fprintf(stderr, "  %s:\n    %s\n", r->name, m ? m : "(no rejection)");
+      check_failures++;
+    }
+    drv_close(&d);
+  }
+}
+
 static const char *diagnose(driver *d, int reachable, int simple, int auth) {
   const char *url = "/api/v1/users/me";
   return ag_client_diagnose(d->c, url, strlen(url), reachable, simple, auth);
@@ -92,6 +293,10 @@ static void plan_describes_the_request_the_gate_would_send(void) {
 static void every_code_and_error_has_a_name(void) {
   for (int code = AG_CODE_NO_TOKEN; code <= AG_CODE_LOGIN_FAILED; code++)
     CHECK(ag_code_name(code)[0]);
+  CHECK_STR_EQ(ag_code_name(AG_CODE_TIMEOUT), "TIMEOUT");
+  CHECK_STR_EQ(ag_code_name(AG_CODE_OUT_OF_MEMORY), "OUT_OF_MEMORY");
+  CHECK_STR_EQ(ag_code_name(10), ""); /* reserved for the redirect sign-in's codes */
+  CHECK_STR_EQ(ag_code_name(12), "");
   CHECK_STR_EQ(ag_code_name(AG_CODE_CORS_OR_NETWORK), "CORS_OR_NETWORK");
   CHECK_STR_EQ(ag_code_name(99), "");
   CHECK_STR_EQ(ag_state_name(AG_STATE_REFRESHING), "refreshing");
@@ -106,5 +311,6 @@ int main(void) {
   RUN(diagnose_tells_unreachable_blocked_preflight_and_auth_apart);
   RUN(plan_describes_the_request_the_gate_would_send);
   RUN(every_code_and_error_has_a_name);
+  RUN(every_failure_message_names_what_was_sent_and_nothing_else);
   return CHECK_EXIT_CODE();
 }

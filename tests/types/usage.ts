@@ -101,7 +101,13 @@ async function contract(): Promise<void> {
       const http: number | undefined = e.status;
       const cause: unknown = e.cause;
       void [code, name, http, cause];
-      if (e.code === 'LOGIN_FAILED' || e.code === 'SESSION_EXPIRED' || e.code === 'TIMEOUT') return;
+      if (
+        e.code === 'LOGIN_FAILED' ||
+        e.code === 'SESSION_EXPIRED' ||
+        e.code === 'TIMEOUT' ||
+        e.code === 'OUT_OF_MEMORY'
+      )
+        return;
     }
   }
 }
