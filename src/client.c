@@ -165,16 +165,20 @@ static void refresh_over(ag_client *c) {
   c->refresh_stalled = false;
 }
 
-/* The refresh request, built whole before anything changes; NULL on ENOMEM. */
-static call *make_refresh(ag_client *c) {
+/*
+ * The refresh request, built whole before anything changes; NULL on ENOMEM,
+ * or with *not_yet when the provider's token endpoint is not known yet.
+ */
+static call *make_refresh(ag_client *c, bool *not_yet) {
+  *not_yet = false;
   call *k = ag_call_make(c, AG_SEND_REFRESH);
   if (!k) return NULL;
   k->method = ag_strndup("POST", 4);
   int rc = c->cfg.oidc ? ag_oidc_refresh_request(c, k) : AG_OK;
   if (rc == AG_ERR_STALE) { /* the token endpoint is not known yet: after discovery */
     ag_call_free(c, k);
-    ag_oidc_refresh_wait(c, now);
-    return AG_OK;
+    *not_yet = true;
+    return NULL;
   }
   if (!c->cfg.oidc) {
     k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
@@ -214,7 +218,12 @@ static void refresh_not_sent(ag_client *c, ag_ms now) {
 }
 
 static int send_refresh(ag_client *c, ag_ms now) {
-  call *k = make_refresh(c);
+  bool not_yet;
+  call *k = make_refresh(c, &not_yet);
+  if (not_yet) {
+    ag_oidc_refresh_wait(c, now);
+    return AG_OK;
+  }
   if (!k) {
     refresh_not_sent(c, now);
     return AG_ERR_NOMEM;

@@ -72,7 +72,11 @@ static void put(ag_client *c, int type, uint32_t id, int code, const char *text)
 static void reject_task(ag_client *c, uint32_t id, int code, char *msg) {
   call *k = ag_call_find(c, id);
   if (k) ag_call_free(c, k);
-  ag_emit_reject(c, id, code, msg);
+  if (msg) ag_action_push(c, AG_ACTION_REJECT, id, code, msg);
+  else
+    ag_action_push_static(c, AG_ACTION_REJECT, id, AG_CODE_OUT_OF_MEMORY,
+                          "the gate ran out of memory during the sign-in; nothing was adopted. "
+                          "Retry it");
 }
 
 static void resolve_task(ag_client *c, uint32_t id, const char *text) {
@@ -519,10 +523,16 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
   }
   keep_grant(f, &g);
   ag_oidc_grant_free(&g);
-  char *result = return_to_json(&f->txn);
   char *scope = ag_session_scope_of(body, len);
-  if (ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) c->oom = true;
-  settle_callback(c, now, AG_CODE_NONE, result);
+  if (ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) {
+    /* Nothing was adopted and the tokens are still ours: forget them, tell the caller. */
+    ag_tokens_clear(&t);
+    ag_free(scope);
+    settle_callback(c, now, AG_CODE_OUT_OF_MEMORY,
+                    message("handleRedirectCallback: out of memory keeping the tokens", NULL));
+    return;
+  }
+  settle_callback(c, now, AG_CODE_NONE, return_to_json(&f->txn));
 }
 
 /* ---- refresh: the refresh_token grant at the token endpoint ---- */

@@ -295,8 +295,8 @@ static void every_code_and_error_has_a_name(void) {
     CHECK(ag_code_name(code)[0]);
   CHECK_STR_EQ(ag_code_name(AG_CODE_TIMEOUT), "TIMEOUT");
   CHECK_STR_EQ(ag_code_name(AG_CODE_OUT_OF_MEMORY), "OUT_OF_MEMORY");
-  CHECK_STR_EQ(ag_code_name(10), ""); /* reserved for the redirect sign-in's codes */
-  CHECK_STR_EQ(ag_code_name(12), "");
+  CHECK_STR_EQ(ag_code_name(AG_CODE_LOGIN_REQUIRED), "LOGIN_REQUIRED");
+  CHECK_STR_EQ(ag_code_name(AG_CODE_PROVIDER_ERROR), "PROVIDER_ERROR");
   CHECK_STR_EQ(ag_code_name(AG_CODE_CORS_OR_NETWORK), "CORS_OR_NETWORK");
   CHECK_STR_EQ(ag_code_name(99), "");
   CHECK_STR_EQ(ag_state_name(AG_STATE_REFRESHING), "refreshing");
