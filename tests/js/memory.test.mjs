@@ -175,7 +175,7 @@ test('setTokens and logout without memory throw OUT_OF_MEMORY and change nothing
   assert.throws(() => gate.setTokens({ access: 'A1' }), { name: 'AuthGateError', code: 'OUT_OF_MEMORY' });
   assert.equal(gate.state, 'anonymous');
   gate.setTokens({ access: 'A1' });
-  failNext('_ag_client_logout');
+  failNext('_ag_client_logout_redirect');
   await rejectsOutOfMemory(gate.logout(), 'gate.logout()');
   assert.equal(gate.state, 'authenticated', 'still logged in: the app may retry');
   await gate.logout();
