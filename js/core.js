@@ -3,7 +3,6 @@
  * knows the exported C functions, the ABI constants of include/authgate.h and
  * the memory layout of `ag_action`; everything else sees plain JS values.
  */
-import createCoreModule from './authgate-core.js';
 import { AuthGateError } from './errors.js';
 import { unguarded } from './unguarded.js';
 
@@ -50,7 +49,14 @@ const SETTINGS_BYTES = 16;
 const ERR_CAP = 256;
 
 // ---- loading ---------------------------------------------------------------
+//
+// authgate-core.wasm is loaded by this code, not by Emscripten's JS glue: the
+// module (CMakeLists.txt, STANDALONE_WASM) imports one function,
+// env.emscripten_notify_memory_growth, which the core's malloc calls after it
+// grew the memory, and exports the C functions of src/wasm-exports.txt under
+// their C names, plus memory and _initialize (emmalloc's set-up, called once).
 
+const inNode = () => Boolean(globalThis.process?.versions?.node);
 let loading = null;
 
 /**
@@ -67,45 +73,58 @@ export function loadCore() {
   return loading;
 }
 
+// In a browser the download and the streaming compile start when this module
+// is imported, not at the first createAuthGate(). A failure is reported to
+// the gate that waits for it (the catch only keeps it from being "unhandled").
+// Node (SSR, tests) loads on first use: importing must stay free of I/O there.
+if (!inNode()) loadCore().catch(() => {});
+
 async function instantiate() {
-  if (typeof window !== 'undefined' || !globalThis.process?.versions?.node) return bind(await inBrowser());
-  return bind(await createCoreModule(await nodeArguments()));
-}
-
-/**
- * In a browser the .wasm is fetched with the fetch underneath any guards:
- * the glue would use the global one, and a guard installed before the core
- * has loaded would wait for the very core it is waiting to download. The
- * literal URL lets bundlers (Vite, webpack) ship the file as an asset.
- */
-function inBrowser() {
-  let failed;
-  const failure = new Promise((_, reject) => {
-    failed = reject;
-  });
-  const instantiateWasm = (imports, receive) => {
-    const download = () => unguarded(globalThis.fetch)(new URL('./authgate-core.wasm', import.meta.url));
-    WebAssembly.instantiateStreaming(download(), imports)
-      // A server that sends the wrong Content-Type for .wasm: compile from the bytes instead.
-      .catch(() => download().then((response) => response.arrayBuffer()).then((bytes) => WebAssembly.instantiate(bytes, imports)))
-      .then(({ instance, module }) => receive(instance, module), failed);
-    return {}; // exports arrive through receive()
+  const m = {};
+  // The C functions under the names the bindings use (_ag_client_new, ...), and
+  // heap views that are renewed whenever the memory grows: always read m.HEAPU8 afresh.
+  const views = () => {
+    const buffer = m.memory.buffer;
+    m.HEAP32 = new Int32Array(buffer);
+    m.HEAPU32 = new Uint32Array(buffer);
+    m.HEAPU8 = new Uint8Array(buffer);
   };
-  return Promise.race([createCoreModule({ instantiateWasm }), failure]);
+  const imports = { env: { emscripten_notify_memory_growth: views } };
+  const { instance } = await (typeof window !== 'undefined' || !inNode() ? download(imports) : readModule(imports));
+  for (const [name, value] of Object.entries(instance.exports)) m[name === 'memory' ? name : `_${name}`] = value;
+  views();
+  m.__initialize();
+  return bind(m);
 }
 
 /**
- * Emscripten 3.1.6 fetches the .wasm whenever fetch exists, which fails on a
- * file path in Node: there we hand it the bytes. The specifier is kept out of
+ * Fetched with the fetch underneath any guards: a guard installed before the
+ * core has loaded would otherwise wait for the very core it is waiting to
+ * download. The literal URL lets bundlers (Vite, webpack) ship the file as an asset.
+ */
+async function download(imports) {
+  const url = new URL('./authgate-core.wasm', import.meta.url);
+  const response = await unguarded(globalThis.fetch)(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  try {
+    return await WebAssembly.instantiateStreaming(response.clone(), imports);
+  } catch {
+    // A server that sends the wrong Content-Type for .wasm: compile from the bytes instead.
+    return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+  }
+}
+
+/**
+ * Node reads the file next to this module. The specifiers are kept out of
  * sight of bundlers (Vite, webpack) so browser builds need no configuration.
  */
-async function nodeArguments() {
+async function readModule(imports) {
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
   // A variable, not a literal: webpack (Next.js server builds) rewrites a literal
   // new URL('./x.wasm', import.meta.url) into a public asset URL that is not a file.
   const wasmFile = './authgate-core.wasm';
-  return { wasmBinary: await readFile(new URL(wasmFile, import.meta.url)) };
+  return WebAssembly.instantiate(await readFile(new URL(wasmFile, import.meta.url)), imports);
 }
 
 // ---- memory helpers --------------------------------------------------------
@@ -114,7 +133,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function bind(m) {
-  // Heap views are re-created when memory grows: always read m.HEAPU8 afresh.
   const alloc = (n) => {
     const ptr = m._malloc(Math.max(n, 1));
     if (!ptr) throw new RangeError('authgate: the wasm core is out of memory');

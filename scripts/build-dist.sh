@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes dist/, the publishable package:
-#   js/*.js and js/*.d.ts (flat), authgate-core.js + authgate-core.wasm from a wasm
-#   build folder, and package.json (from js/package.json).
+#   js/*.js and js/*.d.ts (flat), authgate-core.wasm from a wasm build folder, and
+#   package.json (from js/package.json).
 # Usage: scripts/build-dist.sh [WASM_BUILD_DIR]   (default build-wasm, the release build)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,14 +9,12 @@ cd "$root"
 wasm_dir="${1:-build-wasm}"
 dist=dist
 
-for f in authgate-core.js authgate-core.wasm; do
-  [ -f "$wasm_dir/$f" ] || { echo "build-dist: $wasm_dir/$f is missing (build the wasm first)" >&2; exit 1; }
-done
+[ -f "$wasm_dir/authgate-core.wasm" ] || { echo "build-dist: $wasm_dir/authgate-core.wasm is missing (build the wasm first)" >&2; exit 1; }
 
 rm -rf "$dist"
 mkdir -p "$dist"
 cp js/*.js js/*.d.ts "$dist/"
-cp "$wasm_dir/authgate-core.js" "$wasm_dir/authgate-core.wasm" "$dist/"
+cp "$wasm_dir/authgate-core.wasm" "$dist/"
 
 # package.json: js/package.json minus its dev-only fields.
 node --input-type=module - "$dist" <<'EOF'
