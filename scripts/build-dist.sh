@@ -16,6 +16,12 @@ mkdir -p "$dist"
 cp js/*.js js/*.d.ts "$dist/"
 cp "$wasm_dir/authgate-core.wasm" "$dist/"
 
+# ---- bundling step (scripts/bundle-dist.mjs) ----
+# index.js and the modules it imports become one ES module; the adapters stay
+# separate files importing './index.js' (one core instance for every entry point).
+node scripts/bundle-dist.mjs "$dist"
+# ---- end of the bundling step ----
+
 # package.json: js/package.json minus its dev-only fields.
 node --input-type=module - "$dist" <<'EOF'
 import fs from 'node:fs';
