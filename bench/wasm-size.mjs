@@ -158,7 +158,12 @@ export function breakdown(buildDir, sourceDirs) {
   const owner = symbolFiles(buildDir);
   const sourceTexts = [];
   for (const dir of sourceDirs) {
-    for (const entry of readdirSync(dir)) if (entry.endsWith('.c')) sourceTexts.push([entry, readFileSync(join(dir, entry), 'latin1')]);
+    for (const entry of readdirSync(dir)) {
+      if (!entry.endsWith('.c')) continue;
+      // The file's string literals only (not its comments), joined.
+      const literals = readFileSync(join(dir, entry), 'latin1').match(/"(?:[^"\\\n]|\\.)*"/g) ?? [];
+      sourceTexts.push([entry, literals.map((l) => l.slice(1, -1)).join('\n')]);
+    }
   }
   const rows = new Map();
   const row = (file) => {
