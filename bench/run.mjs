@@ -7,6 +7,7 @@
 //   node bench/run.mjs --quick    few iterations (make test): tables, bench/results/tmp/quick.json
 //   node bench/run.mjs --dist DIR --build-wasm DIR   measure another build (e.g. an older one, side by side)
 //   node bench/run.mjs --size     the size groups only (seconds)
+//   node bench/run.mjs --out DIR  write latest.json and latest.md there instead of bench/results/
 //
 // Groups: 1 per-call cost, 2 refresh storm, 3 tabs, 4 cold start, 5 size, 6 wasm memory,
 // 7 native instructions (callgrind). Nothing here asserts on time: a target that is missed
@@ -681,9 +682,11 @@ async function main() {
     console.log(`\nbench-quick: ${results.targets.length} targets read (not asserted), ${Math.round(results.durationSeconds)} s; results in bench/results/tmp/quick.json`);
     return;
   }
-  writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(join(here, 'results', 'latest.md'), md);
-  console.log(`\nwrote bench/results/latest.json and latest.md (${Math.round(results.durationSeconds)} s)`);
+  const outDir = option('--out', join(here, 'results'));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(outDir, 'latest.md'), md);
+  console.log(`\nwrote ${join(outDir, 'latest.json')} and latest.md (${Math.round(results.durationSeconds)} s)`);
   if (args.has('--readme')) updateReadme(md);
 }
 

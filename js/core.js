@@ -130,6 +130,8 @@ async function readModule(imports) {
 // ---- memory helpers --------------------------------------------------------
 
 const encoder = new TextEncoder();
+// Inputs up to this size (UTF-8 worst case: 3 bytes per UTF-16 unit) share the scratch region.
+const SCRATCH_MAX = 64 * 1024;
 const decoder = new TextDecoder();
 
 function bind(m) {
@@ -137,6 +139,19 @@ function bind(m) {
     const ptr = m._malloc(Math.max(n, 1));
     if (!ptr) throw new RangeError('authgate: the wasm core is out of memory');
     return ptr;
+  };
+  // The scratch region of withInputs: grown to the largest input set seen, never shrunk.
+  let scratch = 0;
+  let scratchBytes = 0;
+  const room = (n) => {
+    if (n > scratchBytes) {
+      const bytes = Math.min(SCRATCH_MAX, Math.max(n, 2 * scratchBytes, 1024));
+      const ptr = alloc(bytes);
+      if (scratch) m._free(scratch);
+      scratch = ptr;
+      scratchBytes = bytes;
+    }
+    return scratch;
   };
   const cstring = (ptr) => (ptr ? decoder.decode(m.HEAPU8.subarray(ptr, m.HEAPU8.indexOf(0, ptr))) : null);
   // ag_strerror, ag_code_name and ag_state_name return static strings: decode each once.
@@ -157,26 +172,33 @@ function bind(m) {
     /**
      * Calls fn with a (pointer, length) pair per value: strings are UTF-8
      * encoded, Uint8Arrays copied, null/undefined become (NULL, 0). The
-     * copies are freed when fn returns or throws.
+     * values are written into one scratch region kept for every call (the
+     * core copies what it keeps before it returns), so a call allocates
+     * neither an encoded copy nor a wasm block; inputs beyond SCRATCH_MAX get
+     * a block of their own, freed when fn returns or throws.
      */
     withInputs(values, fn) {
-      const owned = [];
+      let need = 1;
+      for (const value of values) if (value != null) need += typeof value === 'string' ? 3 * value.length : value.length;
+      const base = need <= SCRATCH_MAX ? room(need) : alloc(need);
       try {
+        const heap = m.HEAPU8; // read after room()/alloc(), which may grow the memory
         const args = [];
+        let at = base;
         for (const value of values) {
           if (value == null) {
             args.push(0, 0);
             continue;
           }
-          const bytes = typeof value === 'string' ? encoder.encode(value) : value;
-          const ptr = alloc(bytes.length);
-          owned.push(ptr);
-          m.HEAPU8.set(bytes, ptr);
-          args.push(ptr, bytes.length);
+          let length = value.length;
+          if (typeof value === 'string') length = encoder.encodeInto(value, heap.subarray(at, base + need)).written;
+          else heap.set(value, at);
+          args.push(at, length);
+          at += length;
         }
         return fn(...args);
       } finally {
-        for (const ptr of owned) m._free(ptr);
+        if (base !== scratch) m._free(base);
       }
     },
     strerror: (err) => staticName('err', m._ag_strerror, err),

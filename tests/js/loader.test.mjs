@@ -50,3 +50,30 @@ test('memory growth renews the heap views the bindings read', async () => {
   assert.equal(server.requests[0].authorization, 'Bearer AFTER-GROWTH');
   gate.destroy();
 });
+
+test('inputs reach the core through one reused scratch region, byte for byte', async () => {
+  const core = await loadCore();
+  const read = (values) =>
+    core.withInputs(values, (...args) => {
+      const out = [];
+      for (let i = 0; i < args.length; i += 2) out.push({ ptr: args[i], text: core.text(args[i], args[i + 1]) });
+      return out;
+    });
+  const values = ['héllo €', '', null, 'emoji 😀', new Uint8Array([0x41, 0x00, 0x42])];
+  const first = read(values);
+  assert.deepEqual(
+    first.map((v) => v.text),
+    ['héllo €', '', null, 'emoji 😀', 'A\0B'],
+  );
+  assert.notEqual(first[1].ptr, 0, 'an empty string is not a NULL pointer');
+  assert.equal(first[2].ptr, 0, 'null is a NULL pointer');
+  const second = read(['other', 'x']);
+  assert.equal(second[0].ptr, first[0].ptr, 'the next call writes into the same region');
+
+  // Larger than the scratch region: a block of its own for that one call, then the region again.
+  const big = 'é'.repeat(40_000);
+  const [large] = read([big]);
+  assert.equal(large.text, big);
+  assert.notEqual(large.ptr, first[0].ptr);
+  assert.equal(read(['after'])[0].ptr, first[0].ptr);
+});
