@@ -150,7 +150,7 @@ async function groupSize() {
   const w = sizes(wasm);
   const rows = [];
   const out = { authgate: { js: j, wasm: w, total: { min: j.min + w.min, gzip: j.gzip + w.gzip, brotli: j.brotli + w.brotli } }, adapters: {}, anchors: {} };
-  rows.push(['authgate: JS (index.js and what it imports)', kb(j.min), kb(j.gzip), kb(j.brotli)]);
+  rows.push(['authgate: JS (the public exports of dist/index.js, as an app bundles them)', kb(j.min), kb(j.gzip), kb(j.brotli)]);
   rows.push(['authgate: authgate-core.wasm', kb(w.min), kb(w.gzip), kb(w.brotli)]);
   rows.push(['authgate: total shipped (JS + wasm)', kb(out.authgate.total.min), kb(out.authgate.total.gzip), kb(out.authgate.total.brotli)]);
   for (const name of ADAPTERS) {
@@ -648,6 +648,7 @@ async function main() {
     os: `${os.type()} ${os.release()}`,
     node: process.version,
     chromium: browser.version(),
+    loadAverage: os.loadavg()[0],
   };
   try {
     await groupPerCall(browser, server.origin);
@@ -675,7 +676,8 @@ async function main() {
   const header =
     `Measured ${results.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; ` +
     `Chromium ${m.chromium} headless, Node ${m.node}; \`make bench\` took ${Math.round(results.durationSeconds)} s. ` +
-    `Timer resolution in the page: ${fmt(results.timer?.resolutionMs * 1000, 0)} µs (crossOriginIsolated: ${results.timer?.crossOriginIsolated}).\n`;
+    `Timer resolution in the page: ${fmt(results.timer?.resolutionMs * 1000, 0)} µs (crossOriginIsolated: ${results.timer?.crossOriginIsolated}). ` +
+    `Load average at the start: ${fmt(m.loadAverage, 1)} (${m.cores} cores; timed figures stretch with it, sizes, memory and instruction counts do not).\n`;
   const md = `${header}\n${markdown.join('\n')}`;
   if (QUICK) {
     writeFileSync(join(tmp, 'quick.json'), JSON.stringify(results, null, 2));
