@@ -115,6 +115,49 @@ async function bundle({ entry, contents, outfile, external = [], metafile = fals
 }
 
 /**
+ * An app's bundle of `contents` with code splitting, as Vite/Rollup and webpack
+ * split dynamic imports: `first` is what the page downloads before any lazy
+ * import (the entry chunk and its static imports), `lazy` the chunks fetched on
+ * first use. sizes() of each chunk are summed: they are separate downloads.
+ */
+async function splitBundle(contents) {
+  const out = await esbuild.build({
+    stdin: { contents, resolveDir: here, loader: 'js' },
+    bundle: true,
+    splitting: true,
+    outdir: join(tmp, 'split'),
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    metafile: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  const outputs = out.metafile.outputs;
+  const byPath = new Map(out.outputFiles.map((f) => [f.path, Buffer.from(f.contents)]));
+  const abs = (p) => join(root, p);
+  const entry = Object.keys(outputs).find((p) => outputs[p].entryPoint);
+  const first = new Set();
+  const visit = (p) => {
+    if (first.has(p)) return;
+    first.add(p);
+    for (const i of outputs[p].imports) if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
+  };
+  visit(entry);
+  const sum = (paths) => {
+    const parts = paths.filter((p) => p.endsWith('.js')).map((p) => sizes(byPath.get(abs(p)) ?? byPath.get(p)));
+    return { min: parts.reduce((n, x) => n + x.min, 0), gzip: parts.reduce((n, x) => n + x.gzip, 0), brotli: parts.reduce((n, x) => n + x.brotli, 0) };
+  };
+  const rest = Object.keys(outputs).filter((p) => !first.has(p) && p.endsWith('.js'));
+  const inputs = {};
+  for (const p of first) Object.assign(inputs, outputs[p].inputs);
+  return { first: sum([...first]), lazy: sum(rest), inputs };
+}
+
+/**
  * What an app's bundler ships for authgate: every public export of dist/index.js
  * (names starting with __ are the tests' handle on the core, which an app's
  * bundler drops as unused), bundled and minified.
@@ -142,15 +185,16 @@ async function buildVendor() {
 // ---------------------------------------------------------------- group 5: size
 
 async function groupSize() {
-  const js = await bundle({ contents: await appEntry() });
+  const app = await splitBundle(await appEntry());
   // The same modules from js/ (dist/index.js is already one file): esbuild's bytes per module.
-  const bySource = await bundle({ contents: await appEntry(join(root, 'js')), metafile: true });
+  const bySource = await splitBundle(await appEntry(join(root, 'js')));
   const wasm = readFileSync(join(dist, 'authgate-core.wasm'));
-  const j = sizes(js);
+  const j = app.first;
   const w = sizes(wasm);
   const rows = [];
-  const out = { authgate: { js: j, wasm: w, total: { min: j.min + w.min, gzip: j.gzip + w.gzip, brotli: j.brotli + w.brotli } }, adapters: {}, anchors: {} };
+  const out = { authgate: { js: j, lazy: app.lazy, wasm: w, total: { min: j.min + w.min, gzip: j.gzip + w.gzip, brotli: j.brotli + w.brotli } }, adapters: {}, anchors: {} };
   rows.push(['authgate: JS (the public exports of dist/index.js, as an app bundles them)', kb(j.min), kb(j.gzip), kb(j.brotli)]);
+  rows.push(['authgate: JS loaded on first use only (diagnose)', kb(app.lazy.min), kb(app.lazy.gzip), kb(app.lazy.brotli)]);
   rows.push(['authgate: authgate-core.wasm', kb(w.min), kb(w.gzip), kb(w.brotli)]);
   rows.push(['authgate: total shipped (JS + wasm)', kb(out.authgate.total.min), kb(out.authgate.total.gzip), kb(out.authgate.total.brotli)]);
   for (const name of ADAPTERS) {
@@ -171,7 +215,7 @@ async function groupSize() {
   }
   results.size = out;
   markdown.push(table('5. Size (KB; esbuild --bundle --minify, gzip -9, brotli q11)', ['what', 'min', 'gzip -9', 'brotli'], rows));
-  sizeByModule(bySource.metafile, bySource.code.length, j, w);
+  sizeByModule(bySource.inputs, bySource.first.min, j, w);
 }
 
 /**
@@ -180,10 +224,9 @@ async function groupSize() {
  * each row's share of its file's gzip size, proportional to its bytes: gzip
  * sizes do not add up by part, so it is an estimate.
  */
-function sizeByModule(metafile, jsMin, j, w) {
+function sizeByModule(inputs, jsMin, j, w) {
   const out = { js: [], wasm: null };
   const rows = [];
-  const inputs = Object.values(metafile.outputs)[0].inputs;
   const jsRows = Object.entries(inputs)
     .map(([file, v]) => ({ module: file.split('/').pop(), bytes: v.bytesInOutput }))
     .filter((r) => r.bytes > 0)

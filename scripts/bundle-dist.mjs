@@ -13,6 +13,8 @@
 // - It also exports `__core`, the namespace of the core bindings (not part of the
 //   API, not in index.d.ts): dist/core.js re-exports its members, so the tests and
 //   the bench read the same instance the app gets.
+// - A module index.js imports only dynamically (diagnose.js) stays a file of its
+//   own, fetched on first use; it must import nothing, or it would hold copies.
 // - The modules absorbed into the bundle are removed from dist/, so nothing can
 //   import a second copy of them by accident.
 import fs from 'node:fs';
@@ -34,6 +36,19 @@ try {
   fail('esbuild is missing: run make setup (npm ci installs the root devDependencies)');
 }
 
+// Dynamic imports stay imports of the file beside the bundle.
+const lazy = new Set();
+const lazyModules = {
+  name: 'lazy-modules',
+  setup(build) {
+    build.onResolve({ filter: /^\.\// }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      lazy.add(path.resolve(args.resolveDir, args.path));
+      return { path: args.path, external: true };
+    });
+  },
+};
+
 const coreNames = Object.keys(await import(pathToFileURL(path.join(dist, 'core.js')).href));
 const result = await esbuild.build({
   stdin: {
@@ -43,6 +58,7 @@ const result = await esbuild.build({
     loader: 'js',
   },
   bundle: true,
+  plugins: [lazyModules],
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
@@ -57,6 +73,11 @@ const absorbed = Object.keys(result.metafile.inputs)
   .map((file) => path.resolve(root, file));
 const outside = absorbed.filter((file) => path.dirname(file) !== dist);
 if (outside.length) fail(`the bundle pulled in files outside ${dist}: ${outside.join(', ')}`);
+for (const file of lazy) {
+  const alone = await esbuild.build({ entryPoints: [file], bundle: true, write: false, metafile: true, logLevel: 'silent' });
+  const inputs = Object.keys(alone.metafile.inputs);
+  if (inputs.length !== 1) fail(`${path.basename(file)} is loaded lazily and must import nothing, but imports ${inputs.slice(1).join(', ')}`);
+}
 for (const file of absorbed) fs.rmSync(file, { force: true });
 
 const banner = '// authgate: the shim and its modules in one file (scripts/bundle-dist.mjs).\n';
@@ -67,4 +88,5 @@ fs.writeFileSync(
     `import { __core } from './index.js';\n\nexport const { ${coreNames.join(', ')} } = __core;\n`,
 );
 const names = absorbed.map((file) => path.basename(file)).sort();
-console.log(`bundle-dist: index.js now holds ${names.join(', ')}; core.js re-exports its core bindings`);
+const kept = [...lazy].map((file) => path.basename(file)).sort();
+console.log(`bundle-dist: index.js now holds ${names.join(', ')}; loaded on first use: ${kept.join(', ') || 'none'}; core.js re-exports its core bindings`);

@@ -72,3 +72,20 @@ test('a missing .wasm rejects ready() with a message naming the file', async ({ 
   expect(message).toContain('404');
   expect(errors).toEqual([]);
 });
+
+test('diagnose() code is fetched on its first use, not with the gate', async ({ page }) => {
+  const errors = await openBlank(page);
+  const scripts = [];
+  page.on('request', (request) => scripts.push(new URL(request.url()).pathname));
+  await page.evaluate(async () => {
+    const { createAuthGate } = await import('/dist/index.js');
+    window.gate = createAuthGate({ baseUrl: location.origin, crossTab: false });
+    await window.gate.ready();
+  });
+  expect(scripts).toContain('/dist/index.js');
+  expect(scripts).not.toContain('/dist/diagnose.js');
+  const diagnosis = await page.evaluate(() => window.gate.diagnose('/dist/package.json'));
+  expect(diagnosis.reachable).toBe(true);
+  expect(scripts).toContain('/dist/diagnose.js');
+  expect(errors).toEqual([]);
+});
