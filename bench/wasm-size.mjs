@@ -8,7 +8,7 @@
 // section, written by the CMake build beside authgate-core.wasm) and maps each
 // function to the source file that defines it with llvm-nm over the build's
 // object files. Inlined functions count in their caller's file; functions that
-// no object of ours defines are Emscripten's libc and emmalloc.
+// no object of ours defines are Emscripten's libc.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
 const SECTION = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start', 'element', 'code', 'data', 'datacount'];
-export const LIBC = 'libc + emmalloc (Emscripten)';
+export const LIBC = 'libc (Emscripten)';
 
 /** Sections, function bodies (with names when present) and data segments of a wasm binary. */
 export function parseWasm(buf) {
