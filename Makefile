@@ -84,7 +84,7 @@ wasm:
 	@$(CHECK_TOOLS) wasm
 	$(EMCC_ENV) emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(EMCC_ENV) $(CMAKE_BUILD) build-wasm --parallel $(JOBS)
-	@ls -l build-wasm/authgate-core.js build-wasm/authgate-core.wasm
+	@ls -l build-wasm/authgate-core.wasm
 
 wasm-debug:
 	$(call step,wasm debug build (build-wasm-debug/))

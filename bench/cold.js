@@ -2,7 +2,7 @@
 //   authgate-anon     import → createAuthGate → ready() (no stored session: 'anonymous')
 //   authgate-session  import → createAuthGate → ready() ('authenticated' from the persisted blob)
 //                     → the first authorized response
-//   authgate-bundled  the same as authgate-session, dist/index.js bundled into one file (esbuild --minify)
+//   authgate-bundled  the same as authgate-session, dist/index.js as an app bundles it (esbuild --minify)
 //   ky                import ky (minified bundle) → the first authorized response, token from localStorage
 //   fetch             the first authorized response with a bare fetch (no import at all)
 // The wasm is timed by wrapping WebAssembly.instantiateStreaming: the .wasm

@@ -3,7 +3,6 @@
  * knows the exported C functions, the ABI constants of include/authgate.h and
  * the memory layout of `ag_action`; everything else sees plain JS values.
  */
-import createCoreModule from './authgate-core.js';
 import { AuthGateError } from './errors.js';
 import { unguarded } from './unguarded.js';
 
@@ -74,7 +73,14 @@ const ERR_CAP = 256;
 const GUARD_URL_CAP = 8193;
 
 // ---- loading ---------------------------------------------------------------
+//
+// authgate-core.wasm is loaded by this code, not by Emscripten's JS glue: the
+// module (CMakeLists.txt, STANDALONE_WASM) imports one function,
+// env.emscripten_notify_memory_growth, which the core's malloc calls after it
+// grew the memory, and exports the C functions of src/wasm-exports.txt under
+// their C names, plus memory and _initialize (emmalloc's set-up, called once).
 
+const inNode = () => Boolean(globalThis.process?.versions?.node);
 let loading = null;
 
 /**
@@ -91,59 +97,87 @@ export function loadCore() {
   return loading;
 }
 
+// In a browser the download and the streaming compile start when this module
+// is imported, not at the first createAuthGate(). A failure is reported to
+// the gate that waits for it (the catch only keeps it from being "unhandled").
+// Node (SSR, tests) loads on first use: importing must stay free of I/O there.
+if (!inNode()) loadCore().catch(() => {});
+
 async function instantiate() {
-  if (typeof window !== 'undefined' || !globalThis.process?.versions?.node) return bind(await inBrowser());
-  return bind(await createCoreModule(await nodeArguments()));
-}
-
-/**
- * In a browser the .wasm is fetched with the fetch underneath any guards:
- * the glue would use the global one, and a guard installed before the core
- * has loaded would wait for the very core it is waiting to download. The
- * literal URL lets bundlers (Vite, webpack) ship the file as an asset.
- */
-function inBrowser() {
-  let failed;
-  const failure = new Promise((_, reject) => {
-    failed = reject;
-  });
-  const instantiateWasm = (imports, receive) => {
-    const download = () => unguarded(globalThis.fetch)(new URL('./authgate-core.wasm', import.meta.url));
-    WebAssembly.instantiateStreaming(download(), imports)
-      // A server that sends the wrong Content-Type for .wasm: compile from the bytes instead.
-      .catch(() => download().then((response) => response.arrayBuffer()).then((bytes) => WebAssembly.instantiate(bytes, imports)))
-      .then(({ instance, module }) => receive(instance, module), failed);
-    return {}; // exports arrive through receive()
+  const m = {};
+  // The C functions under the names the bindings use (_ag_client_new, ...), and
+  // heap views that are renewed whenever the memory grows: always read m.HEAPU8 afresh.
+  const views = () => {
+    const buffer = m.memory.buffer;
+    m.HEAP32 = new Int32Array(buffer);
+    m.HEAPU32 = new Uint32Array(buffer);
+    m.HEAPU8 = new Uint8Array(buffer);
   };
-  return Promise.race([createCoreModule({ instantiateWasm }), failure]);
+  const imports = { env: { emscripten_notify_memory_growth: views } };
+  const { instance } = await (typeof window !== 'undefined' || !inNode() ? download(imports) : readModule(imports));
+  for (const [name, value] of Object.entries(instance.exports)) m[name === 'memory' ? name : `_${name}`] = value;
+  views();
+  m.__initialize();
+  return bind(m);
 }
 
 /**
- * Emscripten 3.1.6 fetches the .wasm whenever fetch exists, which fails on a
- * file path in Node: there we hand it the bytes. The specifier is kept out of
+ * Fetched with the fetch underneath any guards: a guard installed before the
+ * core has loaded would otherwise wait for the very core it is waiting to
+ * download. The literal URL lets bundlers (Vite, webpack) ship the file as an asset.
+ */
+async function download(imports) {
+  const url = new URL('./authgate-core.wasm', import.meta.url);
+  const response = await unguarded(globalThis.fetch)(url);
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  try {
+    return await WebAssembly.instantiateStreaming(response.clone(), imports);
+  } catch {
+    // A server that sends the wrong Content-Type for .wasm: compile from the bytes instead.
+    return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+  }
+}
+
+/**
+ * Node reads the file next to this module. The specifiers are kept out of
  * sight of bundlers (Vite, webpack) so browser builds need no configuration.
  */
-async function nodeArguments() {
+async function readModule(imports) {
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
   // No new URL('./x.wasm', import.meta.url) here: webpack and Turbopack (Next.js server
   // builds; Turbopack follows a variable too) turn it into a public asset path, not a file.
   // Both leave the module's own file URL alone, and the .wasm sits next to this module.
   const wasmFile = import.meta.url.replace(/[^/]*$/, 'authgate-core.wasm');
-  return { wasmBinary: await readFile(new URL(wasmFile)) };
+  return WebAssembly.instantiate(await readFile(new URL(wasmFile)), imports);
 }
 
 // ---- memory helpers --------------------------------------------------------
 
 const encoder = new TextEncoder();
+// Inputs up to this size (UTF-8 worst case: 3 bytes per UTF-16 unit) share the scratch region.
+const SCRATCH_MAX = 64 * 1024;
 const decoder = new TextDecoder();
 
 function bind(m) {
-  // Heap views are re-created when memory grows: always read m.HEAPU8 afresh.
   const alloc = (n) => {
     const ptr = m._malloc(Math.max(n, 1));
     if (!ptr) throw outOfMemory('authgate');
     return ptr;
+  };
+  // The scratch region of withInputs: grown to the largest input set seen, never shrunk.
+  let scratch = 0;
+  let scratchBytes = 0;
+  const room = (n) => {
+    if (n > scratchBytes) {
+      const bytes = Math.min(SCRATCH_MAX, Math.max(n, 2 * scratchBytes, 1024));
+      const ptr = m._malloc(bytes);
+      if (!ptr) return 0; // no room: the caller reports AG_ERR_NOMEM, the old region stays
+      if (scratch) m._free(scratch);
+      scratch = ptr;
+      scratchBytes = bytes;
+    }
+    return scratch;
   };
   const cstring = (ptr) => (ptr ? decoder.decode(m.HEAPU8.subarray(ptr, m.HEAPU8.indexOf(0, ptr))) : null);
   // ag_strerror, ag_code_name and ag_state_name return static strings: decode each once.
@@ -164,29 +198,36 @@ function bind(m) {
     /**
      * Calls fn with a (pointer, length) pair per value: strings are UTF-8
      * encoded, Uint8Arrays copied, null/undefined become (NULL, 0). The
-     * copies are freed when fn returns or throws. When the heap has no room
-     * for the copies, fn is not called and `noMemory` is returned
+     * values are written into one scratch region kept for every call (the
+     * core copies what it keeps before it returns), so a call allocates
+     * neither an encoded copy nor a wasm block; inputs beyond SCRATCH_MAX get
+     * a block of their own, freed when fn returns or throws. When the heap
+     * has no room for them, fn is not called and `noMemory` is returned
      * (AG_ERR_NOMEM: the event did not reach the core, nothing changed).
      */
     withInputs(values, fn, noMemory = AG_ERR_NOMEM) {
-      const owned = [];
+      let need = 1;
+      for (const value of values) if (value != null) need += typeof value === 'string' ? 3 * value.length : value.length;
+      const base = need <= SCRATCH_MAX ? room(need) : m._malloc(need);
+      if (!base) return noMemory;
       try {
+        const heap = m.HEAPU8; // read after room()/alloc(), which may grow the memory
         const args = [];
+        let at = base;
         for (const value of values) {
           if (value == null) {
             args.push(0, 0);
             continue;
           }
-          const bytes = typeof value === 'string' ? encoder.encode(value) : value;
-          const ptr = m._malloc(Math.max(bytes.length, 1));
-          if (!ptr) return noMemory;
-          owned.push(ptr);
-          m.HEAPU8.set(bytes, ptr);
-          args.push(ptr, bytes.length);
+          let length = value.length;
+          if (typeof value === 'string') length = encoder.encodeInto(value, heap.subarray(at, base + need)).written;
+          else heap.set(value, at);
+          args.push(at, length);
+          at += length;
         }
         return fn(...args);
       } finally {
-        for (const ptr of owned) m._free(ptr);
+        if (base !== scratch) m._free(base);
       }
     },
     strerror: (err) => staticName('err', m._ag_strerror, err),

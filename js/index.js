@@ -7,7 +7,6 @@ import { AuthGateError } from './errors.js';
 import { Executor } from './executor.js';
 import { installGuard } from './guard.js';
 import { guardUnconfigured, loadCore } from './core.js';
-import { diagnose } from './diagnose.js';
 
 export { AuthGateError };
 
@@ -48,7 +47,8 @@ export function createAuthGate(options) {
         uninstall();
       };
     },
-    diagnose: (url) => diagnose(exec, url),
+    // Loaded on first use: most pages never diagnose, so it stays out of the first download.
+    diagnose: (url) => import('./diagnose.js').then((m) => m.diagnose(exec, url)),
     // A destroyed gate guards nothing: its guards go with it.
     destroy() {
       for (const uninstall of guards) uninstall();

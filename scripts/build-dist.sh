@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes dist/, the publishable package:
-#   js/*.js and js/*.d.ts (flat), authgate-core.js + authgate-core.wasm from a wasm
-#   build folder, README.md, LICENSE, CHANGELOG.md, X.d.cts beside each X.d.ts
+#   js/*.js and js/*.d.ts (flat), authgate-core.wasm from a wasm build folder,
+#   README.md, LICENSE, CHANGELOG.md, X.d.cts beside each X.d.ts
 #   (scripts/package-files.mjs), and package.json (from js/package.json).
 # Usage: scripts/build-dist.sh [WASM_BUILD_DIR]   (default build-wasm, the release build)
 set -euo pipefail
@@ -10,16 +10,20 @@ cd "$root"
 wasm_dir="${1:-build-wasm}"
 dist=dist
 
-for f in authgate-core.js authgate-core.wasm; do
-  [ -f "$wasm_dir/$f" ] || { echo "build-dist: $wasm_dir/$f is missing (build the wasm first)" >&2; exit 1; }
-done
+[ -f "$wasm_dir/authgate-core.wasm" ] || { echo "build-dist: $wasm_dir/authgate-core.wasm is missing (build the wasm first)" >&2; exit 1; }
 
 rm -rf "$dist"
 mkdir -p "$dist"
 cp js/*.js js/*.d.ts "$dist/"
-cp "$wasm_dir/authgate-core.js" "$wasm_dir/authgate-core.wasm" "$dist/"
+cp "$wasm_dir/authgate-core.wasm" "$dist/"
 # README.md, LICENSE, CHANGELOG.md and the CommonJS type views (X.d.cts).
 node scripts/package-files.mjs "$dist"
+
+# ---- bundling step (scripts/bundle-dist.mjs) ----
+# index.js and the modules it imports become one ES module; the adapters stay
+# separate files importing './index.js' (one core instance for every entry point).
+node scripts/bundle-dist.mjs "$dist"
+# ---- end of the bundling step ----
 
 # package.json: js/package.json minus its dev-only fields.
 node --input-type=module - "$dist" <<'EOF'
