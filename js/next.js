@@ -8,7 +8,7 @@
  *
  * Importing this module touches no browser global (SSR-safe).
  */
-import { AuthGateError } from './errors.js';
+import { AuthGateError } from './index.js';
 
 export {
   AuthCallback,

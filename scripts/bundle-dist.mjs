@@ -78,6 +78,16 @@ for (const file of lazy) {
   const inputs = Object.keys(alone.metafile.inputs);
   if (inputs.length !== 1) fail(`${path.basename(file)} is loaded lazily and must import nothing, but imports ${inputs.slice(1).join(', ')}`);
 }
+// A file left beside the bundle (an adapter) may import './index.js', never a module the
+// bundle absorbed: that import would find no file, or a second copy of the core.
+const absorbedNames = new Set(absorbed.map((file) => path.basename(file)).filter((n) => n !== 'index.js'));
+for (const file of fs.readdirSync(dist).filter((f) => f.endsWith('.js'))) {
+  if (absorbedNames.has(file) || file === 'index.js') continue;
+  const text = fs.readFileSync(path.join(dist, file), 'utf8');
+  for (const [, spec] of text.matchAll(/(?:import|export)[^'"]*?from\s*['"](\.\/[^'"]+)['"]/g)) {
+    if (absorbedNames.has(spec.slice(2))) fail(`${file} imports ${spec}, which is inside the bundle: import it from './index.js'`);
+  }
+}
 for (const file of absorbed) fs.rmSync(file, { force: true });
 
 const banner = '// authgate: the shim and its modules in one file (scripts/bundle-dist.mjs).\n';

@@ -241,11 +241,13 @@ test('a heap too full to copy the URL in: fetch rejects OUT_OF_MEMORY, a guarded
   try {
     gate.setTokens({ access: 'A1' });
     await gate.ready();
+    // Inputs go through one reused scratch region: only one that must grow it needs the allocator.
+    const path = `/api/me?pad=${'x'.repeat(40000)}`;
     failNext('_malloc');
-    await rejectsOutOfMemory(gate.fetch('/api/me'), 'gate.fetch(GET /api/me)');
+    await rejectsOutOfMemory(gate.fetch(path), `gate.fetch(GET ${path})`);
     const unguard = gate.guardGlobalFetch('warn');
     failNext('_malloc');
-    await rejectsOutOfMemory(fetch(`${API}/api/me`), `fetch(${API}/api/me)`);
+    await rejectsOutOfMemory(fetch(`${API}${path}`), `fetch(${API}${path})`);
     unguard();
     assert.equal(server.requests.length, 0);
   } finally {
