@@ -25,7 +25,7 @@ test('sign in, then a protected call carries the bearer', async ({ page }) => {
   await page.goto(`${web.origin}/web/?api=${encodeURIComponent(api.origin)}`);
 
   await expect(page.locator('#state')).toHaveText('anonymous');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.locator('#state')).toHaveText('authenticated');
 
   await page.getByRole('button', { name: 'Call GET /api/v1/auth/me' }).click();
