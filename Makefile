@@ -33,7 +33,7 @@ step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist pack test demo clean distclean bench bench-quick bench-deps bench-native \
         native wasm wasm-debug dist-release asan fuzz-build fuzz \
-        test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-pack \
+        test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-pack \
         test-package test-examples test-browser
 
 setup:
@@ -49,7 +49,7 @@ pack: dist
 
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
 # make test installs nothing system-wide: run make setup first (.ci/run does both).
-test: test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
+test: test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
 	@cmp -s build-wasm/authgate-core.wasm dist/authgate-core.wasm || { echo 'make test: dist/ does not hold the release wasm'; exit 1; }
 	@printf '\n==== all tests passed ====\n'
 
@@ -122,6 +122,13 @@ fuzz: fuzz-build
 	done
 
 # ---------------------------------------------------------------- test steps
+
+# Every C file of the project in the committed style (.clang-format).
+C_SOURCES = $(wildcard src/*.c src/*.h src/wasm/*.c include/*.h tests/c/*.c tests/c/*.h tests/fuzz/*.c tests/fuzz/*.h bench/*.c)
+test-format:
+	$(call step,C formatting (clang-format --dry-run --Werror))
+	@$(CHECK_TOOLS) format
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 test-native: native
 	$(call step,native unit tests (ctest build/))

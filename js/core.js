@@ -9,7 +9,7 @@ import { unguarded } from './unguarded.js';
 // ---- ABI constants (include/authgate.h) ----------------------------------
 
 export const AG_ERR_NOMEM = -1; // an allocation failed (see include/authgate.h for what changed then)
-const AG_ERR_BAD_CONFIG = -2;
+export const AG_ERR_BAD_CONFIG = -2;
 export const AG_ERR_BAD_TOKENS = -3;
 
 /**
@@ -60,11 +60,30 @@ const CREDENTIALS = [undefined, 'omit', 'same-origin', 'include'];
 /** RequestCredentials for an enum ag_credentials, or undefined for AG_CRED_UNSET. */
 export const credentialsName = (value) => CREDENTIALS[value];
 
+/** The names of enum ag_credentials by value (index 0, AG_CRED_UNSET, has none). */
+export const CREDENTIALS_NAMES = Object.freeze(CREDENTIALS.slice());
+
 /** enum ag_credentials for the caller's choice; an unknown string goes to the core as -1 (AG_ERR_INVALID). */
 export const credentialsValue = (name) => (name === undefined ? 0 : CREDENTIALS.indexOf(name));
 
-// struct ag_action: AG_ACTION_FIELDS fields of 32 bits, field i at byte 4*i.
-const ACTION_FIELDS = 13;
+// struct ag_action: AG_ACTION_FIELDS fields of 32 bits, in this order, field i at byte 4*i.
+// tests/js/abi.test.mjs checks every constant here against include/authgate.h.
+export const ACTION_FIELD = Object.freeze({
+  type: 0,
+  id: 1,
+  code: 2,
+  credentials: 3,
+  replay: 4,
+  method: 5,
+  url: 6,
+  authorization: 7,
+  body: 8,
+  body_len: 9,
+  content_type: 10,
+  text: 11,
+  text_len: 12,
+});
+export const ACTION_FIELDS = 13;
 const ACTION_BYTES = 4 * ACTION_FIELDS;
 // struct ag_settings: storage, cross_tab, storage_key, base_url.
 const SETTINGS_BYTES = 16;
@@ -481,18 +500,19 @@ export class CoreClient {
     const u32 = this.#x.HEAPU32;
     const i = this.#action >> 2;
     const core = this.#core;
+    const F = ACTION_FIELD;
     return {
-      type: i32[i],
-      id: u32[i + 1],
-      code: i32[i + 2],
-      credentials: i32[i + 3],
-      replay: i32[i + 4] === 1,
-      method: core.cstring(u32[i + 5]),
-      url: core.cstring(u32[i + 6]),
-      authorization: core.cstring(u32[i + 7]),
-      body: core.bytes(u32[i + 8], u32[i + 9]),
-      contentType: core.cstring(u32[i + 10]),
-      text: core.text(u32[i + 11], u32[i + 12]),
+      type: i32[i + F.type],
+      id: u32[i + F.id],
+      code: i32[i + F.code],
+      credentials: i32[i + F.credentials],
+      replay: i32[i + F.replay] === 1,
+      method: core.cstring(u32[i + F.method]),
+      url: core.cstring(u32[i + F.url]),
+      authorization: core.cstring(u32[i + F.authorization]),
+      body: core.bytes(u32[i + F.body], u32[i + F.body_len]),
+      contentType: core.cstring(u32[i + F.content_type]),
+      text: core.text(u32[i + F.text], u32[i + F.text_len]),
     };
   }
 

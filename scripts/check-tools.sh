@@ -2,7 +2,7 @@
 # Says which tools a build step needs and which of them are missing, before the step
 # fails somewhere deep inside CMake or npm. Installs nothing: `make setup` does that
 # on Debian 12 (as root); elsewhere, install the tools named here.
-#   bash scripts/check-tools.sh native|asan|wasm|node|valgrind|browser|servers ...
+#   bash scripts/check-tools.sh native|asan|wasm|node|valgrind|format|browser|servers ...
 set -uo pipefail
 root="$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)"
 missing=()
@@ -27,6 +27,7 @@ for group in "$@"; do
       need node 'Node.js 18 or later'; need npm 'npm'
       [ -d "$root/node_modules/typescript" ] || missing+=("node_modules (npm ci at the repository root)") ;;
     valgrind) need valgrind 'valgrind' ;;
+    format) need clang-format 'clang-format 14 (the committed .clang-format)' ;;
     browser) [ -x /usr/bin/chromium ] || missing+=("/usr/bin/chromium (Debian's chromium package)") ;;
     servers) need nginx 'nginx'; [ -x /usr/bin/python3 ] || missing+=("/usr/bin/python3 with FastAPI, Flask, Django (see scripts/setup-system.sh)") ;;
     *) echo "check-tools: unknown group '$group'" >&2; exit 2 ;;

@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
   libcjson-dev dpkg-dev emscripten
   chromium nodejs npm nginx
   python3-fastapi python3-uvicorn

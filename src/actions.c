@@ -10,6 +10,32 @@
 #include "client.h"
 
 #include <string.h>
+#include <stddef.h>
+
+/*
+ * The wasm ABI: js/core.js reads ag_action as AG_ACTION_FIELDS words, field i at
+ * byte 4*i (tests/js/abi.test.mjs holds js/core.js to the header's order). On a
+ * 32-bit target (wasm32) the layout itself is pinned here: a field added, moved
+ * or widened fails the build.
+ */
+#if UINTPTR_MAX == 0xFFFFFFFFu
+#define AG_FIELD_AT(f, i)                                                                          \
+  _Static_assert(offsetof(ag_action, f) == 4 * (i), "ag_action." #f " moved")
+_Static_assert(sizeof(ag_action) == 4 * AG_ACTION_FIELDS, "ag_action is AG_ACTION_FIELDS words");
+AG_FIELD_AT(type, 0);
+AG_FIELD_AT(id, 1);
+AG_FIELD_AT(code, 2);
+AG_FIELD_AT(credentials, 3);
+AG_FIELD_AT(replay, 4);
+AG_FIELD_AT(method, 5);
+AG_FIELD_AT(url, 6);
+AG_FIELD_AT(authorization, 7);
+AG_FIELD_AT(body, 8);
+AG_FIELD_AT(body_len, 9);
+AG_FIELD_AT(content_type, 10);
+AG_FIELD_AT(text, 11);
+AG_FIELD_AT(text_len, 12);
+#endif
 
 int ag_actions_reserve(ag_client *c, size_t extra) {
   if (extra > SIZE_MAX / 2 - c->n_actions) return AG_ERR_NOMEM;
