@@ -281,8 +281,7 @@ enum ag_body_kind { AG_BODY_JSON = 0, AG_BODY_FORM = 1 };
 
 typedef struct ag_config {
   ag_url base;
-  char *base_url; /* base serialized */
-  char *base_origin;
+  char *base_url;    /* base serialized */
   char *page_origin; /* "" when none */
   ag_url page;       /* the page origin parsed (zeroed when none) */
   ag_url login;      /* login_url parsed (zeroed when none) */

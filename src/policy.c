@@ -163,9 +163,8 @@ static int parse_base(parse_ctx *p, const cJSON *root, const char *page_origin, 
                             ? " is not a valid http(s) URL or path"
                             : " must be an absolute http(s) URL outside a browser page",
                         why);
-  c->base_origin = ag_url_origin(&c->base);
   c->base_url = ag_url_serialize(&c->base);
-  return c->base_origin && c->base_url ? AG_OK : fail(p, AG_ERR_NOMEM, "out of memory", "");
+  return c->base_url ? AG_OK : fail(p, AG_ERR_NOMEM, "out of memory", "");
 }
 
 static int parse_trusted(parse_ctx *p, const cJSON *item) {
@@ -354,7 +353,6 @@ int ag_config_parse(ag_config *out, const char *json, size_t len, const char *pa
 void ag_config_free(ag_config *c) {
   if (!c) return;
   ag_url_free(&c->base);
-  ag_free(c->base_origin);
   ag_free(c->base_url);
   ag_free(c->page_origin);
   free_list(c->protect, c->n_protect);

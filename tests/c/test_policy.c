@@ -32,7 +32,7 @@ static void slash_base_url_means_the_page_origin(void) {
   ag_config c;
   char err[200];
   CHECK(parse(&c, "{\"baseUrl\":\"/\"}", PAGE, err) == AG_OK);
-  CHECK_STR_EQ(c.base_origin, "http://app.test:5173");
+  CHECK_STR_EQ(c.base_url, "http://app.test:5173/");
   ag_config_free(&c);
 }
 
