@@ -713,7 +713,7 @@ static bool oidc_refresh_checked(ag_client *c, ag_tokens *t, const char *body, s
 /* A 4xx OpenID refresh answer: invalid_grant is a refused refresh; others end it PROVIDER_ERROR. */
 static bool oidc_refresh_invalid_grant(ag_client *c, int status, const char *body, size_t len) {
   bool invalid_grant = false;
-  char *msg = ag_oidc_refresh_refusal(c, status, body, len, &invalid_grant);
+  char *msg = ag_oidc_refresh_refusal(status, body, len, &invalid_grant);
   if (!invalid_grant) end_session(c, AG_CODE_PROVIDER_ERROR, msg ? msg : "the refresh was refused");
   ag_free(msg);
   return invalid_grant;

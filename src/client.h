@@ -214,8 +214,7 @@ void ag_oidc_refresh_wait(ag_client *c, ag_ms now);
 /* A 2xx refresh answer: its ID token checked and kept in `t`; AG_OK or a code with *msg. */
 int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t len, ag_ms now,
                            char **msg);
-char *ag_oidc_refresh_refusal(const ag_client *c, int status, const char *body, size_t len,
-                              bool *invalid_grant);
+char *ag_oidc_refresh_refusal(int status, const char *body, size_t len, bool *invalid_grant);
 ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation, 0: none */
 /* The ID token's claims (heap JSON, a checked token's payload; NULL when none): never a token. */
 char *ag_oidc_session_claims(const ag_client *c);

@@ -150,7 +150,6 @@ static const char *default_reason(const ag_client *c, const call *k, int code) {
   case AG_CODE_OUT_OF_MEMORY:
     return "the gate ran out of memory handling this call; it was not sent. Retry it";
   default:
-    (void)k;
     return "rejected";
   }
 }

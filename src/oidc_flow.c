@@ -570,9 +570,7 @@ int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t 
   return rc;
 }
 
-char *ag_oidc_refresh_refusal(const ag_client *c, int status, const char *body, size_t len,
-                              bool *invalid_grant) {
-  (void)c;
+char *ag_oidc_refresh_refusal(int status, const char *body, size_t len, bool *invalid_grant) {
   return ag_oidc_token_error("the refresh", status, body, len, invalid_grant);
 }
 
