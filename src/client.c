@@ -661,14 +661,26 @@ static bool retry_status(ag_client *c, call *k, ag_ms now, int status, const cha
 static int on_auth_response(ag_client *c, call *k, ag_ms now, int status, const char *body,
                             size_t len);
 
-int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
-                          size_t body_len, const char *retry_after, size_t retry_after_len) {
-  if (!c) return AG_ERR_INVALID;
-  call *k = ag_call_find(c, id);
-  if (!k || !k->in_flight) return AG_ERR_INVALID;
-  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
+/*
+ * The request `id` in flight has ended (an answer, or fetch threw): it is no longer in
+ * flight and its deadline is gone. NULL with *rc set when the event cannot be taken.
+ */
+static call *request_ended(ag_client *c, uint32_t id, int *rc) {
+  call *k = c ? ag_call_find(c, id) : NULL;
+  *rc = AG_ERR_INVALID;
+  if (!k || !k->in_flight) return NULL;
+  *rc = AG_ERR_NOMEM;
+  if (AG_RESERVE(c) != AG_OK) return NULL;
   k->in_flight = false;
   ag_timer_disarm(c, k);
+  return k;
+}
+
+int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, const char *body,
+                          size_t body_len, const char *retry_after, size_t retry_after_len) {
+  int rc;
+  call *k = request_ended(c, id, &rc);
+  if (!k) return rc;
   if (k->kind != AG_SEND_CALL)
     return ag_finish(c, on_auth_response(c, k, now, status, body, body_len));
   bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
@@ -842,12 +854,9 @@ static int on_auth_response(ag_client *c, call *k, ag_ms now, int status, const 
 }
 
 int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
-  if (!c) return AG_ERR_INVALID;
-  call *k = ag_call_find(c, id);
-  if (!k || !k->in_flight) return AG_ERR_INVALID;
-  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
-  k->in_flight = false;
-  ag_timer_disarm(c, k);
+  int rc;
+  call *k = request_ended(c, id, &rc);
+  if (!k) return rc;
   if (ag_oidc_owns(k->kind)) {
     ag_oidc_network_error(c, k, now);
   } else if (k->kind == AG_SEND_REFRESH) {
