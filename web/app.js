@@ -280,7 +280,7 @@ function oidcStep(path, init) {
 async function startOidcGate(createAuthGate) {
   const here = new URL('./', location.href).href; // this page without its query: the registered redirect URI
   const status = (text) => { $('oidc-status').textContent = redact(text); };
-  const failed = (error) => status(error.code ? `${error.code}: ${error.message}` : error.message);
+  const failed = (error) => status(`${error.code ?? error.name ?? 'Error'}: ${error.message}`);
   let gate;
   try {
     gate = createAuthGate({
@@ -313,9 +313,17 @@ async function startOidcGate(createAuthGate) {
       failed(error);
     }
   };
-  $('oidc-login').addEventListener('click', () => gate.loginWithRedirect().catch(failed));
+  // Whatever goes wrong (a refusal, or a build of the package without OpenID support) is said on the page.
+  const attempt = (action) => async () => {
+    try {
+      await action();
+    } catch (error) {
+      failed(error);
+    }
+  };
+  $('oidc-login').addEventListener('click', attempt(() => gate.loginWithRedirect()));
   $('oidc-call').addEventListener('click', callMe);
-  $('oidc-logout').addEventListener('click', () => gate.logout({ redirect: true }).catch(failed));
+  $('oidc-logout').addEventListener('click', attempt(() => gate.logout({ redirect: true })));
   const back = new URLSearchParams(location.search);
   if (back.has('state') && (back.has('code') || back.has('error'))) {
     recorder.note('openid', 'back from the provider: the gate checks state and iss, then exchanges the code');

@@ -196,7 +196,13 @@ test('the demo page signs in through the OpenID provider and calls its API', asy
   page.on('pageerror', (error) => pageErrors.push(error));
   await page.goto(pageUrl());
   await page.getByRole('button', { name: 'Sign in with the OpenID provider' }).click();
-  await page.waitForURL((url) => url.origin === idp.origin);
+  // At the provider, or the page says why not.
+  const refusal = page.locator('#oidc-status').filter({ hasText: /Error|[A-Z]+_[A-Z]+:/ });
+  const refused = await Promise.race([
+    page.waitForURL((url) => url.origin === idp.origin).then(() => null),
+    refusal.waitFor().then(() => refusal.textContent(), () => null),
+  ]);
+  expect(refused, 'the page did not go to the provider').toBeNull();
   await page.fill('input[name="login"]', 'alice');
   await page.fill('input[name="password"]', 'any password');
   await page.click('button[type="submit"]');
