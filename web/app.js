@@ -154,9 +154,11 @@ function renderToken() {
   }
   const now = Date.now();
   // The bar spans the token's life: from its iat claim, else from when this page first saw it.
-  const iat = session.claims?.iat;
+  // The token's own life when its claims say it (whole seconds, as the server wrote them);
+  // else from when this page first saw it.
+  const { iat, exp: expClaim } = session.claims ?? {};
   const born = typeof iat === 'number' ? iat * 1000 : seen.at;
-  const life = Math.max(exp - born, 1);
+  const life = typeof iat === 'number' && typeof expClaim === 'number' ? (expClaim - iat) * 1000 : Math.max(exp - born, 1);
   const left = exp - now;
   const due = session.refreshAt ?? exp;
   const early = exp - due;
