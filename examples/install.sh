@@ -4,7 +4,7 @@
 # a registry, then type-checks the apps that have a typecheck script (vue-tsc) and builds each
 # one (vite build / next build). Idempotent: an app is reinstalled only when its package.json,
 # its lockfile or the tarball changed.
-#   bash examples/install.sh [--no-build] [APP ...]     (default: vue-pinia react next)
+#   bash examples/install.sh [--no-build] [APP ...]     (default: vue-pinia react react-oidc next)
 #
 # The lockfiles record authgate's tarball without an integrity hash on purpose: the tarball is
 # rebuilt from the working tree, so its hash changes with every edit, and npm ci would refuse it.
@@ -21,7 +21,7 @@ for arg in "$@"; do
     *) apps+=("$arg") ;;
   esac
 done
-[ "${#apps[@]}" -gt 0 ] || apps=(vue-pinia react next)
+[ "${#apps[@]}" -gt 0 ] || apps=(vue-pinia react react-oidc next)
 
 version=$(node -p 'require(process.argv[1]).version' "$root/js/package.json")
 tarball="authgate-$version.tgz"
