@@ -262,7 +262,8 @@ static void callback_exchanges_the_code_and_adopts_the_tokens(void) {
 
   /* a protected call made meanwhile waits for the sign-in */
   uint32_t waiting = drv_call(&d, T0 + 1100, "GET", "/orders", NULL);
-  CHECK(drv_for(&d, AG_ACTION_SEND, waiting) == NULL && drv_for(&d, AG_ACTION_REJECT, waiting) == NULL);
+  CHECK(drv_for(&d, AG_ACTION_SEND, waiting) == NULL &&
+        drv_for(&d, AG_ACTION_REJECT, waiting) == NULL);
   drv_respond(&d, T0 + 1200, t->id, 200, token_body("A1", "R1", 300, s.nonce, "u1"));
   const logged *ok = drv_for(&d, AG_ACTION_RESOLVE, id);
   CHECK(ok && ok->text && !strcmp(ok->text, "{\"returnTo\":\"/inbox\"}"));
