@@ -247,7 +247,9 @@ static void continue_login(ag_client *c, ag_ms now) {
   if (f->discovery == DISCOVERY_DONE) authorize(c, id, now);
   else if (f->discovery == DISCOVERY_FAILED) {
     forget_login(f);
-    reject_task(c, id, AG_CODE_PROVIDER_ERROR, discovery_reason(c));
+    char *why = discovery_reason(c);
+    reject_task(c, id, AG_CODE_PROVIDER_ERROR, why ? message("loginWithRedirect: ", why) : NULL);
+    ag_free(why);
   }
 }
 
@@ -310,8 +312,23 @@ static void answer_joined(ag_client *c, uint32_t id) {
   else reject_task(c, id, f->outcome_code, dup(f->outcome_text));
 }
 
+/* "handleRedirectCallback(<page without query>): <why>": the code in the query is a secret. */
+static char *callback_message(const ag_oidc_flow *f, char *why) {
+  ag_buf m = {0};
+  const char *url = f->cb_url ? f->cb_url : "";
+  size_t n = 0;
+  while (url[n] && url[n] != '?' && url[n] != '#') n++;
+  ag_buf_puts(&m, "handleRedirectCallback(");
+  ag_buf_put(&m, url, n);
+  ag_buf_puts(&m, "): ");
+  ag_buf_puts(&m, why);
+  ag_free(why);
+  return ag_buf_take(&m);
+}
+
 static void settle_callback(ag_client *c, ag_ms now, int code, char *text) {
   ag_oidc_flow *f = c->oidc;
+  if (code != AG_CODE_NONE && text) text = callback_message(f, text);
   bool waited = f->cb == CB_WAITING || f->cb == CB_EXCHANGING;
   f->cb = CB_SETTLED;
   f->outcome_code = code;
