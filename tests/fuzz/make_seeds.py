@@ -131,6 +131,13 @@ write("fuzz_options", "javascript_base", opt(1, 4, {"baseUrl": "javascript:alert
 write("fuzz_options", "no_page", opt(0, 4, {"baseUrl": "/"}))
 write("fuzz_options", "own_page", bytes([0x80 | 15, 4]) + b"http://app.test" + b'{"baseUrl":"/"}')
 write("fuzz_options", "deep", opt(1, 4, '{"baseUrl":"http://api.test","tokenFields":' + "{" * 30 + "}" * 30 + "}"))
+write("fuzz_options", "oidc", opt(1, 4, {"baseUrl": "http://api.test", "oidc": {
+    "issuer": "https://id.example/", "clientId": "spa", "redirectUri": "/callback", "scope": "openid profile",
+    "postLogoutRedirectUri": "/", "params": {"audience": "api", "response_mode": "fragment"}}}))
+write("fuzz_options", "oidc_with_login", opt(1, 4, {"baseUrl": "http://api.test", "login": {"url": "/l"},
+    "oidc": {"issuer": "http://127.0.0.1:9", "clientId": "spa", "redirectUri": "http://app.test/cb"}}))
+write("fuzz_options", "oidc_relative_no_page", opt(0, 4, {"baseUrl": "http://api.test",
+    "oidc": {"issuer": "https://id.example", "clientId": "spa", "redirectUri": "/cb", "params": {"state": "x"}}}))
 write("fuzz_options", "nul_in_string", opt(1, 4, '{"baseUrl":"http://api.test\\u0000.evil"}'))
 
 # ---- fuzz_message: options byte, messages separated by NUL
