@@ -205,6 +205,24 @@ for name, doc in {
     write("fuzz_oidc_discovery", name, json.dumps(doc))
 write("fuzz_oidc_discovery", "not_json", "<html>404</html>")
 
+# ---- fuzz_dpop: "<WWW-Authenticate>\n<DPoP-Nonce>\n<JWK>"
+EC_X = "s553p1rtiUjPv-w8J3ZalfA-JcEPehOuE6K-oNh9dYI"
+EC_Y = "ConlYlE6BGsBCAZuH2WNuJH1RP_fgVXA7j5mO5XbbGs"
+EC_KEY = {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y}
+for name, (www, nonce, key) in {
+    "nonce_challenge": ('DPoP error="use_dpop_nonce", error_description="needs a nonce"',
+                        "eyJ7S_zG.nonce", EC_KEY),
+    "two_challenges": ('Bearer realm="api", DPoP algs="ES256", error="use_dpop_nonce"', "n-1",
+                       dict(EC_KEY, ext=True, key_ops=["verify"])),
+    "token68": ("Negotiate YWJj==, DPoP error=use_dpop_nonce", "a" * 40, EC_KEY),
+    "substring_only": ('Bearer error_description="DPoP error=use_dpop_nonce"', "bad nonce",
+                       dict(EC_KEY, d=EC_X)),
+    "named_twice": ('DPoP error="use_dpop_nonce", error="invalid_token"', 'q"uote',
+                    dict(EC_KEY, crv="P-384")),
+    "quoted_pair": ('DPoP error="use\\_dpop_nonce', "\\", {"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+}.items():
+    write("fuzz_dpop", name, www + "\n" + nonce + "\n" + json.dumps(key, separators=(",", ":")))
+
 STATE = "B" * 43
 CB = "http://app.test/callback?"
 for name, (flags, url) in {
