@@ -58,8 +58,12 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
     c->current_text = p.text;
     out->text = p.text;
     out->text_len = p.text ? (uint32_t)strlen(p.text) : 0;
+    call *k = p.type == AG_ACTION_SEND || p.type == AG_ACTION_SIGN ? ag_call_find(c, p.id) : NULL;
+    if (p.type == AG_ACTION_SIGN && (!k || !k->signing)) { /* cancelled: nothing to sign */
+      ag_actions_clear_current(c);
+      continue;
+    }
     if (p.type != AG_ACTION_SEND) return 1;
-    call *k = ag_call_find(c, p.id);
     if (!k || !k->in_flight) { /* cancelled before it was drained */
       ag_actions_clear_current(c);
       continue;
@@ -72,7 +76,8 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
     out->body_len = k->body ? (uint32_t)k->body_len : 0;
     out->content_type = k->content_type;
     if (k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth)
-      out->authorization = c->bearer;
+      out->authorization = k->dpop_auth ? k->dpop_auth : c->bearer;
+    out->dpop = k->proof;
     return 1;
   }
   return 0;

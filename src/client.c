@@ -51,7 +51,7 @@ static int make_bearer(ag_client *c) {
   c->bearer = NULL;
   if (!has_access(c)) return AG_OK;
   ag_buf b = {0};
-  ag_buf_puts(&b, "Bearer ");
+  ag_buf_puts(&b, c->cfg.dpop ? "DPoP " : "Bearer "); /* RFC 9449 section 7.1 */
   ag_buf_puts(&b, c->tok.access);
   c->bearer = ag_buf_take(&b);
   return c->bearer ? AG_OK : AG_ERR_NOMEM;
@@ -76,12 +76,16 @@ static void forget_tokens(ag_client *c) {
 
 /* ---- sending ---- */
 
-static void send_call(ag_client *c, call *k, ag_ms now) {
-  (void)now;
-  ag_call_unwait(c, k);
-  k->sent_gen = c->gen;
+void ag_send_now(ag_client *c, call *k) {
   k->in_flight = true;
   ag_action_push(c, AG_ACTION_SEND, k->id, k->kind, NULL);
+}
+
+static void send_call(ag_client *c, call *k, ag_ms now) {
+  ag_call_unwait(c, k);
+  k->sent_gen = c->gen;
+  if (ag_dpop_sign_first(c, k, now)) return; /* SEND once the proof is signed */
+  ag_send_now(c, k);
 }
 
 static void reject_call(ag_client *c, call *k, int code, const char *why) {
@@ -242,7 +246,8 @@ int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
     ag_free(c);
     return rc;
   }
-  if (ag_oidc_flow_new(c) != AG_OK) {
+  if (ag_oidc_flow_new(c) != AG_OK || ag_dpop_flow_new(c) != AG_OK) {
+    ag_oidc_flow_free(c);
     ag_config_free(&c->cfg);
     ag_free(c);
     return AG_ERR_NOMEM;
@@ -256,6 +261,7 @@ void ag_client_free(ag_client *c) {
   if (!c) return;
   ag_oidc_flow_free(c);
   ag_calls_free_all(c);
+  ag_dpop_flow_free(c);
   ag_actions_free_all(c);
   forget_tokens(c);
   ag_free(c->scratch);
@@ -391,6 +397,10 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
   call *k = ag_call_find(c, id);
   if (!k || !k->in_flight) return AG_ERR_INVALID;
   k->in_flight = false;
+  if (ag_dpop_nonce_retry(c, k, status, body, body_len)) {
+    send_call(c, k, now); /* the same request, once, with the nonce it was given */
+    return ag_finish(c, AG_OK);
+  }
   if (k->kind != AG_SEND_CALL) {
     on_auth_response(c, k, now, status, body, body_len);
     return ag_finish(c, AG_OK);
@@ -403,6 +413,7 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
   }
   /* 401 on the gate's token: one refresh, one replay, never a loop. */
   k->awaiting_replay = true;
+  k->nonce_retried = false; /* the replay is a new request: it may meet a nonce challenge too */
   if (k->sent_gen != c->gen && ag_token_usable(c, now)) {
     k->replay = true; /* the token was renewed meanwhile: replay with it */
     send_call(c, k, now);
@@ -520,11 +531,7 @@ static void on_auth_response(ag_client *c, call *k, ag_ms now, int status, const
   else on_login_response(c, k, now, status, body, len);
 }
 
-int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
-  if (!c) return AG_ERR_INVALID;
-  call *k = ag_call_find(c, id);
-  if (!k || !k->in_flight) return AG_ERR_INVALID;
-  k->in_flight = false;
+static void network_failure(ag_client *c, call *k, ag_ms now) {
   if (ag_oidc_owns(k->kind)) {
     ag_oidc_network_error(c, k, now);
   } else if (k->kind == AG_SEND_REFRESH) {
@@ -536,7 +543,20 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
     reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
     settle_waiting(c, now); /* a failed login: calls that waited for it */
   }
+}
+
+int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
+  if (!c) return AG_ERR_INVALID;
+  call *k = ag_call_find(c, id);
+  if (!k || !k->in_flight) return AG_ERR_INVALID;
+  k->in_flight = false;
+  network_failure(c, k, now);
   return ag_finish(c, AG_OK);
+}
+
+void ag_request_failed(ag_client *c, call *k, ag_ms now, const char *why) {
+  if (k->kind == AG_SEND_CALL) reject_call(c, k, AG_CODE_BAD_CONFIG, why);
+  else network_failure(c, k, now); /* the core's own request: as if it got no answer */
 }
 
 int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {

@@ -29,7 +29,15 @@ typedef struct call {
   char *url;  /* final absolute URL */
   char *body; /* login/refresh body (a secret) */
   size_t body_len;
-  const char *content_type;   /* static string */
+  const char *content_type; /* static string */
+  /* DPoP (dpop_flow.c) */
+  bool signing;               /* SIGN emitted, the signature not back yet */
+  bool nonce_retried;         /* this request was already sent again with a new nonce */
+  bool nonce_challenge;       /* its response's WWW-Authenticate asked for a nonce */
+  bool got_nonce;             /* its response carried a DPoP-Nonce */
+  char *dpop_input;           /* the signing input of its proof */
+  char *proof;                /* the DPoP header of the SEND */
+  char *dpop_auth;            /* "DPoP <access>" as signed (ath), a secret */
   struct call *hnext;         /* hash chain */
   struct call *wprev, *wnext; /* wait FIFO */
 } call;
@@ -42,6 +50,9 @@ typedef struct pending {
 } pending;
 
 typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
+typedef struct ag_dpop_flow ag_dpop_flow; /* dpop_flow.c */
+
+#define PROOF_TASK 101 /* a getDpopProof record: signed, never sent (not an enum ag_send_kind) */
 
 struct ag_client {
   ag_config cfg;
@@ -79,6 +90,7 @@ struct ag_client {
   call *wait_head, *wait_tail;
 
   ag_oidc_flow *oidc; /* the OpenID state, NULL without options.oidc */
+  ag_dpop_flow *dpop; /* the DPoP key and nonces, NULL without options.dpop */
 
   /* actions: a ring */
   pending *actions;
@@ -148,6 +160,22 @@ char *ag_oidc_session_claims(const ag_client *c);
 const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
 const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
 void ag_oidc_tick(ag_client *c, ag_ms now);
+
+/* client.c, for dpop_flow.c */
+void ag_send_now(ag_client *c, call *k); /* the SEND itself (the proof, if any, is ready) */
+/* A request that cannot leave (no proof): an app call rejects `why`; the core's own fail as
+ * on the network. */
+void ag_request_failed(ag_client *c, call *k, ag_ms now, const char *why);
+
+/* dpop_flow.c: DPoP in the state machine */
+int ag_dpop_flow_new(ag_client *c); /* allocates c->dpop when options.dpop is set */
+void ag_dpop_flow_free(ag_client *c);
+/* Whether request `k` carries a proof; if so it is signed first: SIGN now, SEND later. */
+bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now);
+/* A use_dpop_nonce answer to `k` that is to be sent again (once) with the new nonce. */
+bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, size_t len);
+const char *ag_dpop_jkt(const ag_client *c); /* the key's thumbprint, NULL without a key */
+void ag_call_forget_proof(call *k);          /* wipes and frees a call's DPoP strings */
 
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);

@@ -220,9 +220,25 @@ static char *discovery_reason(const ag_client *c) {
 
 /* ---- loginWithRedirect ---- */
 
+/* RFC 9449 section 10: the code is bound to the key's thumbprint from the start. */
+static char *with_dpop_jkt(char *url, const char *jkt) {
+  ag_buf b = {0};
+  ag_buf_puts(&b, url);
+  ag_buf_puts(&b, strchr(url, '?') ? "&dpop_jkt=" : "?dpop_jkt=");
+  ag_buf_puts(&b, jkt); /* base64url: nothing to escape */
+  ag_free(url);
+  return ag_buf_take(&b);
+}
+
 static void authorize(ag_client *c, uint32_t id, ag_ms now) {
   ag_oidc_flow *f = c->oidc;
   char *url, *txn, *msg;
+  if (c->cfg.dpop && !ag_dpop_jkt(c)) {
+    forget_login(f);
+    reject_task(c, id, AG_CODE_BAD_CONFIG,
+                message("loginWithRedirect: options.dpop is set but no DPoP key was given", NULL));
+    return;
+  }
   int rc = ag_oidc_authorize(c->cfg.oidc, &f->provider, f->random, sizeof f->random,
                              f->has_return_to ? f->return_to : NULL, f->return_to_len, f->params,
                              f->params_len, now, &url, &txn, &msg);
@@ -236,8 +252,10 @@ static void authorize(ag_client *c, uint32_t id, ag_ms now) {
     reject_task(c, id, rc, msg);
     return;
   }
+  if (c->cfg.dpop) url = with_dpop_jkt(url, ag_dpop_jkt(c));
+  if (!url) c->oom = true;
   ag_action_push(c, AG_ACTION_TRANSACTION, 0, 0, txn);
-  ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
+  if (url) ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
   resolve_task(c, id, NULL);
 }
 
@@ -489,6 +507,19 @@ static char *held_sub(const ag_client *c, bool *oom) {
   return out;
 }
 
+/* With dpop, a token the provider did not bind to the key is refused: it would be a bearer. */
+static int check_token_type(const ag_client *c, const ag_oidc_grant *g, char **msg) {
+  if (!c->cfg.dpop || (g->token_type && !strcmp(g->token_type, "DPoP"))) return AG_OK;
+  *msg = message("the token endpoint answered token_type ", g->token_type);
+  if (*msg) {
+    char *full = message(*msg, ", not DPoP: the provider did not bind the token to the DPoP key "
+                               "(enable DPoP for this client at the provider)");
+    ag_free(*msg);
+    *msg = full;
+  }
+  return *msg ? AG_CODE_PROVIDER_ERROR : AG_ERR_NOMEM;
+}
+
 /* Checks the ID token of a grant (`nonce` NULL: a refresh); on AG_OK the tokens carry it. */
 static int take_id_token(ag_client *c, ag_tokens *t, ag_oidc_grant *g, const char *nonce, ag_ms now,
                          char **msg) {
@@ -525,6 +556,7 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
     return;
   }
   rc = ag_oidc_grant_parse(&g, body, len, true, &msg);
+  if (rc == AG_OK) rc = check_token_type(c, &g, &msg);
   if (rc == AG_OK) rc = take_id_token(c, &t, &g, f->txn.nonce, now, &msg);
   if (rc != AG_OK) {
     ag_tokens_clear(&t);
@@ -566,6 +598,7 @@ int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t 
   ag_oidc_grant g;
   *msg = NULL;
   int rc = ag_oidc_grant_parse(&g, body, len, false, msg);
+  if (rc == AG_OK) rc = check_token_type(c, &g, msg);
   if (rc == AG_OK && g.id_token) rc = take_id_token(c, t, &g, NULL, now, msg);
   else if (rc == AG_OK && c->tok.id_token) { /* no new ID token: the old one still names the user */
     t->id_token = c->tok.id_token;
