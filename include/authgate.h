@@ -164,6 +164,7 @@ typedef struct ag_settings {
   int32_t cross_tab;       /* 1: use BroadcastChannel and the cross-tab lock */
   const char *storage_key; /* the storage key, also the channel and lock name */
   const char *base_url;    /* the resolved base URL (absolute) */
+  int32_t dpop;            /* 1: options.dpop; give the key (ag_client_dpop_key) before start */
 } ag_settings;
 
 /*

@@ -24,6 +24,7 @@ export const ACTION = Object.freeze({
   STATE: 9,
   TRANSACTION: 12,
   NAVIGATE: 13,
+  SIGN: 14,
 });
 
 export const SEND_CALL = 0; // enum ag_send_kind: an app call; login and refresh are the core's own requests
@@ -47,10 +48,10 @@ export const credentialsName = (value) => CREDENTIALS[value];
 export const credentialsValue = (name) => (name === undefined ? 0 : CREDENTIALS.indexOf(name));
 
 // struct ag_action: AG_ACTION_FIELDS fields of 32 bits, field i at byte 4*i.
-const ACTION_FIELDS = 13;
+const ACTION_FIELDS = 14;
 const ACTION_BYTES = 4 * ACTION_FIELDS;
-// struct ag_settings: storage, cross_tab, storage_key, base_url.
-const SETTINGS_BYTES = 16;
+// struct ag_settings: storage, cross_tab, storage_key, base_url, dpop.
+const SETTINGS_BYTES = 20;
 const ERR_CAP = 256;
 
 // ---- loading ---------------------------------------------------------------
@@ -228,6 +229,7 @@ export class CoreClient {
         crossTab: this.#x.HEAP32[i + 1] === 1,
         storageKey: this.#core.cstring(u32[i + 2]),
         baseUrl: this.#core.cstring(u32[i + 3]),
+        dpop: this.#x.HEAP32[i + 4] === 1,
       };
     } finally {
       this.#x._free(ptr);
@@ -277,6 +279,34 @@ export class CoreClient {
     return this.#core.withInputs([body], (b, len) =>
       this.#x._ag_client_response(this.#handle, now, id, status, b, len),
     );
+  }
+
+  /** The DPoP public key (a JWK as JSON) and AG_DPOP_SEED_BYTES random bytes; the C result code. */
+  dpopKey(jwkJson, seed) {
+    return this.#core.withInputs([jwkJson, seed], (j, jLen, s, sLen) =>
+      this.#x._ag_client_dpop_key(this.#handle, j, jLen, s, sLen),
+    );
+  }
+
+  /** The signature for a SIGN action (64 bytes r || s), or null when signing failed. */
+  dpopSignature(now, id, signature) {
+    return this.#core.withInputs([signature], (s, len) =>
+      this.#x._ag_client_dpop_signature(this.#handle, now, id, s, len),
+    );
+  }
+
+  /** The DPoP-Nonce and WWW-Authenticate values of request `id`'s response (null when absent). */
+  responseHeaders(id, dpopNonce, wwwAuthenticate) {
+    return this.#core.withInputs([dpopNonce, wwwAuthenticate], (n, nLen, w, wLen) =>
+      this.#x._ag_client_response_headers(this.#handle, id, n, nLen, w, wLen),
+    );
+  }
+
+  dpopProof(now, method, url) {
+    const rc = this.#core.withInputs([method, url], (m, mLen, u, uLen) =>
+      this.#x._ag_client_dpop_proof(this.#handle, now, m, mLen, u, uLen, this.#out),
+    );
+    return this.#idOrThrow(rc, `gate.getDpopProof(${method} ${url})`);
   }
 
   networkError(now, id) {
@@ -362,6 +392,7 @@ export class CoreClient {
       body: core.bytes(u32[i + 8], u32[i + 9]),
       contentType: core.cstring(u32[i + 10]),
       text: core.text(u32[i + 11], u32[i + 12]),
+      dpop: core.cstring(u32[i + 13]),
     };
   }
 

@@ -16,6 +16,7 @@ import {
   credentialsValue,
   loadCore,
 } from './core.js';
+import { openDpopKeys } from './dpop.js';
 import { currentUrl, navigate, openTransactions, randomBytes } from './oidc.js';
 import { openStorage } from './storage.js';
 import { openTabs } from './tabs.js';
@@ -40,6 +41,9 @@ export class Executor {
   #draining = false;
   #pendingTokens = null; // setTokens() before the core was loaded
   #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
+  #dpopEnvironment;
+  #dpop = null; // the key store with options.dpop
+  #key = null; // the loaded key's promise: {privateKey, jwk}
   #calls = new Map(); // id → {resolve, reject, signal?, onAbort?, response?, status?, failure?, ...request}
   #listeners = new Set();
   #readyWaiters = [];
@@ -48,7 +52,8 @@ export class Executor {
    * @param {{optionsJson: string, fetch?: typeof fetch, now?: () => number,
    *          storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>}} options
    */
-  constructor({ optionsJson, fetch, now, storageArea }) {
+  constructor({ optionsJson, fetch, now, storageArea, dpopEnvironment }) {
+    this.#dpopEnvironment = dpopEnvironment ?? {};
     this.#fetch = fetch;
     this.#now = now ?? Date.now;
     this.#storageArea = storageArea;
@@ -60,12 +65,18 @@ export class Executor {
     });
   }
 
-  #open(core, optionsJson, pageOrigin) {
+  async #open(core, optionsJson, pageOrigin) {
     if (this.#destroyed) throw destroyedError();
     this.#core = core;
     const client = new CoreClient(core, optionsJson, pageOrigin);
     this.#client = client;
     const settings = client.settings();
+    if (settings.dpop) {
+      // The core writes proofs with this key from the first request on: it comes before start.
+      this.#dpop = openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
+      await this.#ensureKey();
+      if (this.#destroyed) throw destroyedError();
+    }
     this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
     this.#transactions = openTransactions(settings.storageKey);
     this.#tabs = openTabs({
@@ -86,6 +97,30 @@ export class Executor {
       this.#pendingTokens = null;
     }
     this.#drain();
+  }
+
+  /** Loads (or, under the cross-tab lock, makes) the DPoP key and gives its public half to the core. */
+  #ensureKey() {
+    this.#key ??= this.#dpop.load().then((key) => {
+      const rc = this.#client.dpopKey(key.jwk, this.#dpop.seed());
+      if (rc !== 0) throw new Error(`authgate: the DPoP key was refused: ${this.#core.strerror(rc)}`);
+      return key;
+    });
+    this.#key.catch(() => {
+      this.#key = null; // a later sign-in tries again
+    });
+    return this.#key;
+  }
+
+  /** A proof for getAccessToken()'s token, for requests outside gate.fetch (WebSocket, SSE, SDKs). */
+  async getDpopProof(request) {
+    const { method, url } = request ?? {};
+    if (typeof method !== 'string' || typeof url !== 'string') {
+      throw new AuthGateError('BAD_CONFIG', 'gate.getDpopProof(): pass {method, url}, e.g. {method: "GET", url: "/events"}.');
+    }
+    await this.ready();
+    const client = await this.client();
+    return this.#track(client.dpopProof(this.#now(), method, url), { proof: true });
   }
 
   /** The open client, once the core is loaded; rejects with the BAD_CONFIG (or load) error, or after destroy(). */
@@ -162,7 +197,14 @@ export class Executor {
       throw new AuthGateError('BAD_CONFIG', 'gate.logout(): `redirect` must be a boolean (default true).');
     }
     const client = await this.client();
-    return this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+    const done = this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+    if (!this.#dpop) return done;
+    // The revocation was signed with the key: it goes once the logout is over, and the next
+    // sign-in makes a new one.
+    const result = await done;
+    this.#key = null;
+    await this.#dpop.remove().catch(() => {});
+    return result;
   }
 
   async loginWithRedirect(options) {
@@ -174,6 +216,7 @@ export class Executor {
       throw new AuthGateError('BAD_CONFIG', 'gate.loginWithRedirect(): `params` must be an object of strings.');
     }
     const client = await this.client();
+    if (this.#dpop) await this.#ensureKey(); // dpop_jkt names it
     const paramsJson = params === undefined ? null : JSON.stringify(params);
     const id = client.loginRedirect(this.#now(), randomBytes(), returnTo ?? null, paramsJson);
     return this.#track(id, { task: true });
@@ -253,10 +296,14 @@ export class Executor {
         break;
       case ACTION.RESOLVE: {
         const entry = this.#calls.get(action.id);
-        if (entry?.task) this.#settle(action.id, 'resolve', action.text ? JSON.parse(action.text) : undefined);
+        if (entry?.proof) this.#settle(action.id, 'resolve', action.text);
+        else if (entry?.task) this.#settle(action.id, 'resolve', action.text ? JSON.parse(action.text) : undefined);
         else this.#settle(action.id, 'resolve', entry?.login ? undefined : entry?.response);
         break;
       }
+      case ACTION.SIGN:
+        this.#sign(action.id, action.text);
+        break;
       case ACTION.TRANSACTION:
         this.#transactions.write(action.text);
         break;
@@ -285,6 +332,19 @@ export class Executor {
         this.#notify(this.#core.stateName(action.code));
         break;
     }
+  }
+
+  /** Signs the core's bytes with the DPoP key; a failure is reported as no signature. */
+  async #sign(id, text) {
+    let signature = null;
+    try {
+      const key = await this.#ensureKey();
+      signature = await this.#dpop.sign(key.privateKey, text);
+    } catch (error) {
+      const entry = this.#calls.get(id);
+      if (entry) entry.failure = error;
+    }
+    this.#feed((c, now) => c.dpopSignature(now, id, signature));
   }
 
   #reject(action) {
@@ -381,21 +441,27 @@ export class Executor {
     }
     entry.response = response;
     entry.status = response.status;
-    this.#feed((c, now) => c.response(now, id, response.status, null));
+    this.#feed((c, now) => {
+      respondHeaders(c, id, response);
+      c.response(now, id, response.status, null);
+    });
   }
 
   /** The core's own request (login, refresh): performed as given, the body handed back. */
   async #sendOwn(action) {
     const { id } = action;
     const init = { method: action.method, body: action.body };
-    if (action.contentType !== null) init.headers = { 'Content-Type': action.contentType };
+    init.headers = {};
+    if (action.contentType !== null) init.headers['Content-Type'] = action.contentType;
+    if (action.dpop !== null) init.headers.DPoP = action.dpop;
     if (action.code === SEND_REVOKE) init.keepalive = true; // it may outlive the page (logout redirects)
     const credentials = credentialsName(action.credentials);
     if (credentials) init.credentials = credentials;
     let status;
     let body;
+    let response;
     try {
-      const response = await this.fetchImpl().call(globalThis, action.url, init);
+      response = await this.fetchImpl().call(globalThis, action.url, init);
       status = response.status;
       body = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
@@ -406,7 +472,10 @@ export class Executor {
     }
     const entry = this.#calls.get(id);
     if (entry) entry.status = status;
-    this.#feed((c, now) => c.response(now, id, status, body));
+    this.#feed((c, now) => {
+      respondHeaders(c, id, response);
+      c.response(now, id, status, body);
+    });
   }
 }
 
@@ -448,9 +517,17 @@ async function describeCall(input, init) {
   };
 }
 
+/** The response headers the core reads for DPoP (null when absent or not exposed by CORS). */
+function respondHeaders(client, id, response) {
+  const headers = response.headers;
+  if (!headers?.get) return;
+  client.responseHeaders(id, headers.get('DPoP-Nonce'), headers.get('WWW-Authenticate'));
+}
+
 function buildRequest(call, action) {
   const headers = new Headers(call.headers);
   if (action.authorization !== null) headers.set('Authorization', action.authorization);
+  if (action.dpop !== null) headers.set('DPoP', action.dpop);
   const init = { ...call.init, method: action.method, headers, body: call.body, signal: call.signal };
   const credentials = credentialsName(action.credentials);
   if (credentials) init.credentials = credentials;

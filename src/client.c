@@ -276,6 +276,7 @@ void ag_client_settings(const ag_client *c, ag_settings *out) {
   out->cross_tab = c->cfg.cross_tab;
   out->storage_key = c->cfg.storage_key;
   out->base_url = c->cfg.base_url;
+  out->dpop = c->cfg.dpop;
 }
 
 int ag_finish(ag_client *c, int rc) {
