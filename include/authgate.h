@@ -112,7 +112,8 @@ enum ag_action_type {
       12, /* keep `text` as the sign-in transaction (sessionStorage); none: remove it */
   AG_ACTION_NAVIGATE = 13, /* go to `text`: code AG_NAVIGATE_ASSIGN or AG_NAVIGATE_REPLACE */
   AG_ACTION_SIGN =
-      14 /* sign `text` (ES256, the DPoP key) for request `id`: ag_client_dpop_signature */
+      14,            /* sign `text` with the DPoP key for request `id` (ag_client_dpop_signature) */
+  AG_ACTION_KEY = 15 /* load (or make) the DPoP key and give it with ag_client_dpop_key */
 };
 
 enum ag_navigate {
@@ -164,7 +165,7 @@ typedef struct ag_settings {
   int32_t cross_tab;       /* 1: use BroadcastChannel and the cross-tab lock */
   const char *storage_key; /* the storage key, also the channel and lock name */
   const char *base_url;    /* the resolved base URL (absolute) */
-  int32_t dpop;            /* 1: options.dpop; give the key (ag_client_dpop_key) before start */
+  int32_t dpop;            /* 1: options.dpop (the core asks for the key with AG_ACTION_KEY) */
 } ag_settings;
 
 /*
@@ -314,11 +315,14 @@ int ag_client_ready_state(const ag_client *client);
  * DPoP (options.dpop, RFC 9449). The private key stays in WebCrypto; the
  * core writes every proof and asks for its signature with a SIGN action.
  *
- * ag_client_dpop_key: the public key (a JWK: kty EC, crv P-256, x, y; no
- * private member) and AG_DPOP_SEED_BYTES random bytes, from which each
- * proof's jti is derived. Give it before ag_client_start and again whenever
- * the key changes (a new one after logout). Returns AG_OK, AG_ERR_NOMEM or
- * AG_ERR_INVALID (no dpop option, a bad key, too few bytes).
+ * ag_client_dpop_key: the answer to AG_ACTION_KEY: the public key (a JWK:
+ * kty EC, crv P-256, x, y; no private member) and AG_DPOP_SEED_BYTES random
+ * bytes, from which each proof's jti is derived. What waited for the key
+ * (requests to sign, a loginWithRedirect) goes on. `jwk` NULL: the key could
+ * not be had; what waited for it fails. The core asks again after a sign-out
+ * (logout here or in another tab): the next session may be bound to a new
+ * key. Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (no dpop option, a bad
+ * key, too few bytes; what waited still waits).
  *
  * ag_client_dpop_signature: the signature of a SIGN action's bytes, the 64
  * raw bytes r || s that WebCrypto's ECDSA gives (NULL, 0: signing failed).
@@ -334,7 +338,7 @@ int ag_client_ready_state(const ag_client *client);
  * with the proof in `text`; or REJECT (NO_TOKEN, BAD_CONFIG).
  */
 #define AG_DPOP_SEED_BYTES 32
-int ag_client_dpop_key(ag_client *client, const char *jwk, size_t jwk_len,
+int ag_client_dpop_key(ag_client *client, ag_ms now, const char *jwk, size_t jwk_len,
                        const unsigned char *seed, size_t seed_len);
 int ag_client_dpop_signature(ag_client *client, ag_ms now, uint32_t id, const unsigned char *sig,
                              size_t sig_len);

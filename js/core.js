@@ -25,6 +25,7 @@ export const ACTION = Object.freeze({
   TRANSACTION: 12,
   NAVIGATE: 13,
   SIGN: 14,
+  KEY: 15,
 });
 
 export const SEND_CALL = 0; // enum ag_send_kind: an app call; login and refresh are the core's own requests
@@ -281,10 +282,10 @@ export class CoreClient {
     );
   }
 
-  /** The DPoP public key (a JWK as JSON) and AG_DPOP_SEED_BYTES random bytes; the C result code. */
-  dpopKey(jwkJson, seed) {
+  /** The answer to KEY: the public JWK as JSON and AG_DPOP_SEED_BYTES random bytes, or nulls. */
+  dpopKey(now, jwkJson, seed) {
     return this.#core.withInputs([jwkJson, seed], (j, jLen, s, sLen) =>
-      this.#x._ag_client_dpop_key(this.#handle, j, jLen, s, sLen),
+      this.#x._ag_client_dpop_key(this.#handle, now, j, jLen, s, sLen),
     );
   }
 

@@ -43,7 +43,7 @@ export class Executor {
   #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
   #dpopEnvironment;
   #dpop = null; // the key store with options.dpop
-  #key = null; // the loaded key's promise: {privateKey, jwk}
+  #key = null; // the promise of the key last given to the core: {privateKey, jwk}
   #calls = new Map(); // id → {resolve, reject, signal?, onAbort?, response?, status?, failure?, ...request}
   #listeners = new Set();
   #readyWaiters = [];
@@ -65,18 +65,13 @@ export class Executor {
     });
   }
 
-  async #open(core, optionsJson, pageOrigin) {
+  #open(core, optionsJson, pageOrigin) {
     if (this.#destroyed) throw destroyedError();
     this.#core = core;
     const client = new CoreClient(core, optionsJson, pageOrigin);
     this.#client = client;
     const settings = client.settings();
-    if (settings.dpop) {
-      // The core writes proofs with this key from the first request on: it comes before start.
-      this.#dpop = openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
-      await this.#ensureKey();
-      if (this.#destroyed) throw destroyedError();
-    }
+    if (settings.dpop) this.#dpop = openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
     this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
     this.#transactions = openTransactions(settings.storageKey);
     this.#tabs = openTabs({
@@ -99,17 +94,20 @@ export class Executor {
     this.#drain();
   }
 
-  /** Loads (or, under the cross-tab lock, makes) the DPoP key and gives its public half to the core. */
-  #ensureKey() {
-    this.#key ??= this.#dpop.load().then((key) => {
-      const rc = this.#client.dpopKey(key.jwk, this.#dpop.seed());
-      if (rc !== 0) throw new Error(`authgate: the DPoP key was refused: ${this.#core.strerror(rc)}`);
-      return key;
-    });
-    this.#key.catch(() => {
-      this.#key = null; // a later sign-in tries again
-    });
-    return this.#key;
+  /**
+   * The core's KEY: reads the DPoP key from IndexedDB afresh (another tab may have made a new one
+   * since the last sign-out), or makes it under the cross-tab lock, and gives its public half.
+   */
+  #loadKey() {
+    const loading = this.#dpop.load();
+    this.#key = loading;
+    loading.then(
+      (key) => this.#feed((c, now) => c.dpopKey(now, key.jwk, this.#dpop.seed())),
+      (error) => {
+        console.error(new Error('authgate: the DPoP key could not be made or read', { cause: error }));
+        this.#feed((c, now) => c.dpopKey(now, null, null));
+      },
+    );
   }
 
   /** A proof for getAccessToken()'s token, for requests outside gate.fetch (WebSocket, SSE, SDKs). */
@@ -202,7 +200,6 @@ export class Executor {
     // The revocation was signed with the key: it goes once the logout is over, and the next
     // sign-in makes a new one.
     const result = await done;
-    this.#key = null;
     await this.#dpop.remove().catch(() => {});
     return result;
   }
@@ -216,7 +213,6 @@ export class Executor {
       throw new AuthGateError('BAD_CONFIG', 'gate.loginWithRedirect(): `params` must be an object of strings.');
     }
     const client = await this.client();
-    if (this.#dpop) await this.#ensureKey(); // dpop_jkt names it
     const paramsJson = params === undefined ? null : JSON.stringify(params);
     const id = client.loginRedirect(this.#now(), randomBytes(), returnTo ?? null, paramsJson);
     return this.#track(id, { task: true });
@@ -304,6 +300,9 @@ export class Executor {
       case ACTION.SIGN:
         this.#sign(action.id, action.text);
         break;
+      case ACTION.KEY:
+        this.#loadKey();
+        break;
       case ACTION.TRANSACTION:
         this.#transactions.write(action.text);
         break;
@@ -338,7 +337,7 @@ export class Executor {
   async #sign(id, text) {
     let signature = null;
     try {
-      const key = await this.#ensureKey();
+      const key = await this.#key; // the core only signs with a key it was given
       signature = await this.#dpop.sign(key.privateKey, text);
     } catch (error) {
       const entry = this.#calls.get(id);

@@ -604,6 +604,7 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
 void ag_sign_out(ag_client *c, uint64_t gen, const char *why) {
   forget_tokens(c);
+  ag_dpop_forget_key(c);
   c->gen = gen;
   c->refresh_id = 0; /* a refresh still in flight was for the old tokens */
   c->initial_refresh = false;

@@ -32,6 +32,7 @@ typedef struct call {
   const char *content_type; /* static string */
   /* DPoP (dpop_flow.c) */
   bool signing;               /* SIGN emitted, the signature not back yet */
+  bool key_wait;              /* to be signed once the key comes (AG_ACTION_KEY) */
   bool nonce_retried;         /* this request was already sent again with a new nonce */
   bool nonce_challenge;       /* its response's WWW-Authenticate asked for a nonce */
   bool got_nonce;             /* its response carried a DPoP-Nonce */
@@ -159,6 +160,7 @@ ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation
 char *ag_oidc_session_claims(const ag_client *c);
 const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
 const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
+void ag_oidc_key_settled(ag_client *c, ag_ms now); /* the DPoP key came (or not): a login goes on */
 void ag_oidc_tick(ag_client *c, ag_ms now);
 
 /* client.c, for dpop_flow.c */
@@ -175,7 +177,12 @@ bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now);
 /* A use_dpop_nonce answer to `k` that is to be sent again (once) with the new nonce. */
 bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, size_t len);
 const char *ag_dpop_jkt(const ag_client *c); /* the key's thumbprint, NULL without a key */
-void ag_call_forget_proof(call *k);          /* wipes and frees a call's DPoP strings */
+/* No key yet: asks for it (AG_ACTION_KEY, once); the caller waits for ag_client_dpop_key. */
+void ag_dpop_want_key(ag_client *c);
+void ag_dpop_forget_key(ag_client *c); /* signed out: the next session may have a new key */
+/* While held, forgetting waits: logout signs its revocation first. Releasing forgets then. */
+void ag_dpop_hold_key(ag_client *c, bool hold);
+void ag_call_forget_proof(call *k); /* wipes and frees a call's DPoP strings */
 
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);

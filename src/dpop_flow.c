@@ -7,6 +7,11 @@
  * back, when the SEND leaves with the finished proof. The rules are in
  * dpop.c; this file sequences them.
  *
+ * The key itself is the shim's (WebCrypto, IndexedDB): the core asks for it
+ * (AG_ACTION_KEY) when something needs it and it has none, at the first
+ * sign-in and again after every sign-out, since the next session may be
+ * bound to a key another tab made; what needs it waits meanwhile.
+ *
  * A use_dpop_nonce answer is sent again once with the nonce it carried and
  * is never "the 401": one app call makes at most four requests (send, nonce
  * retry, the replay after one refresh, its nonce retry).
@@ -19,6 +24,9 @@
 struct ag_dpop_flow {
   ag_dpop_key key;
   bool has_key;
+  bool key_asked; /* AG_ACTION_KEY emitted, no answer yet */
+  bool held;      /* a forget waits until the logout's revocation is signed */
+  bool forget;    /* ...and one was asked for */
   unsigned char seed[AG_DPOP_SEED_BYTES]; /* jti = SHA-256(seed || counter), cut to size */
   uint64_t counter;
   ag_dpop_nonces nonces;
@@ -50,23 +58,58 @@ void ag_call_forget_proof(call *k) {
   k->signing = false;
 }
 
+void ag_dpop_want_key(ag_client *c) {
+  if (!c->dpop || c->dpop->has_key || c->dpop->key_asked) return;
+  c->dpop->key_asked = true;
+  ag_emit(c, AG_ACTION_KEY);
+}
+
+void ag_dpop_forget_key(ag_client *c) {
+  ag_dpop_flow *f = c->dpop;
+  if (!f) return;
+  if (f->held) {
+    f->forget = true;
+    return;
+  }
+  ag_dpop_key_free(&f->key);
+  f->has_key = false;
+  f->key_asked = false;
+}
+
+void ag_dpop_hold_key(ag_client *c, bool hold) {
+  ag_dpop_flow *f = c->dpop;
+  if (!f) return;
+  f->held = hold;
+  if (!hold && f->forget) {
+    f->forget = false;
+    ag_dpop_forget_key(c);
+  }
+}
+
 const char *ag_dpop_jkt(const ag_client *c) {
   return c->dpop && c->dpop->has_key ? c->dpop->key.jkt : NULL;
 }
 
-int ag_client_dpop_key(ag_client *c, const char *jwk, size_t jwk_len, const unsigned char *seed,
-                       size_t seed_len) {
-  if (!c || !c->dpop || !jwk || !seed || seed_len < AG_DPOP_SEED_BYTES) return AG_ERR_INVALID;
-  ag_dpop_key k;
-  const char *why;
-  int rc = ag_dpop_key_parse(&k, jwk, jwk_len, &why);
-  if (rc != AG_OK) return rc;
+static void resume_waiting(ag_client *c, ag_ms now);
+
+int ag_client_dpop_key(ag_client *c, ag_ms now, const char *jwk, size_t jwk_len,
+                       const unsigned char *seed, size_t seed_len) {
+  if (!c || !c->dpop || (jwk && (!seed || seed_len < AG_DPOP_SEED_BYTES))) return AG_ERR_INVALID;
   ag_dpop_flow *f = c->dpop;
-  ag_dpop_key_free(&f->key);
-  f->key = k;
-  f->has_key = true;
-  memcpy(f->seed, seed, sizeof f->seed);
-  return AG_OK;
+  if (jwk) {
+    ag_dpop_key k;
+    const char *why;
+    int rc = ag_dpop_key_parse(&k, jwk, jwk_len, &why);
+    if (rc != AG_OK) return rc;
+    ag_dpop_key_free(&f->key);
+    f->key = k;
+    f->has_key = true;
+    memcpy(f->seed, seed, sizeof f->seed);
+  }
+  f->key_asked = false;
+  resume_waiting(c, now);
+  ag_oidc_key_settled(c, now);
+  return ag_finish(c, AG_OK);
 }
 
 /* The next jti's bytes: unique per proof (a counter), unpredictable (the shim's random seed). */
@@ -121,8 +164,9 @@ static bool needs_proof(const call *k) {
 bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now) {
   if (!c->dpop || !needs_proof(k)) return false;
   ag_call_forget_proof(k);
-  if (!c->dpop->has_key) {
-    ag_request_failed(c, k, now, "options.dpop is set but no DPoP key was given");
+  if (!c->dpop->has_key) { /* signed when the key comes */
+    k->key_wait = true;
+    ag_dpop_want_key(c);
     return true;
   }
   bool app = is_app_call_with_token(k);
@@ -202,6 +246,12 @@ bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, si
   return ag_dpop_retry_with_nonce(challenge, got, &k->nonce_retried);
 }
 
+static void sign_proof_task(ag_client *c, call *k, ag_ms now) {
+  int rc = ask_signature(c, k, c->tok.access, now);
+  if (rc == AG_ERR_NOMEM) c->oom = true;
+  if (rc != AG_OK) reject_task(c, k, AG_CODE_BAD_CONFIG, "the DPoP proof could not be written");
+}
+
 int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t method_len,
                          const char *url, size_t url_len, uint32_t *id_out) {
   if (!c || !id_out || (!url && url_len)) return AG_ERR_INVALID;
@@ -219,11 +269,57 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
   if (!c->dpop) reject_task(c, k, AG_CODE_BAD_CONFIG, "getDpopProof() needs options.dpop");
   else if (!k->url) reject_task(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
   else if (!ag_token_usable(c, now)) reject_task(c, k, AG_CODE_NO_TOKEN, NULL);
-  else if (!c->dpop->has_key) reject_task(c, k, AG_CODE_BAD_CONFIG, "no DPoP key was given");
-  else {
-    int rc = ask_signature(c, k, c->tok.access, now);
-    if (rc == AG_ERR_NOMEM) c->oom = true;
-    if (rc != AG_OK) reject_task(c, k, AG_CODE_BAD_CONFIG, "the DPoP proof could not be written");
+  else if (!c->dpop->has_key) {
+    k->key_wait = true;
+    ag_dpop_want_key(c);
+  } else {
+    sign_proof_task(c, k, now);
   }
   return ag_finish(c, AG_OK);
+}
+
+static const char no_key[] = "the DPoP key could not be made or read (WebCrypto or IndexedDB "
+                             "refused)";
+
+/* The key came (or could not be had): what waited for it is signed now, or fails. */
+static void resume_one(ag_client *c, call *k, ag_ms now) {
+  k->key_wait = false;
+  if (k->kind == PROOF_TASK) {
+    if (!c->dpop->has_key) reject_task(c, k, AG_CODE_BAD_CONFIG, no_key);
+    else if (!ag_token_usable(c, now)) reject_task(c, k, AG_CODE_NO_TOKEN, NULL);
+    else sign_proof_task(c, k, now);
+  } else if (!c->dpop->has_key) {
+    ag_request_failed(c, k, now, no_key);
+  } else if (is_app_call_with_token(k) && !c->bearer) {
+    ag_request_failed(c, k, now, "signed out while the DPoP key was being read");
+  } else {
+    ag_dpop_sign_first(c, k, now);
+  }
+}
+
+static void resume_waiting(ag_client *c, ag_ms now) {
+  size_t n = 0;
+  for (size_t b = 0; b < c->n_buckets; b++)
+    for (call *k = c->buckets[b]; k; k = k->hnext) n += k->key_wait;
+  if (!n) return;
+  uint32_t *ids = ag_calloc(n, sizeof *ids);
+  if (!ids) {
+    c->oom = true; /* they keep waiting; the next key answer resumes them */
+    return;
+  }
+  size_t i = 0;
+  for (size_t b = 0; b < c->n_buckets; b++)
+    for (call *k = c->buckets[b]; k; k = k->hnext)
+      if (k->key_wait) ids[i++] = k->id;
+  for (size_t j = 1; j < n; j++) /* in the order they were made */
+    for (size_t m = j; m > 0 && ids[m - 1] > ids[m]; m--) {
+      uint32_t t = ids[m];
+      ids[m] = ids[m - 1];
+      ids[m - 1] = t;
+    }
+  for (i = 0; i < n; i++) {
+    call *k = ag_call_find(c, ids[i]);
+    if (k && k->key_wait) resume_one(c, k, now);
+  }
+  ag_free(ids);
 }

@@ -233,10 +233,8 @@ static char *with_dpop_jkt(char *url, const char *jkt) {
 static void authorize(ag_client *c, uint32_t id, ag_ms now) {
   ag_oidc_flow *f = c->oidc;
   char *url, *txn, *msg;
-  if (c->cfg.dpop && !ag_dpop_jkt(c)) {
-    forget_login(f);
-    reject_task(c, id, AG_CODE_BAD_CONFIG,
-                message("loginWithRedirect: options.dpop is set but no DPoP key was given", NULL));
+  if (c->cfg.dpop && !ag_dpop_jkt(c)) { /* dpop_jkt names the key: wait for it */
+    ag_dpop_want_key(c);
     return;
   }
   int rc = ag_oidc_authorize(c->cfg.oidc, &f->provider, f->random, sizeof f->random,
@@ -648,6 +646,7 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
     f->end_session_url = ag_oidc_end_session_url(c->cfg.oidc, &f->provider, c->tok.id_token);
     if (!f->end_session_url && f->provider.end_session_endpoint) c->oom = true;
   }
+  ag_dpop_hold_key(c, true); /* the revocation is signed with the key of the session it ends */
   int rc = ag_client_logout(c, now); /* here and in every tab, before anything leaves */
   if (f) {
     ag_free(f->scope);
@@ -655,6 +654,7 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   }
   if (rc != AG_OK) c->oom = true;
   if (!f) {
+    ag_dpop_hold_key(c, false);
     resolve_task(c, k->id, NULL);
     return ag_finish(c, AG_OK);
   }
@@ -662,13 +662,13 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   call *r = revoke ? own_request(c, AG_SEND_REVOKE, "POST", f->provider.revocation_endpoint, revoke)
                    : NULL;
   if (revoke && !r) c->oom = true;
-  if (!r) {
-    finish_logout(c);
-    return ag_finish(c, AG_OK);
+  if (r) {
+    f->revoke_id = r->id;
+    f->logout_deadline = now + REVOKE_WAIT_MS;
+    ag_send_call(c, r, now); /* its proof is written here, with the held key */
   }
-  f->revoke_id = r->id;
-  f->logout_deadline = now + REVOKE_WAIT_MS;
-  ag_send_call(c, r, now);
+  ag_dpop_hold_key(c, false);
+  if (!r) finish_logout(c);
   return ag_finish(c, AG_OK);
 }
 
@@ -722,6 +722,21 @@ void ag_oidc_network_error(ag_client *c, call *k, ag_ms now) {
 }
 
 ag_ms ag_oidc_deadline(const ag_client *c) { return c->oidc ? c->oidc->logout_deadline : 0; }
+
+void ag_oidc_key_settled(ag_client *c, ag_ms now) {
+  ag_oidc_flow *f = c->oidc;
+  if (!f || !f->login_id || f->discovery != DISCOVERY_DONE) return;
+  uint32_t id = f->login_id;
+  if (ag_dpop_jkt(c)) {
+    authorize(c, id, now);
+    return;
+  }
+  forget_login(f);
+  reject_task(c, id, AG_CODE_BAD_CONFIG,
+              message("loginWithRedirect: the DPoP key could not be made or read (WebCrypto or "
+                      "IndexedDB refused)",
+                      NULL));
+}
 
 void ag_oidc_tick(ag_client *c, ag_ms now) {
   if (c->oidc && c->oidc->logout_id && now >= c->oidc->logout_deadline) finish_logout(c);

@@ -100,7 +100,7 @@ static void dpop_session(void) {
   unsigned char seed[AG_DPOP_SEED_BYTES] = {7}, random[AG_OIDC_RANDOM_BYTES] = {3};
   if (ag_client_new(&c, DPOP_OPTS, strlen(DPOP_OPTS), "http://app.test", 15, NULL, 0) != AG_OK)
     return;
-  ag_client_dpop_key(c, jwk, strlen(jwk), seed, sizeof seed);
+  ag_client_dpop_key(c, T0, jwk, strlen(jwk), seed, sizeof seed);
   ag_client_start(c, T0, NULL, 0);
   drain(c);
   ag_client_response(c, T0, 1, 200, doc, strlen(doc));

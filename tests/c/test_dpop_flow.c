@@ -35,7 +35,8 @@ static unsigned char seed[AG_DPOP_SEED_BYTES], sig[64];
 
 static void give_key(driver *d) {
   for (int i = 0; i < AG_DPOP_SEED_BYTES; i++) seed[i] = (unsigned char)(i * 7 + 3);
-  CHECK(ag_client_dpop_key(d->c, public_jwk, sizeof public_jwk - 1, seed, sizeof seed) == AG_OK);
+  CHECK(ag_client_dpop_key(d->c, T0, public_jwk, sizeof public_jwk - 1, seed, sizeof seed) ==
+        AG_OK);
 }
 
 /* Answers the SIGN of request `id` (the last SIGN when id is 0) with a 64-byte signature. */
@@ -182,12 +183,13 @@ static void the_key_must_be_public_p256_with_enough_seed_bytes(void) {
   CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
   static const char with_d[] =
       "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" EC_X "\",\"y\":\"" EC_Y "\",\"d\":\"" EC_X "\"}";
-  CHECK(ag_client_dpop_key(d.c, with_d, sizeof with_d - 1, seed, sizeof seed) == AG_ERR_INVALID);
-  CHECK(ag_client_dpop_key(d.c, public_jwk, sizeof public_jwk - 1, seed, 16) == AG_ERR_INVALID);
+  CHECK(ag_client_dpop_key(d.c, T0, with_d, sizeof with_d - 1, seed, sizeof seed) ==
+        AG_ERR_INVALID);
+  CHECK(ag_client_dpop_key(d.c, T0, public_jwk, sizeof public_jwk - 1, seed, 16) == AG_ERR_INVALID);
   drv_close(&d);
   /* Without options.dpop there is no key to give. */
   CHECK(drv_open(&d, "{\"baseUrl\":\"http://api.test\"}") == AG_OK);
-  CHECK(ag_client_dpop_key(d.c, public_jwk, sizeof public_jwk - 1, seed, sizeof seed) ==
+  CHECK(ag_client_dpop_key(d.c, T0, public_jwk, sizeof public_jwk - 1, seed, sizeof seed) ==
         AG_ERR_INVALID);
   drv_close(&d);
 }
@@ -206,18 +208,85 @@ static void the_authorization_request_carries_the_keys_thumbprint(void) {
   drv_close(&d);
 }
 
-static void login_without_a_key_is_refused(void) {
+static void the_key_is_asked_for_when_a_login_needs_it(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
   drv_start(&d, T0, NULL);
   drv_respond(&d, T0, drv_last(&d, AG_ACTION_SEND, AG_SEND_DISCOVERY)->id, 200, DOC);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 0); /* nothing needed it yet */
   unsigned char random[AG_OIDC_RANDOM_BYTES] = {0};
   uint32_t id = 0;
   ag_client_login_redirect(d.c, T0, random, sizeof random, NULL, 0, NULL, 0, &id);
   drv_drain(&d);
-  const logged *r = drv_for(&d, AG_ACTION_REJECT, id);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1);
+  CHECK(drv_count(&d, AG_ACTION_NAVIGATE, -1) == 0); /* dpop_jkt names the key: it waits */
+  give_key(&d);
+  drv_drain(&d);
+  const logged *nav = drv_for(&d, AG_ACTION_NAVIGATE, id);
+  char jkt[64];
+  CHECK(nav && param(nav->text, "dpop_jkt", jkt, sizeof jkt) && !strcmp(jkt, EC_JKT));
+  CHECK(drv_for(&d, AG_ACTION_RESOLVE, id) != NULL);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1);
+  drv_close(&d);
+}
+
+static void without_a_key_the_login_and_the_calls_fail_with_a_reason(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("\"storage\":\"local\",")) == AG_OK);
+  const char *blob =
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"A0\",\"exp\":1700003600000}";
+  drv_start(&d, T0, blob);
+  drv_respond(&d, T0, drv_last(&d, AG_ACTION_SEND, AG_SEND_DISCOVERY)->id, 200, DOC);
+  uint32_t call = drv_call(&d, T0 + 1, "GET", "/orders", NULL);
+  unsigned char random[AG_OIDC_RANDOM_BYTES] = {0};
+  uint32_t task = 0;
+  ag_client_login_redirect(d.c, T0, random, sizeof random, NULL, 0, NULL, 0, &task);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1); /* asked once for both */
+  CHECK(sends_of(&d, call) == 0);
+  CHECK(ag_client_dpop_key(d.c, T0 + 2, NULL, 0, NULL, 0) == AG_OK); /* IndexedDB refused, say */
+  drv_drain(&d);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, call);
   CHECK(r && r->code == AG_CODE_BAD_CONFIG && strstr(r->text, "DPoP key"));
-  CHECK(drv_count(&d, AG_ACTION_NAVIGATE, -1) == 0);
+  r = drv_for(&d, AG_ACTION_REJECT, task);
+  CHECK(r && r->code == AG_CODE_BAD_CONFIG && strstr(r->text, "DPoP key"));
+  CHECK(sends_of(&d, call) == 0 && drv_count(&d, AG_ACTION_NAVIGATE, -1) == 0);
+  drv_close(&d);
+}
+
+static void a_call_waiting_for_the_key_is_signed_when_it_comes(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("\"storage\":\"local\",")) == AG_OK);
+  const char *blob =
+      "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"A0\",\"exp\":1700003600000}";
+  drv_start(&d, T0, blob);
+  uint32_t a = drv_call(&d, T0 + 1, "GET", "/a", NULL);
+  uint32_t b = drv_call(&d, T0 + 1, "GET", "/b", NULL);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1);
+  CHECK(drv_count(&d, AG_ACTION_SIGN, -1) == 0);
+  give_key(&d);
+  drv_drain(&d);
+  const logged *sa = drv_for(&d, AG_ACTION_SIGN, a), *sb = drv_for(&d, AG_ACTION_SIGN, b);
+  CHECK(sa && sb && sa < sb); /* in the order they were made */
+  sign(&d, T0 + 2, a);
+  const logged *send = drv_for(&d, AG_ACTION_SEND, a);
+  CHECK(send && send->dpop && !strcmp(send->authorization, "DPoP A0"));
+  drv_close(&d);
+}
+
+static void after_a_sign_out_the_key_is_asked_for_again(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  give_key(&d);
+  sign_in(&d);
+  CHECK(ag_client_logout(d.c, T0 + 5) == AG_OK); /* here, or a logout message from another tab */
+  drv_drain(&d);
+  unsigned char random[AG_OIDC_RANDOM_BYTES] = {0};
+  uint32_t id = 0;
+  ag_client_login_redirect(d.c, T0 + 6, random, sizeof random, NULL, 0, NULL, 0, &id);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1); /* the next session may use another tab's new key */
+  CHECK(drv_for(&d, AG_ACTION_NAVIGATE, id) == NULL);
   drv_close(&d);
 }
 
@@ -504,6 +573,12 @@ static void the_revocation_at_logout_carries_a_proof(void) {
   CHECK(revoke && revoke->code == AG_SEND_REVOKE && revoke->dpop);
   drv_respond(&d, T0 + 22, r, 200, "");
   CHECK(drv_for(&d, AG_ACTION_RESOLVE, id) != NULL);
+  /* Signed with the session's key, which is then forgotten: the next sign-in asks for one. */
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 0);
+  unsigned char random[AG_OIDC_RANDOM_BYTES] = {0};
+  ag_client_login_redirect(d.c, T0 + 23, random, sizeof random, NULL, 0, NULL, 0, &id);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1);
   drv_close(&d);
 }
 
@@ -511,7 +586,10 @@ int main(void) {
   RUN(dpop_needs_oidc_and_a_boolean);
   RUN(the_key_must_be_public_p256_with_enough_seed_bytes);
   RUN(the_authorization_request_carries_the_keys_thumbprint);
-  RUN(login_without_a_key_is_refused);
+  RUN(the_key_is_asked_for_when_a_login_needs_it);
+  RUN(without_a_key_the_login_and_the_calls_fail_with_a_reason);
+  RUN(a_call_waiting_for_the_key_is_signed_when_it_comes);
+  RUN(after_a_sign_out_the_key_is_asked_for_again);
   RUN(the_code_exchange_is_signed_before_it_is_sent);
   RUN(a_bearer_token_type_is_refused_with_dpop);
   RUN(the_token_endpoints_nonce_challenge_is_retried_once);

@@ -256,7 +256,12 @@ test('the key is made once for all tabs, is not extractable, and goes on logout'
   const servers = fakeServers(clock);
   const tabs = [createAuthGate(options(servers, clock, env)), createAuthGate(options(servers, clock, env))];
   await Promise.all(tabs.map((t) => t.ready()));
+  assert.equal(env.counted.made, 0, 'no key before something needs one');
+  await Promise.all(tabs.map((t) => t.loginWithRedirect())); // both need it at once
   assert.equal(env.counted.made, 1, 'two tabs, one key');
+  const jkts = page.assigned.map((url) => new URL(url).searchParams.get('dpop_jkt'));
+  assert.equal(jkts.length, 2);
+  assert.equal(jkts[0], jkts[1]);
   const record = env.indexedDB.stores.get('dpop-keys').get('authgate');
   assert.equal(record.privateKey.extractable, false);
   await assert.rejects(globalThis.crypto.subtle.exportKey('jwk', record.privateKey));
