@@ -136,6 +136,9 @@ write("fuzz_options", "oidc", opt(1, 4, {"baseUrl": "http://api.test", "oidc": {
     "postLogoutRedirectUri": "/", "params": {"audience": "api", "response_mode": "fragment"}}}))
 write("fuzz_options", "oidc_with_login", opt(1, 4, {"baseUrl": "http://api.test", "login": {"url": "/l"},
     "oidc": {"issuer": "http://127.0.0.1:9", "clientId": "spa", "redirectUri": "http://app.test/cb"}}))
+write("fuzz_options", "oidc_dpop", opt(1, 4, {"baseUrl": "http://api.test", "dpop": True,
+    "oidc": {"issuer": "https://id.example", "clientId": "spa", "redirectUri": "/cb"}}))
+write("fuzz_options", "dpop_without_oidc", opt(1, 4, {"baseUrl": "http://api.test", "dpop": True}))
 write("fuzz_options", "oidc_relative_no_page", opt(0, 4, {"baseUrl": "http://api.test",
     "oidc": {"issuer": "https://id.example", "clientId": "spa", "redirectUri": "/cb", "params": {"state": "x"}}}))
 write("fuzz_options", "nul_in_string", opt(1, 4, '{"baseUrl":"http://api.test\\u0000.evil"}'))
