@@ -31,6 +31,9 @@ static const char nonce_challenge[] = "DPoP error=\"use_dpop_nonce\", error_desc
 
 static unsigned char seed[AG_DPOP_SEED_BYTES], sig[64];
 
+/* oidc_flow.c (client.h, whose `call` type these tests' names would shadow) */
+const char *ag_oidc_session_token_type(const ag_client *c);
+
 /* ---- helpers ---- */
 
 static void give_key(driver *d) {
@@ -154,6 +157,7 @@ static void sign_in(driver *d) {
   drv_respond(d, T0 + 1, t->id, 200, token_body("A1", "DPoP", l.nonce));
   CHECK(drv_for(d, AG_ACTION_RESOLVE, cb) != NULL);
   CHECK(ag_client_state(d->c) == AG_STATE_AUTHENTICATED);
+  CHECK_STR_EQ(ag_oidc_session_token_type(d->c), "DPoP"); /* what the session reports */
 }
 
 static int sends_of(const driver *d, uint32_t id) {
