@@ -72,8 +72,7 @@ void ag_dpop_forget_key(ag_client *c) {
     return;
   }
   ag_dpop_key_free(&f->key);
-  f->has_key = false;
-  f->key_asked = false;
+  f->has_key = false; /* a KEY still unanswered stays asked: its answer is awaited, not a second */
 }
 
 void ag_dpop_hold_key(ag_client *c, bool hold) {

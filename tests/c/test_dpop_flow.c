@@ -586,6 +586,28 @@ static void the_revocation_at_logout_carries_a_proof(void) {
   drv_close(&d);
 }
 
+static void a_key_asked_for_before_a_logout_is_not_asked_for_twice(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  drv_start(&d, T0, NULL);
+  drv_respond(&d, T0, drv_last(&d, AG_ACTION_SEND, AG_SEND_DISCOVERY)->id, 200, DOC);
+  const char *tokens = "{\"access\":\"T\",\"refresh\":\"R\"}";
+  CHECK(ag_client_set_tokens(d.c, T0, tokens, strlen(tokens)) == AG_OK);
+  uint32_t id = 0;
+  CHECK(ag_client_logout_redirect(d.c, T0 + 1, 0, &id) == AG_OK); /* the revocation needs the key */
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1);
+  unsigned char random[AG_OIDC_RANDOM_BYTES] = {0};
+  ag_client_login_redirect(d.c, T0 + 2, random, sizeof random, NULL, 0, NULL, 0, &id);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_KEY, -1) == 1); /* the answer to the first is awaited */
+  give_key(&d);
+  drv_drain(&d);
+  CHECK(drv_for(&d, AG_ACTION_NAVIGATE, id) != NULL);
+  CHECK(drv_last(&d, AG_ACTION_SIGN, -1) != NULL); /* and the revocation is signed */
+  drv_close(&d);
+}
+
 int main(void) {
   RUN(dpop_needs_oidc_and_a_boolean);
   RUN(the_key_must_be_public_p256_with_enough_seed_bytes);
@@ -594,6 +616,7 @@ int main(void) {
   RUN(without_a_key_the_login_and_the_calls_fail_with_a_reason);
   RUN(a_call_waiting_for_the_key_is_signed_when_it_comes);
   RUN(after_a_sign_out_the_key_is_asked_for_again);
+  RUN(a_key_asked_for_before_a_logout_is_not_asked_for_twice);
   RUN(the_code_exchange_is_signed_before_it_is_sent);
   RUN(a_bearer_token_type_is_refused_with_dpop);
   RUN(the_token_endpoints_nonce_challenge_is_retried_once);

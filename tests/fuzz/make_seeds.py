@@ -226,6 +226,17 @@ for name, (www, nonce, key) in {
 }.items():
     write("fuzz_dpop", name, www + "\n" + nonce + "\n" + json.dumps(key, separators=(",", ":")))
 
+# ---- fuzz_dpop_flow: opcode bytes and their arguments (see the target)
+#   0 call(path) 2 answer(pick, how, body) 4 sign(pick, kind) 5 key(ok) 6 login 7 setTokens
+#   8 logout(redirect) 9 proof 10 tick(seconds)
+for name, ops in {
+    "discovery_login_key": [2, 0, 0, 3, 6, 5, 1],
+    "tokens_call_sign_nonce": [7, 5, 1, 0, 0, 4, 0, 1, 2, 0, 5 | 4 << 0 | 16, 0, 4, 0, 1],
+    "refused_key_and_bad_signature": [7, 0, 0, 5, 0, 5, 1, 4, 0, 1],
+    "proof_logout_tick": [7, 5, 1, 9, 4, 0, 3, 8, 0, 10, 40, 4, 0, 2],
+}.items():
+    write("fuzz_dpop_flow", name, bytes(ops))
+
 STATE = "B" * 43
 CB = "http://app.test/callback?"
 for name, (flags, url) in {
