@@ -12,6 +12,7 @@
 #include "json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define T0 1700000000000.0
 #define ISSUER "https://id.example"
@@ -608,6 +609,46 @@ static void a_key_asked_for_before_a_logout_is_not_asked_for_twice(void) {
   drv_close(&d);
 }
 
+static bool memory_out; /* every allocation of the core fails while set */
+
+static void *maybe_malloc(size_t n) { return memory_out ? NULL : malloc(n); }
+
+/*
+ * Out of memory finishing a proof: the call is told OUT_OF_MEMORY (not a
+ * signing failure, not left hanging) and nothing is sent; getDpopProof out
+ * of memory changes nothing, and works once there is memory again.
+ */
+static void out_of_memory_in_dpop_fails_the_call_or_changes_nothing(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  give_key(&d);
+  sign_in(&d);
+  uint32_t id = drv_call(&d, T0 + 10, "GET", "/orders", NULL);
+  CHECK(drv_for(&d, AG_ACTION_SIGN, id) != NULL);
+  for (int i = 0; i < 64; i++) sig[i] = (unsigned char)(200 - i);
+  ag_set_allocator(maybe_malloc, free);
+  memory_out = true;
+  CHECK(ag_client_dpop_signature(d.c, T0 + 11, id, sig, sizeof sig) == AG_OK);
+  memory_out = false;
+  drv_drain(&d);
+  CHECK(sends_of(&d, id) == 0);
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, id);
+  CHECK(r && r->code == AG_CODE_OUT_OF_MEMORY && strstr(r->text, "DPoP proof"));
+
+  uint32_t proof = 0;
+  memory_out = true;
+  CHECK(ag_client_dpop_proof(d.c, T0 + 12, "GET", 3, "/socket", 7, &proof) == AG_ERR_NOMEM);
+  memory_out = false;
+  ag_action a;
+  CHECK(ag_client_next_action(d.c, &a) == 0); /* nothing was asked */
+  CHECK(ag_client_dpop_proof(d.c, T0 + 13, "GET", 3, "/socket", 7, &proof) == AG_OK);
+  CHECK(proof == id + 1); /* the failed attempt took no id */
+  drv_drain(&d);
+  CHECK(drv_for(&d, AG_ACTION_SIGN, proof) != NULL);
+  ag_set_allocator(NULL, NULL);
+  drv_close(&d);
+}
+
 int main(void) {
   RUN(dpop_needs_oidc_and_a_boolean);
   RUN(the_key_must_be_public_p256_with_enough_seed_bytes);
@@ -630,5 +671,6 @@ int main(void) {
   RUN(a_cancelled_call_leaves_nothing_to_sign);
   RUN(get_dpop_proof_signs_for_the_current_token);
   RUN(the_revocation_at_logout_carries_a_proof);
+  RUN(out_of_memory_in_dpop_fails_the_call_or_changes_nothing);
   return CHECK_EXIT_CODE();
 }
