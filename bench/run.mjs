@@ -568,6 +568,23 @@ async function groupCold(browser, origin, mainPage) {
   );
 }
 
+async function groupDpop(browser, origin) {
+  const context = await browser.newContext();
+  const page = await openBenchPage(context, origin);
+  const n = QUICK ? 50 : 1000;
+  const runs = [];
+  for (let rep = 0; rep < (QUICK ? 1 : 5); rep++) runs.push(await page.evaluate((k) => window.bench.dpopSign(k), n));
+  results.dpop = { signMs: median(runs), runs, n };
+  markdown.push(
+    table(
+      `8. DPoP: one ES256 proof signature per call (WebCrypto, non-extractable P-256 key): ${n} signatures × ${runs.length} runs, median`,
+      ['what', 'ms per call'],
+      [['crypto.subtle.sign', fmt(results.dpop.signMs, 3)]],
+    ),
+  );
+  await context.close();
+}
+
 async function groupMemory(browser, origin) {
   const context = await browser.newContext();
   const page = await openBenchPage(context, origin);
@@ -707,6 +724,8 @@ async function main() {
     log('storm done');
     await groupTabs(browser, server.origin);
     log('tabs done');
+    await groupDpop(browser, server.origin);
+    log('dpop done');
   } finally {
     await browser.close();
     await server.stop();

@@ -127,7 +127,10 @@ enum ag_action_type {
   AG_ACTION_ABORT = 11, /* abort request `id` now (its deadline passed); its outcome follows */
   AG_ACTION_TRANSACTION =
       12, /* keep `text` as the sign-in transaction (sessionStorage); none: remove it */
-  AG_ACTION_NAVIGATE = 13 /* go to `text`: code AG_NAVIGATE_ASSIGN or AG_NAVIGATE_REPLACE */
+  AG_ACTION_NAVIGATE = 13, /* go to `text`: code AG_NAVIGATE_ASSIGN or AG_NAVIGATE_REPLACE */
+  AG_ACTION_SIGN =
+      14,            /* sign `text` with the DPoP key for request `id` (ag_client_dpop_signature) */
+  AG_ACTION_KEY = 15 /* load (or make) the DPoP key and give it with ag_client_dpop_key */
 };
 
 enum ag_navigate {
@@ -165,11 +168,13 @@ typedef struct ag_action {
   uint32_t body_len;
   const char *content_type; /* SEND login/refresh: Content-Type of `body`, or NULL */
   const char *text;         /* REJECT: message; PERSIST, BROADCAST: the blob; SESSION: its JSON;
-                       RESOLVE of a token request: the access token (a secret) */
+                       SIGN: the bytes to sign; RESOLVE of a token request: the access token
+                       (a secret) */
   uint32_t text_len;
+  const char *dpop; /* SEND: the DPoP header's value (the proof), or NULL for none */
 } ag_action;
 
-#define AG_ACTION_FIELDS 13
+#define AG_ACTION_FIELDS 14
 
 /* What the embedder needs from the options to execute, resolved with defaults. */
 enum ag_storage { AG_STORAGE_MEMORY = 0, AG_STORAGE_SESSION = 1, AG_STORAGE_LOCAL = 2 };
@@ -179,6 +184,7 @@ typedef struct ag_settings {
   int32_t cross_tab;       /* 1: use BroadcastChannel and the cross-tab lock */
   const char *storage_key; /* the storage key, also the channel and lock name */
   const char *base_url;    /* the resolved base URL (absolute) */
+  int32_t dpop;            /* 1: options.dpop (the core asks for the key with AG_ACTION_KEY) */
 } ag_settings;
 
 /*
@@ -381,6 +387,43 @@ int ag_client_state(const ag_client *client); /* enum ag_state */
 
 /* AG_STATE_INITIALIZING while unknown, else AUTHENTICATED (also while refreshing) or ANONYMOUS. */
 int ag_client_ready_state(const ag_client *client);
+
+/*
+ * DPoP (options.dpop, RFC 9449). The private key stays in WebCrypto; the
+ * core writes every proof and asks for its signature with a SIGN action.
+ *
+ * ag_client_dpop_key: the answer to AG_ACTION_KEY: the public key (a JWK:
+ * kty EC, crv P-256, x, y; no private member) and AG_DPOP_SEED_BYTES random
+ * bytes, from which each proof's jti is derived. What waited for the key
+ * (requests to sign, a loginWithRedirect) goes on. `jwk` NULL: the key could
+ * not be had; what waited for it fails. The core asks again after a sign-out
+ * (logout here or in another tab): the next session may be bound to a new
+ * key. Returns AG_OK, AG_ERR_NOMEM or AG_ERR_INVALID (no dpop option, a bad
+ * key, too few bytes; what waited still waits).
+ *
+ * ag_client_dpop_signature: the signature of a SIGN action's bytes, the 64
+ * raw bytes r || s that WebCrypto's ECDSA gives (NULL, 0: signing failed).
+ * The request then leaves (SEND with `dpop`), or a proof task resolves.
+ *
+ * ag_client_response_headers: the DPoP-Nonce and WWW-Authenticate values of
+ * request `id`'s response (NULL when absent), given just before
+ * ag_client_response. A use_dpop_nonce answer is then sent again, once,
+ * with the new nonce, instead of being answered.
+ *
+ * ag_client_dpop_proof: getDpopProof({method, url}): a proof for the current
+ * access token (ath) and `url`, answered with SIGN, then RESOLVE of `id_out`
+ * with the proof in `text`; or REJECT (NO_TOKEN, BAD_CONFIG).
+ */
+#define AG_DPOP_SEED_BYTES 32
+int ag_client_dpop_key(ag_client *client, ag_ms now, const char *jwk, size_t jwk_len,
+                       const unsigned char *seed, size_t seed_len);
+int ag_client_dpop_signature(ag_client *client, ag_ms now, uint32_t id, const unsigned char *sig,
+                             size_t sig_len);
+int ag_client_response_headers(ag_client *client, uint32_t id, const char *dpop_nonce,
+                               size_t dpop_nonce_len, const char *www_authenticate,
+                               size_t www_authenticate_len);
+int ag_client_dpop_proof(ag_client *client, ag_ms now, const char *method, size_t method_len,
+                         const char *url, size_t url_len, uint32_t *id_out);
 
 /* What guardGlobalFetch does with a raw fetch. */
 enum ag_guard_mode {

@@ -38,6 +38,8 @@ export const ACTION = Object.freeze({
   ABORT: 11,
   TRANSACTION: 12,
   NAVIGATE: 13,
+  SIGN: 14,
+  KEY: 15,
 });
 
 // enum ag_wake: what the page saw when it may have slept.
@@ -82,11 +84,12 @@ export const ACTION_FIELD = Object.freeze({
   content_type: 10,
   text: 11,
   text_len: 12,
+  dpop: 13,
 });
-export const ACTION_FIELDS = 13;
+export const ACTION_FIELDS = 14;
 const ACTION_BYTES = 4 * ACTION_FIELDS;
-// struct ag_settings: storage, cross_tab, storage_key, base_url.
-const SETTINGS_BYTES = 16;
+// struct ag_settings: storage, cross_tab, storage_key, base_url, dpop.
+const SETTINGS_BYTES = 20;
 const ERR_CAP = 256;
 // AG_GUARD_URL_CAP: the room the guard exports need for the URL they judged.
 const GUARD_URL_CAP = 8193;
@@ -343,6 +346,7 @@ export class CoreClient {
         storage: this.#x.HEAP32[i],
         crossTab: this.#x.HEAP32[i + 1] === 1,
         storageKey: this.#core.cstring(u32[i + 2]),
+        dpop: this.#x.HEAP32[i + 4] === 1,
       };
     } finally {
       this.#x._free(ptr);
@@ -416,6 +420,34 @@ export class CoreClient {
     return this.#core.withInputs([body, retryAfter], (b, len, r, rLen) =>
       this.#x._ag_client_response_ex(this.#handle, now, id, status, b, len, r, rLen),
     );
+  }
+
+  /** The answer to KEY: the public JWK as JSON and AG_DPOP_SEED_BYTES random bytes, or nulls. */
+  dpopKey(now, jwkJson, seed) {
+    return this.#core.withInputs([jwkJson, seed], (j, jLen, s, sLen) =>
+      this.#x._ag_client_dpop_key(this.#handle, now, j, jLen, s, sLen),
+    );
+  }
+
+  /** The signature for a SIGN action (64 bytes r || s), or null when signing failed. */
+  dpopSignature(now, id, signature) {
+    return this.#core.withInputs([signature], (s, len) =>
+      this.#x._ag_client_dpop_signature(this.#handle, now, id, s, len),
+    );
+  }
+
+  /** The DPoP-Nonce and WWW-Authenticate values of request `id`'s response (null when absent). */
+  responseHeaders(id, dpopNonce, wwwAuthenticate) {
+    return this.#core.withInputs([dpopNonce, wwwAuthenticate], (n, nLen, w, wLen) =>
+      this.#x._ag_client_response_headers(this.#handle, id, n, nLen, w, wLen),
+    );
+  }
+
+  dpopProof(now, method, url) {
+    const rc = this.#core.withInputs([method, url], (m, mLen, u, uLen) =>
+      this.#x._ag_client_dpop_proof(this.#handle, now, m, mLen, u, uLen, this.#out),
+    );
+    return this.#idOrThrow(rc, `gate.getDpopProof(${method} ${url})`);
   }
 
   networkError(now, id) {
@@ -513,6 +545,7 @@ export class CoreClient {
       body: core.bytes(u32[i + F.body], u32[i + F.body_len]),
       contentType: core.cstring(u32[i + F.content_type]),
       text: core.text(u32[i + F.text], u32[i + F.text_len]),
+      dpop: core.cstring(u32[i + F.dpop]),
     };
   }
 

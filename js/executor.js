@@ -19,6 +19,7 @@ import {
   credentialsValue,
   loadCore,
 } from './core.js';
+import { openDpopKeys } from './dpop.js';
 import { currentUrl, navigate, openTransactions, randomBytes } from './oidc.js';
 import { openStorage } from './storage.js';
 import { openTabs } from './tabs.js';
@@ -45,6 +46,9 @@ export class Executor {
   #draining = false;
   #pendingTokens = null; // setTokens() before the core was loaded
   #openError = null; // why the client could not be created (BAD_CONFIG, load failure)
+  #dpopEnvironment;
+  #dpop = null; // the key store with options.dpop
+  #key = null; // the promise of the key last given to the core: {privateKey, jwk}
   #calls = new Map(); // id → {resolve, reject, signal?, onAbort?, response?, status?, failure?, ...request}
   #listeners = new Set();
   #sessionListeners = new Set();
@@ -56,7 +60,8 @@ export class Executor {
    * @param {{optionsJson: string, fetch?: typeof fetch, now?: () => number,
    *          storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>}} options
    */
-  constructor({ optionsJson, fetch, now, storageArea }) {
+  constructor({ optionsJson, fetch, now, storageArea, dpopEnvironment }) {
+    this.#dpopEnvironment = dpopEnvironment ?? {};
     this.#fetch = fetch;
     this.#now = now ?? Date.now;
     this.#storageArea = storageArea;
@@ -74,6 +79,7 @@ export class Executor {
     const client = new CoreClient(core, optionsJson, pageOrigin);
     this.#client = client;
     const settings = client.settings();
+    if (settings.dpop) this.#dpop = openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
     this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
     this.#transactions = openTransactions(settings.storageKey);
     this.#tabs = openTabs({
@@ -104,6 +110,33 @@ export class Executor {
       this.#pendingTokens = null;
     }
     this.#drain();
+  }
+
+  /**
+   * The core's KEY: reads the DPoP key from IndexedDB afresh (another tab may have made a new one
+   * since the last sign-out), or makes it under the cross-tab lock, and gives its public half.
+   */
+  #loadKey() {
+    const loading = this.#dpop.load();
+    this.#key = loading;
+    loading.then(
+      (key) => this.#feedLater((c, now) => c.dpopKey(now, key.jwk, this.#dpop.seed())),
+      (error) => {
+        console.error(new Error('authgate: the DPoP key could not be made or read', { cause: error }));
+        this.#feedLater((c, now) => c.dpopKey(now, null, null));
+      },
+    );
+  }
+
+  /** A proof for getAccessToken()'s token, for requests outside gate.fetch (WebSocket, SSE, SDKs). */
+  async getDpopProof(request) {
+    const { method, url } = request ?? {};
+    if (typeof method !== 'string' || typeof url !== 'string') {
+      throw new AuthGateError('BAD_CONFIG', 'gate.getDpopProof(): pass {method, url}, e.g. {method: "GET", url: "/events"}.');
+    }
+    await this.ready();
+    const client = await this.client();
+    return this.#track(client.dpopProof(this.#now(), method, url), { proof: true });
   }
 
   /** The open client, once the core is loaded; rejects with the BAD_CONFIG (or load) error, or after destroy(). */
@@ -199,7 +232,13 @@ export class Executor {
       throw new AuthGateError('BAD_CONFIG', 'gate.logout(): `redirect` must be a boolean (default true).');
     }
     const client = await this.client();
-    return this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+    const done = this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+    if (!this.#dpop) return done;
+    // The revocation was signed with the key: it goes once the logout is over, and the next
+    // sign-in makes a new one.
+    const result = await done;
+    await this.#dpop.remove().catch(() => {});
+    return result;
   }
 
   async loginWithRedirect(options) {
@@ -361,7 +400,7 @@ export class Executor {
       case ACTION.RESOLVE: {
         const entry = this.#calls.get(action.id);
         let value = entry?.login ? undefined : entry?.response;
-        if (entry?.token) value = action.text;
+        if (entry?.token || entry?.proof) value = action.text;
         else if (entry?.task) value = action.text ? JSON.parse(action.text) : undefined;
         this.#settle(action.id, 'resolve', value);
         break;
@@ -372,6 +411,12 @@ export class Executor {
       case ACTION.SESSION:
         this.#session = JSON.parse(action.text);
         this.#tell(this.#sessionListeners, this.#session);
+        break;
+      case ACTION.SIGN:
+        this.#sign(action.id, action.text);
+        break;
+      case ACTION.KEY:
+        this.#loadKey();
         break;
       case ACTION.TRANSACTION:
         this.#transactions.write(action.text);
@@ -401,6 +446,24 @@ export class Executor {
         this.#notify(this.#core.stateName(action.code));
         break;
     }
+  }
+
+  /** Signs the core's bytes with the DPoP key; a failure is reported as no signature. */
+  async #sign(id, text) {
+    let signature = null;
+    try {
+      const key = await this.#key; // the core only signs with a key it was given
+      signature = await this.#dpop.sign(key.privateKey, text);
+    } catch (error) {
+      const entry = this.#calls.get(id);
+      if (entry) entry.failure = error;
+    }
+    this.#feedLater((c, now) => c.dpopSignature(now, id, signature));
+  }
+
+  /** An answer the core must get (a signature, the key): out of memory it changed nothing, so again later. */
+  #feedLater(event) {
+    if (this.#feed(event) === AG_ERR_NOMEM) this.#later(() => this.#feedLater(event));
   }
 
   #reject(action) {
@@ -514,7 +577,7 @@ export class Executor {
     const retryAfter = response.headers.get('retry-after');
     this.#feedOutcome(
       id,
-      (c, now) => c.response(now, id, response.status, null, retryAfter),
+      (c, now) => respondHeaders(c, id, response) ?? c.response(now, id, response.status, null, retryAfter),
       `gate.fetch(${action.method} ${action.url})`,
     );
   }
@@ -526,14 +589,17 @@ export class Executor {
     const own = this.#calls.get(id);
     if (own) own.controller = controller;
     const init = { method: action.method, body: action.body, signal: controller.signal };
-    if (action.contentType !== null) init.headers = { 'Content-Type': action.contentType };
+    init.headers = {};
+    if (action.contentType !== null) init.headers['Content-Type'] = action.contentType;
+    if (action.dpop !== null) init.headers.DPoP = action.dpop;
     if (action.code === SEND_REVOKE) init.keepalive = true; // it may outlive the page (logout redirects)
     const credentials = credentialsName(action.credentials);
     if (credentials) init.credentials = credentials;
     let status;
     let body;
+    let response;
     try {
-      const response = await this.fetchImpl().call(globalThis, action.url, init);
+      response = await this.fetchImpl().call(globalThis, action.url, init);
       status = response.status;
       body = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
@@ -544,7 +610,11 @@ export class Executor {
     }
     const entry = this.#calls.get(id);
     if (entry) entry.status = status;
-    this.#feedOutcome(id, (c, now) => c.response(now, id, status, body), `${action.method} ${action.url}`);
+    this.#feedOutcome(
+      id,
+      (c, now) => respondHeaders(c, id, response) ?? c.response(now, id, status, body),
+      `${action.method} ${action.url}`,
+    );
   }
 }
 
@@ -587,9 +657,22 @@ async function describeCall(input, init) {
   };
 }
 
+/**
+ * Gives the core the response headers it reads for DPoP (null when absent or
+ * not exposed by CORS). Returns AG_ERR_NOMEM when they could not be taken (the
+ * core changed nothing: the response is then not fed either), else undefined.
+ */
+function respondHeaders(client, id, response) {
+  const headers = response.headers;
+  if (!headers?.get) return undefined;
+  const rc = client.responseHeaders(id, headers.get('DPoP-Nonce'), headers.get('WWW-Authenticate'));
+  return rc === AG_ERR_NOMEM ? rc : undefined;
+}
+
 function buildRequest(call, action, signal) {
   const headers = new Headers(call.headers);
   if (action.authorization !== null) headers.set('Authorization', action.authorization);
+  if (action.dpop !== null) headers.set('DPoP', action.dpop);
   const init = { ...call.init, method: action.method, headers, body: call.body, signal };
   const credentials = credentialsName(action.credentials);
   if (credentials) init.credentials = credentials;

@@ -64,6 +64,17 @@ export interface AuthGateOptions {
    * });
    */
   oidc?: AuthGateOidcOptions;
+  /**
+   * DPoP (RFC 9449, needs `oidc`): tokens bound to a non-extractable P-256
+   * key made with WebCrypto and kept in IndexedDB (database `authgate`, one
+   * key per storageKey, shared by the tabs, deleted on logout). Calls carry
+   * `Authorization: DPoP <token>` and a `DPoP` proof written by the core; a
+   * `use_dpop_nonce` answer is retried once with the server's nonce. The
+   * provider must issue `token_type: "DPoP"`. Default false.
+   * @example
+   * createAuthGate({ baseUrl: 'https://api.example', oidc: { issuer, clientId, redirectUri }, dpop: true });
+   */
+  dpop?: boolean;
 
   /**
    * Extension, for tests and non-browser runtimes: the fetch the gate sends
@@ -81,6 +92,12 @@ export interface AuthGateOptions {
    * 'session' or 'local' persist to (default sessionStorage / localStorage).
    */
   storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  /** Extension, for tests: the WebCrypto that makes and uses the DPoP key (default globalThis.crypto). */
+  crypto?: Crypto;
+  /** Extension, for tests: where the DPoP key is kept (default globalThis.indexedDB). */
+  indexedDB?: IDBFactory;
+  /** Extension, for tests: the lock under which one tab makes the DPoP key (default navigator.locks; null: none). */
+  locks?: LockManager | null;
 }
 
 /**
@@ -248,6 +265,18 @@ export interface AuthGate {
    * router.replace(returnTo ?? '/');
    */
   handleRedirectCallback(url?: string): Promise<{ returnTo: string | null }>;
+
+  /**
+   * With `dpop`: a DPoP proof for the current access token (its `ath`) and
+   * `url` (resolved against baseUrl; its query and fragment are not part of
+   * the proof), for requests outside gate.fetch: WebSocket handshakes, SSE,
+   * SDKs that take the token. Waits for readiness. Rejects NO_TOKEN when
+   * anonymous, BAD_CONFIG without `dpop`.
+   * @example
+   * const proof = await gate.getDpopProof({ method: 'GET', url: '/events' });
+   * await fetchEventSource(`${api}/events`, { headers: { Authorization: `DPoP ${token}`, DPoP: proof } });
+   */
+  getDpopProof(request: { method: string; url: string }): Promise<string>;
 
   /**
    * fetch, through the gate: relative paths resolve against baseUrl,

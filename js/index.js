@@ -37,6 +37,7 @@ export function createAuthGate(options) {
     logout: (options) => exec.logout(options),
     loginWithRedirect: (options) => exec.loginWithRedirect(options),
     handleRedirectCallback: (url) => exec.handleRedirectCallback(url),
+    getDpopProof: (request) => exec.getDpopProof(request),
     fetch: (input, init) => exec.fetch(input, init),
     subscribe: (listener) => exec.subscribe(listener),
     guardGlobalFetch(mode) {
@@ -84,7 +85,8 @@ function guardVerdict(exec, optionsJson) {
   };
 }
 
-// Types only. The JS-only extensions (fetch, now, storageArea) stay here; the core gets the rest as JSON.
+// Types only. The JS-only extensions (fetch, now, storageArea, the DPoP key's crypto, indexedDB and
+// locks) stay here; the core gets the rest as JSON.
 function checkOptions(options) {
   const fail = (what) => {
     throw new AuthGateError('BAD_CONFIG', `createAuthGate(): ${what}.`);
@@ -93,7 +95,7 @@ function checkOptions(options) {
     fail('pass an options object, e.g. createAuthGate({ baseUrl: "/" })');
   }
   if (typeof options.baseUrl !== 'string') fail('`baseUrl` must be a string, e.g. "https://api.example" or "/"');
-  const { fetch, now, storageArea, ...coreOptions } = options;
+  const { fetch, now, storageArea, crypto, indexedDB, locks, ...coreOptions } = options;
   for (const [name, value] of Object.entries({ fetch, now })) {
     if (value !== undefined && typeof value !== 'function') fail(`\`${name}\` must be a function`);
   }
@@ -106,5 +108,5 @@ function checkOptions(options) {
   } catch (error) {
     fail(`the options must be JSON-serialisable (${error.message})`);
   }
-  return { optionsJson, fetch, now, storageArea };
+  return { optionsJson, fetch, now, storageArea, dpopEnvironment: { crypto, indexedDB, locks } };
 }

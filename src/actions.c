@@ -35,6 +35,7 @@ AG_FIELD_AT(body_len, 9);
 AG_FIELD_AT(content_type, 10);
 AG_FIELD_AT(text, 11);
 AG_FIELD_AT(text_len, 12);
+AG_FIELD_AT(dpop, 13);
 #endif
 
 int ag_actions_reserve(ag_client *c, size_t extra) {
@@ -109,7 +110,8 @@ static void fill_send(const ag_client *c, const call *k, ag_action *out) {
   out->body = k->body;
   out->body_len = k->body ? (uint32_t)k->body_len : 0;
   out->content_type = k->content_type;
-  if (needs_bearer(k)) out->authorization = c->bearer;
+  if (needs_bearer(k)) out->authorization = k->dpop_auth ? k->dpop_auth : c->bearer;
+  out->dpop = k->proof;
 }
 
 int ag_client_next_action(ag_client *c, ag_action *out) {
@@ -126,8 +128,12 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
     c->current_text = p.text;
     out->text = p.text ? p.text : p.fixed;
     out->text_len = out->text ? (uint32_t)strlen(out->text) : 0;
+    call *k = p.type == AG_ACTION_SEND || p.type == AG_ACTION_SIGN ? ag_call_find(c, p.id) : NULL;
+    if (p.type == AG_ACTION_SIGN && (!k || !k->signing)) { /* cancelled: nothing to sign */
+      ag_actions_clear_current(c);
+      continue;
+    }
     if (p.type != AG_ACTION_SEND) return 1;
-    call *k = ag_call_find(c, p.id);
     if (!k || !k->in_flight) { /* cancelled before it was drained */
       ag_actions_clear_current(c);
       continue;

@@ -52,12 +52,12 @@ static bool token_fresh(const ag_client *c, ag_ms now) {
   return ag_token_usable(c, now) && (c->tok.expires_at <= 0 || now < refresh_due(c));
 }
 
-/* "Bearer <access>" into *out (NULL when there is no access token). */
-static int make_bearer(const ag_tokens *t, char **out) {
+/* "Bearer <access>" (DPoP: "DPoP <access>") into *out (NULL when there is no access token). */
+static int make_bearer(const ag_tokens *t, bool dpop, char **out) {
   *out = NULL;
   if (!t->access) return AG_OK;
   ag_buf b = {0};
-  ag_buf_puts(&b, "Bearer ");
+  ag_buf_puts(&b, dpop ? "DPoP " : "Bearer "); /* RFC 9449 section 7.1 */
   ag_buf_puts(&b, t->access);
   *out = ag_buf_take(&b);
   return *out ? AG_OK : AG_ERR_NOMEM;
@@ -115,13 +115,7 @@ static void hand_token(ag_client *c, call *k) {
                           "nothing changed. Retry it");
 }
 
-static void send_call(ag_client *c, call *k, ag_ms now) {
-  ag_call_unwait(c, k);
-  if (k->token_only) {
-    hand_token(c, k);
-    return;
-  }
-  k->sent_gen = c->gen;
+void ag_send_now(ag_client *c, call *k, ag_ms now) {
   k->in_flight = true;
   /* Each attempt gets its own deadline, the replay and the retries too. */
   if (k->timeout_ms > 0) ag_timer_arm(c, k, TIMER_ATTEMPT, now + k->timeout_ms);
@@ -132,6 +126,17 @@ static void send_call(ag_client *c, call *k, ag_ms now) {
 /* The bound on the core's own login and refresh requests. */
 static ag_ms own_request_timeout(const ag_client *c) {
   return c->cfg.timeout_ms > 0 ? c->cfg.timeout_ms : AG_OWN_REQUEST_TIMEOUT_MS;
+}
+
+static void send_call(ag_client *c, call *k, ag_ms now) {
+  ag_call_unwait(c, k);
+  if (k->token_only) {
+    hand_token(c, k);
+    return;
+  }
+  k->sent_gen = c->gen;
+  if (ag_dpop_sign_first(c, k, now)) return; /* SEND once the proof is signed */
+  ag_send_now(c, k, now);
 }
 
 /* Cannot fail: without memory for the whole message, the reason alone goes out. */
@@ -292,7 +297,7 @@ static int prepare_adoption(const ag_client *c, const ag_tokens *t, const char *
   memset(a, 0, sizeof *a);
   bool persist = share && c->cfg.storage != AG_STORAGE_MEMORY;
   bool broadcast = share && c->cfg.cross_tab;
-  int rc = make_bearer(t, &a->bearer);
+  int rc = make_bearer(t, c->cfg.dpop, &a->bearer);
   if (rc == AG_OK) rc = prepare_session(c, t, scope, claims, now, &a->session);
   if (rc == AG_OK && persist && !(a->persist = ag_blob_write(t, gen))) rc = AG_ERR_NOMEM;
   if (rc == AG_OK && broadcast && !(a->broadcast = ag_blob_write(t, gen))) rc = AG_ERR_NOMEM;
@@ -376,7 +381,8 @@ int ag_client_new(ag_client **out, const char *options_json, size_t options_len,
     ag_free(c);
     return rc;
   }
-  if (ag_oidc_flow_new(c) != AG_OK) {
+  if (ag_oidc_flow_new(c) != AG_OK || ag_dpop_flow_new(c) != AG_OK) {
+    ag_oidc_flow_free(c);
     ag_config_free(&c->cfg);
     ag_free(c);
     return AG_ERR_NOMEM;
@@ -390,6 +396,7 @@ void ag_client_free(ag_client *c) {
   if (!c) return;
   ag_oidc_flow_free(c);
   ag_calls_free_all(c);
+  ag_dpop_flow_free(c);
   ag_actions_free_all(c);
   forget_tokens(c);
   ag_free(c->scratch);
@@ -404,6 +411,7 @@ void ag_client_settings(const ag_client *c, ag_settings *out) {
   out->cross_tab = c->cfg.cross_tab;
   out->storage_key = c->cfg.storage_key;
   out->base_url = c->cfg.base_url;
+  out->dpop = c->cfg.dpop;
 }
 
 int ag_finish(ag_client *c, int rc) {
@@ -439,7 +447,7 @@ static int start_from_blob(ag_client *c, ag_ms now, const char *blob, size_t blo
     return AG_OK;
   }
   bool usable = t.access && (t.expires_at <= 0 || now < t.expires_at);
-  if (make_bearer(&t, &bearer) != AG_OK ||
+  if (make_bearer(&t, c->cfg.dpop, &bearer) != AG_OK ||
       (usable && prepare_session(c, &t, NULL, NULL, now, session) != AG_OK)) {
     ag_free_secret(bearer);
     ag_tokens_clear(&t);
@@ -681,6 +689,10 @@ int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, cons
   int rc;
   call *k = request_ended(c, id, &rc);
   if (!k) return rc;
+  if (ag_dpop_nonce_retry(c, k, status, body, body_len)) {
+    send_call(c, k, now); /* the same request, once, with the nonce it was given */
+    return ag_finish(c, AG_OK);
+  }
   if (k->kind != AG_SEND_CALL)
     return ag_finish(c, on_auth_response(c, k, now, status, body, body_len));
   bool gate_token = k->route == AG_ROUTE_PROTECTED && !k->own_auth;
@@ -692,6 +704,7 @@ int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, cons
   }
   /* 401 on the gate's token: one refresh, one replay, never a loop. */
   k->awaiting_replay = true;
+  k->nonce_retried = false; /* the replay is a new request: it may meet a nonce challenge too */
   if (k->sent_gen != c->gen && ag_token_usable(c, now)) {
     k->replay = true; /* the token was renewed meanwhile: replay with it */
     send_call(c, k, now);
@@ -853,10 +866,7 @@ static int on_auth_response(ag_client *c, call *k, ag_ms now, int status, const 
   return on_login_response(c, k, now, status, body, len);
 }
 
-int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
-  int rc;
-  call *k = request_ended(c, id, &rc);
-  if (!k) return rc;
+static void network_failure(ag_client *c, call *k, ag_ms now) {
   if (ag_oidc_owns(k->kind)) {
     ag_oidc_network_error(c, k, now);
   } else if (k->kind == AG_SEND_REFRESH) {
@@ -870,7 +880,19 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
     reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
     settle_waiting(c, now); /* a failed login: calls that waited for it */
   }
+}
+
+int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
+  int rc;
+  call *k = request_ended(c, id, &rc);
+  if (!k) return rc;
+  network_failure(c, k, now);
   return ag_finish(c, AG_OK);
+}
+
+void ag_request_failed(ag_client *c, call *k, ag_ms now, int code, const char *why) {
+  if (k->kind == AG_SEND_CALL) reject_call(c, k, code, why);
+  else network_failure(c, k, now); /* the core's own request: as if it got no answer */
 }
 
 int ag_client_cancel(ag_client *c, ag_ms now, uint32_t id) {
@@ -925,6 +947,7 @@ int ag_client_set_tokens(ag_client *c, ag_ms now, const char *json, size_t len) 
 /* Signed out, here or in another tab: no tokens, no refresh, anonymous, waiting calls told. */
 void ag_sign_out(ag_client *c, uint64_t gen, const char *why) {
   forget_tokens(c);
+  ag_dpop_forget_key(c);
   c->gen = gen;
   refresh_over(c); /* a refresh still in flight was for the old tokens */
   c->initial_refresh = false;

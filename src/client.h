@@ -41,7 +41,16 @@ typedef struct call {
   char *url;  /* final absolute URL */
   char *body; /* login/refresh body (a secret) */
   size_t body_len;
-  const char *content_type;   /* static string */
+  const char *content_type; /* static string */
+  /* DPoP (dpop_flow.c) */
+  bool signing;               /* SIGN emitted, the signature not back yet */
+  bool key_wait;              /* to be signed once the key comes (AG_ACTION_KEY) */
+  bool nonce_retried;         /* this request was already sent again with a new nonce */
+  bool nonce_challenge;       /* its response's WWW-Authenticate asked for a nonce */
+  bool got_nonce;             /* its response carried a DPoP-Nonce */
+  char *dpop_input;           /* the signing input of its proof */
+  char *proof;                /* the DPoP header of the SEND */
+  char *dpop_auth;            /* "DPoP <access>" as signed (ath), a secret */
   struct call *hnext;         /* hash chain */
   struct call *wprev, *wnext; /* wait FIFO */
 } call;
@@ -57,13 +66,20 @@ typedef struct pending {
 typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
 /*
  * Actions an entry point may push besides those of its calls (state changes,
- * session, lock, unlock, persist, broadcast, clear storage): every entry point
- * reserves ring room for AG_ACTIONS_PER_CALL per call plus this many before
- * changing anything.
+ * session, lock, unlock, persist, broadcast, clear storage, the DPoP KEY
+ * question): every entry point reserves ring room for AG_ACTIONS_PER_CALL per
+ * call plus this many before changing anything.
  */
 #define AG_ACTION_SLACK 16
-/* A call whose deadline passes takes two in one event: ABORT, then REJECT TIMEOUT. */
+/*
+ * A call whose deadline passes takes two in one event: ABORT, then REJECT TIMEOUT.
+ * With DPoP a call takes one more kind, SIGN, never with another of its own in
+ * the same event (it is signed, then sent when the signature comes).
+ */
 #define AG_ACTIONS_PER_CALL 2
+typedef struct ag_dpop_flow ag_dpop_flow; /* dpop_flow.c */
+
+#define PROOF_TASK 101 /* a getDpopProof record: signed, never sent (not an enum ag_send_kind) */
 
 struct ag_client {
   ag_config cfg;
@@ -113,6 +129,7 @@ struct ag_client {
   bool session_visible; /* the last SESSION action carried a session (not null) */
 
   ag_oidc_flow *oidc; /* the OpenID state, NULL without options.oidc */
+  ag_dpop_flow *dpop; /* the DPoP key and nonces, NULL without options.dpop */
 
   /* actions: a ring */
   pending *actions;
@@ -220,7 +237,30 @@ ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation
 char *ag_oidc_session_claims(const ag_client *c);
 const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
 const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
+void ag_oidc_key_settled(ag_client *c, ag_ms now); /* the DPoP key came (or not): a login goes on */
 void ag_oidc_tick(ag_client *c, ag_ms now);
+
+/* client.c, for dpop_flow.c */
+void ag_send_now(ag_client *c, call *k,
+                 ag_ms now); /* the SEND itself (the proof, if any, is ready) */
+/* A request that cannot leave (no proof): an app call rejects `why`; the core's own fail as
+ * on the network. */
+void ag_request_failed(ag_client *c, call *k, ag_ms now, int code, const char *why);
+
+/* dpop_flow.c: DPoP in the state machine */
+int ag_dpop_flow_new(ag_client *c); /* allocates c->dpop when options.dpop is set */
+void ag_dpop_flow_free(ag_client *c);
+/* Whether request `k` carries a proof; if so it is signed first: SIGN now, SEND later. */
+bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now);
+/* A use_dpop_nonce answer to `k` that is to be sent again (once) with the new nonce. */
+bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, size_t len);
+const char *ag_dpop_jkt(const ag_client *c); /* the key's thumbprint, NULL without a key */
+/* No key yet: asks for it (AG_ACTION_KEY, once); the caller waits for ag_client_dpop_key. */
+void ag_dpop_want_key(ag_client *c);
+void ag_dpop_forget_key(ag_client *c); /* signed out: the next session may have a new key */
+/* While held, forgetting waits: logout signs its revocation first. Releasing forgets then. */
+void ag_dpop_hold_key(ag_client *c, bool hold);
+void ag_call_forget_proof(call *k); /* wipes and frees a call's DPoP strings */
 
 /* requests.c */
 int ag_build_login_body(ag_client *c, call *k, const char *credentials_json, size_t len);

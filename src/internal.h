@@ -306,6 +306,7 @@ typedef struct ag_config {
   ag_retry_policy retry; /* the default for app calls */
   int credentials;       /* enum ag_credentials for baseUrl's origin */
   bool cross_tab;
+  bool dpop;                    /* options.dpop: tokens bound to the DPoP key (needs oidc) */
   struct ag_oidc_options *oidc; /* the oidc option (oidc.h), NULL without it */
 } ag_config;
 

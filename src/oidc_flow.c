@@ -224,9 +224,23 @@ static char *discovery_reason(const ag_client *c) {
 
 /* ---- loginWithRedirect ---- */
 
+/* RFC 9449 section 10: the code is bound to the key's thumbprint from the start. */
+static char *with_dpop_jkt(char *url, const char *jkt) {
+  ag_buf b = {0};
+  ag_buf_puts(&b, url);
+  ag_buf_puts(&b, strchr(url, '?') ? "&dpop_jkt=" : "?dpop_jkt=");
+  ag_buf_puts(&b, jkt); /* base64url: nothing to escape */
+  ag_free(url);
+  return ag_buf_take(&b);
+}
+
 static void authorize(ag_client *c, uint32_t id, ag_ms now) {
   ag_oidc_flow *f = c->oidc;
   char *url, *txn, *msg;
+  if (c->cfg.dpop && !ag_dpop_jkt(c)) { /* dpop_jkt names the key: wait for it */
+    ag_dpop_want_key(c);
+    return;
+  }
   int rc = ag_oidc_authorize(c->cfg.oidc, &f->provider, f->random, sizeof f->random,
                              f->has_return_to ? f->return_to : NULL, f->return_to_len, f->params,
                              f->params_len, now, &url, &txn, &msg);
@@ -240,8 +254,10 @@ static void authorize(ag_client *c, uint32_t id, ag_ms now) {
     reject_task(c, id, rc, msg);
     return;
   }
+  if (c->cfg.dpop) url = with_dpop_jkt(url, ag_dpop_jkt(c));
+  if (!url) c->oom = true;
   ag_action_push(c, AG_ACTION_TRANSACTION, 0, 0, txn);
-  ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
+  if (url) ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
   resolve_task(c, id, NULL);
 }
 
@@ -251,7 +267,9 @@ static void continue_login(ag_client *c, ag_ms now) {
   if (f->discovery == DISCOVERY_DONE) authorize(c, id, now);
   else if (f->discovery == DISCOVERY_FAILED) {
     forget_login(f);
-    reject_task(c, id, AG_CODE_PROVIDER_ERROR, discovery_reason(c));
+    char *why = discovery_reason(c);
+    reject_task(c, id, AG_CODE_PROVIDER_ERROR, why ? message("loginWithRedirect: ", why) : NULL);
+    ag_free(why);
   }
 }
 
@@ -314,8 +332,23 @@ static void answer_joined(ag_client *c, uint32_t id) {
   else reject_task(c, id, f->outcome_code, dup(f->outcome_text));
 }
 
+/* "handleRedirectCallback(<page without query>): <why>": the code in the query is a secret. */
+static char *callback_message(const ag_oidc_flow *f, char *why) {
+  ag_buf m = {0};
+  const char *url = f->cb_url ? f->cb_url : "";
+  size_t n = 0;
+  while (url[n] && url[n] != '?' && url[n] != '#') n++;
+  ag_buf_puts(&m, "handleRedirectCallback(");
+  ag_buf_put(&m, url, n);
+  ag_buf_puts(&m, "): ");
+  ag_buf_puts(&m, why);
+  ag_free(why);
+  return ag_buf_take(&m);
+}
+
 static void settle_callback(ag_client *c, ag_ms now, int code, char *text) {
   ag_oidc_flow *f = c->oidc;
+  if (code != AG_CODE_NONE && text) text = callback_message(f, text);
   bool waited = f->cb == CB_WAITING || f->cb == CB_EXCHANGING;
   f->cb = CB_SETTLED;
   f->outcome_code = code;
@@ -476,6 +509,19 @@ static char *held_sub(const ag_client *c, bool *oom) {
   return out;
 }
 
+/* With dpop, a token the provider did not bind to the key is refused: it would be a bearer. */
+static int check_token_type(const ag_client *c, const ag_oidc_grant *g, char **msg) {
+  if (!c->cfg.dpop || (g->token_type && !strcmp(g->token_type, "DPoP"))) return AG_OK;
+  *msg = message("the token endpoint answered token_type ", g->token_type);
+  if (*msg) {
+    char *full = message(*msg, ", not DPoP: the provider did not bind the token to the DPoP key "
+                               "(enable DPoP for this client at the provider)");
+    ag_free(*msg);
+    *msg = full;
+  }
+  return *msg ? AG_CODE_PROVIDER_ERROR : AG_ERR_NOMEM;
+}
+
 /* Checks the ID token of a grant (`nonce` NULL: a refresh); on AG_OK the tokens carry it. */
 static int take_id_token(ag_client *c, ag_tokens *t, ag_oidc_grant *g, const char *nonce, ag_ms now,
                          char **msg) {
@@ -512,6 +558,7 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
     return;
   }
   rc = ag_oidc_grant_parse(&g, body, len, true, &msg);
+  if (rc == AG_OK) rc = check_token_type(c, &g, &msg);
   if (rc == AG_OK) rc = take_id_token(c, &t, &g, f->txn.nonce, now, &msg);
   if (rc != AG_OK) {
     ag_tokens_clear(&t);
@@ -560,6 +607,7 @@ int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t 
   ag_oidc_grant g;
   *msg = NULL;
   int rc = ag_oidc_grant_parse(&g, body, len, false, msg);
+  if (rc == AG_OK) rc = check_token_type(c, &g, msg);
   if (rc == AG_OK && g.id_token) rc = take_id_token(c, t, &g, NULL, now, msg);
   else if (rc == AG_OK && c->tok.id_token) { /* no new ID token: the old one still names the user */
     t->id_token = c->tok.id_token;
@@ -607,6 +655,7 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
     f->end_session_url = ag_oidc_end_session_url(c->cfg.oidc, &f->provider, c->tok.id_token);
     if (!f->end_session_url && f->provider.end_session_endpoint) c->oom = true;
   }
+  ag_dpop_hold_key(c, true); /* the revocation is signed with the key of the session it ends */
   int rc = ag_client_logout(c, now); /* here and in every tab, before anything leaves */
   if (f) {
     ag_free(f->scope);
@@ -614,6 +663,7 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   }
   if (rc != AG_OK) c->oom = true;
   if (!f) {
+    ag_dpop_hold_key(c, false);
     resolve_task(c, k->id, NULL);
     return ag_finish(c, AG_OK);
   }
@@ -621,13 +671,13 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   call *r = revoke ? own_request(c, AG_SEND_REVOKE, "POST", f->provider.revocation_endpoint, revoke)
                    : NULL;
   if (revoke && !r) c->oom = true;
-  if (!r) {
-    finish_logout(c);
-    return ag_finish(c, AG_OK);
+  if (r) {
+    f->revoke_id = r->id;
+    f->logout_deadline = now + REVOKE_WAIT_MS;
+    ag_send_call(c, r, now); /* its proof is written here, with the held key */
   }
-  f->revoke_id = r->id;
-  f->logout_deadline = now + REVOKE_WAIT_MS;
-  ag_send_call(c, r, now);
+  ag_dpop_hold_key(c, false);
+  if (!r) finish_logout(c);
   return ag_finish(c, AG_OK);
 }
 
@@ -681,6 +731,21 @@ void ag_oidc_network_error(ag_client *c, call *k, ag_ms now) {
 }
 
 ag_ms ag_oidc_deadline(const ag_client *c) { return c->oidc ? c->oidc->logout_deadline : 0; }
+
+void ag_oidc_key_settled(ag_client *c, ag_ms now) {
+  ag_oidc_flow *f = c->oidc;
+  if (!f || !f->login_id || f->discovery != DISCOVERY_DONE) return;
+  uint32_t id = f->login_id;
+  if (ag_dpop_jkt(c)) {
+    authorize(c, id, now);
+    return;
+  }
+  forget_login(f);
+  reject_task(c, id, AG_CODE_BAD_CONFIG,
+              message("loginWithRedirect: the DPoP key could not be made or read (WebCrypto or "
+                      "IndexedDB refused)",
+                      NULL));
+}
 
 void ag_oidc_tick(ag_client *c, ag_ms now) {
   if (c->oidc && c->oidc->logout_id && now >= c->oidc->logout_deadline) finish_logout(c);

@@ -238,14 +238,11 @@ static int parse_token_fields(parse_ctx *p, const cJSON *tf) {
   return p->rc;
 }
 
-static const char *const known_keys[] = {"baseUrl",        "protect",
-                                         "public",         "trustedOrigins",
-                                         "login",          "refresh",
-                                         "tokenFields",    "storage",
-                                         "storageKey",     "refreshSkewSeconds",
-                                         "readyTimeoutMs", "credentials",
-                                         "crossTab",       "timeoutMs",
-                                         "retry",          NULL};
+static const char *const known_keys[] = {
+    "baseUrl",        "protect",     "public",   "trustedOrigins", "login",
+    "refresh",        "tokenFields", "storage",  "storageKey",     "refreshSkewSeconds",
+    "readyTimeoutMs", "credentials", "crossTab", "timeoutMs",      "retry",
+    "dpop",           NULL};
 
 static int check_keys(parse_ctx *p, const cJSON *root) {
   const cJSON *el;
@@ -327,6 +324,12 @@ static int parse_root(parse_ctx *p, const cJSON *root, const char *page_origin, 
   if (cross && !cJSON_IsBool(cross))
     return fail(p, AG_ERR_BAD_CONFIG, "crossTab", " must be a boolean");
   if (cross) c->cross_tab = cJSON_IsTrue(cross);
+  const cJSON *dpop = cJSON_GetObjectItemCaseSensitive(root, "dpop");
+  if (dpop && !cJSON_IsBool(dpop)) return fail(p, AG_ERR_BAD_CONFIG, "dpop", " must be a boolean");
+  c->dpop = cJSON_IsTrue(dpop);
+  if (c->dpop && !c->oidc)
+    return fail(p, AG_ERR_BAD_CONFIG, "dpop",
+                " needs oidc: DPoP binds the tokens an OpenID provider issues");
   return parse_calls(p, root);
 }
 

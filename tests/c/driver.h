@@ -16,7 +16,7 @@
 typedef struct logged {
   int type, code, credentials, replay;
   uint32_t id;
-  char *url, *method, *authorization, *body, *content_type, *text;
+  char *url, *method, *authorization, *body, *content_type, *text, *dpop;
 } logged;
 
 typedef struct driver {
@@ -37,7 +37,7 @@ static inline void drv_reset_log(driver *d) {
   for (int i = 0; i < d->n; i++) {
     logged *l = &d->log[i];
     free(l->url), free(l->method), free(l->authorization), free(l->body), free(l->content_type),
-        free(l->text);
+        free(l->text), free(l->dpop);
   }
   d->n = 0;
 }
@@ -58,6 +58,7 @@ static inline int drv_drain(driver *d) {
     l->body = dup_or_null(a.body, a.body_len);
     l->content_type = dup_or_null(a.content_type, a.content_type ? strlen(a.content_type) : 0);
     l->text = dup_or_null(a.text, a.text_len);
+    l->dpop = dup_or_null(a.dpop, a.dpop ? strlen(a.dpop) : 0);
   }
   return d->n - before;
 }

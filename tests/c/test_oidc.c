@@ -784,7 +784,7 @@ static void exp_fails_at_the_deadline_and_passes_one_ms_before(void) {
   ag_config_free(&cfg);
 }
 
-static void iat_may_lead_our_clock_by_the_skew_only(void) {
+static void iat_may_be_ahead_of_our_clock_by_the_skew_only(void) {
   ag_config cfg;
   char err[256];
   CHECK(open_options(&cfg, good_oidc, PAGE_ORIGIN, err) == AG_OK);
@@ -906,7 +906,7 @@ int main(void) {
   RUN(good_id_token_claims_pass_and_are_returned);
   RUN(each_wrong_claim_fails_by_name);
   RUN(exp_fails_at_the_deadline_and_passes_one_ms_before);
-  RUN(iat_may_lead_our_clock_by_the_skew_only);
+  RUN(iat_may_be_ahead_of_our_clock_by_the_skew_only);
   RUN(a_refreshed_id_token_must_name_the_same_user);
   RUN(an_id_token_that_is_not_a_jwt_fails);
   RUN(grant_extras_are_read);

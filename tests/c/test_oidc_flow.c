@@ -328,6 +328,9 @@ static void a_tampered_state_is_refused_before_any_exchange(void) {
   uint32_t a = callback(&d, T0, "http://app.test/callback?code=C1&state=forged&iss=" ISSUER, s.txn);
   const logged *r = drv_for(&d, AG_ACTION_REJECT, a);
   CHECK(r && r->code == AG_CODE_LOGIN_REQUIRED && strstr(r->text, "state does not match"));
+  /* the message names the method and the page, never the code */
+  CHECK(r && !strncmp(r->text, "handleRedirectCallback(http://app.test/callback): ", 50));
+  CHECK(r && !strstr(r->text, "C1"));
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_TOKEN) == 0);
   drv_close(&d);
 }

@@ -11,6 +11,7 @@
  * non-empty, NUL-terminated reason within the buffer; a client's base URL
  * and login/refresh endpoints are absolute http(s) URLs, its storage and
  * credentials modes are in range, plan/diagnose are JSON objects (or NULL),
+ * start sends nothing but a cookie probe or the OpenID discovery request,
  * and a protected call on an anonymous client never leaves; freeing leaves
  * nothing allocated.
  */
@@ -98,7 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ag_action a;
   while (ag_client_next_action(c, &a)) {
     if (a.type == AG_ACTION_SEND) {
-      FUZZ_CHECK(a.code == AG_SEND_REFRESH && a.url && !a.authorization); /* cookie probe */
+      /* a cookie probe, or the OpenID discovery document (options.oidc) */
+      FUZZ_CHECK((a.code == AG_SEND_REFRESH || a.code == AG_SEND_DISCOVERY) && a.url &&
+                 !a.authorization);
       check_absolute(a.url);
     }
   }

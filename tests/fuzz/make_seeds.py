@@ -131,6 +131,16 @@ write("fuzz_options", "javascript_base", opt(1, 4, {"baseUrl": "javascript:alert
 write("fuzz_options", "no_page", opt(0, 4, {"baseUrl": "/"}))
 write("fuzz_options", "own_page", bytes([0x80 | 15, 4]) + b"http://app.test" + b'{"baseUrl":"/"}')
 write("fuzz_options", "deep", opt(1, 4, '{"baseUrl":"http://api.test","tokenFields":' + "{" * 30 + "}" * 30 + "}"))
+write("fuzz_options", "oidc", opt(1, 4, {"baseUrl": "http://api.test", "oidc": {
+    "issuer": "https://id.example/", "clientId": "spa", "redirectUri": "/callback", "scope": "openid profile",
+    "postLogoutRedirectUri": "/", "params": {"audience": "api", "response_mode": "fragment"}}}))
+write("fuzz_options", "oidc_with_login", opt(1, 4, {"baseUrl": "http://api.test", "login": {"url": "/l"},
+    "oidc": {"issuer": "http://127.0.0.1:9", "clientId": "spa", "redirectUri": "http://app.test/cb"}}))
+write("fuzz_options", "oidc_dpop", opt(1, 4, {"baseUrl": "http://api.test", "dpop": True,
+    "oidc": {"issuer": "https://id.example", "clientId": "spa", "redirectUri": "/cb"}}))
+write("fuzz_options", "dpop_without_oidc", opt(1, 4, {"baseUrl": "http://api.test", "dpop": True}))
+write("fuzz_options", "oidc_relative_no_page", opt(0, 4, {"baseUrl": "http://api.test",
+    "oidc": {"issuer": "https://id.example", "clientId": "spa", "redirectUri": "/cb", "params": {"state": "x"}}}))
 write("fuzz_options", "nul_in_string", opt(1, 4, '{"baseUrl":"http://api.test\\u0000.evil"}'))
 
 # ---- fuzz_message: options byte, messages separated by NUL
@@ -212,6 +222,35 @@ for name, doc in {
 }.items():
     write("fuzz_oidc_discovery", name, json.dumps(doc))
 write("fuzz_oidc_discovery", "not_json", "<html>404</html>")
+
+# ---- fuzz_dpop: "<WWW-Authenticate>\n<DPoP-Nonce>\n<JWK>"
+EC_X = "s553p1rtiUjPv-w8J3ZalfA-JcEPehOuE6K-oNh9dYI"
+EC_Y = "ConlYlE6BGsBCAZuH2WNuJH1RP_fgVXA7j5mO5XbbGs"
+EC_KEY = {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y}
+for name, (www, nonce, key) in {
+    "nonce_challenge": ('DPoP error="use_dpop_nonce", error_description="needs a nonce"',
+                        "eyJ7S_zG.nonce", EC_KEY),
+    "two_challenges": ('Bearer realm="api", DPoP algs="ES256", error="use_dpop_nonce"', "n-1",
+                       dict(EC_KEY, ext=True, key_ops=["verify"])),
+    "token68": ("Negotiate YWJj==, DPoP error=use_dpop_nonce", "a" * 40, EC_KEY),
+    "substring_only": ('Bearer error_description="DPoP error=use_dpop_nonce"', "bad nonce",
+                       dict(EC_KEY, d=EC_X)),
+    "named_twice": ('DPoP error="use_dpop_nonce", error="invalid_token"', 'q"uote',
+                    dict(EC_KEY, crv="P-384")),
+    "quoted_pair": ('DPoP error="use\\_dpop_nonce', "\\", {"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+}.items():
+    write("fuzz_dpop", name, www + "\n" + nonce + "\n" + json.dumps(key, separators=(",", ":")))
+
+# ---- fuzz_dpop_flow: opcode bytes and their arguments (see the target)
+#   0 call(path) 2 answer(pick, how, body) 4 sign(pick, kind) 5 key(ok) 6 login 7 setTokens
+#   8 logout(redirect) 9 proof 10 tick(seconds)
+for name, ops in {
+    "discovery_login_key": [2, 0, 0, 3, 6, 5, 1],
+    "tokens_call_sign_nonce": [7, 5, 1, 0, 0, 4, 0, 1, 2, 0, 5 | 4 << 0 | 16, 0, 4, 0, 1],
+    "refused_key_and_bad_signature": [7, 0, 0, 5, 0, 5, 1, 4, 0, 1],
+    "proof_logout_tick": [7, 5, 1, 9, 4, 0, 3, 8, 0, 10, 40, 4, 0, 2],
+}.items():
+    write("fuzz_dpop_flow", name, bytes(ops))
 
 STATE = "B" * 43
 CB = "http://app.test/callback?"

@@ -42,6 +42,9 @@ async function oidcContract(): Promise<void> {
   await oidcGate.loginWithRedirect({ returnTo: '/inbox', params: { prompt: 'login' } });
   const { returnTo }: { returnTo: string | null } = await oidcGate.handleRedirectCallback();
   await oidcGate.handleRedirectCallback(location.href);
+  const dpopGate = createAuthGate({ baseUrl: '/', oidc: { issuer: 'https://id.example', clientId: 'spa', redirectUri: '/cb' }, dpop: true });
+  const proof: string = await dpopGate.getDpopProof({ method: 'GET', url: '/events' });
+  void proof;
   await oidcGate.logout({ redirect: false });
   await oidcGate.logout();
   // @ts-expect-error returnTo is a string
