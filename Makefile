@@ -48,12 +48,12 @@ pack: dist
 	bash scripts/pack.sh
 
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
-# make test installs nothing system-wide: run make setup first (.ci/run does both).
-test: test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
+# make test and make demo run make setup first (it installs only what is missing).
+test: setup test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
 	@cmp -s build-wasm/authgate-core.wasm dist/authgate-core.wasm || { echo 'make test: dist/ does not hold the release wasm'; exit 1; }
 	@printf '\n==== all tests passed ====\n'
 
-demo: dist
+demo: setup dist
 	bash scripts/demo.sh
 
 clean:
