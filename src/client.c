@@ -139,8 +139,7 @@ static void send_call(ag_client *c, call *k, ag_ms now) {
   ag_send_now(c, k, now);
 }
 
-/* Cannot fail: without memory for the whole message, the reason alone goes out. */
-static void reject_call(ag_client *c, call *k, int code, const char *why) {
+void ag_reject_call(ag_client *c, call *k, int code, const char *why) {
   uint32_t id = k->id;
   char *msg = ag_explain_rejection(c, k, code, why);
   const char *fixed = msg ? NULL : ag_explain_fixed(c, k, code, why);
@@ -154,7 +153,7 @@ static void settle_waiting(ag_client *c, ag_ms now);
 static void settle_call(ag_client *c, call *k, ag_ms now);
 
 static void reject_waiting(ag_client *c, int code, const char *why) {
-  while (c->wait_head) reject_call(c, c->wait_head, code, why);
+  while (c->wait_head) ag_reject_call(c, c->wait_head, code, why);
 }
 
 /* ---- refresh ---- */
@@ -337,7 +336,7 @@ int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool sh
 static void settle_call(ag_client *c, call *k, ag_ms now) {
   if (!has_access(c)) {
     if (c->logins_pending) return; /* a login is under way: its outcome decides */
-    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+    ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   } else if (k->token_only && !token_fresh(c, now) && !c->refresh_stalled &&
              (c->refresh_id || c->lock_wanted || c->lock_held)) {
     /* getAccessToken() with a due token: the refresh under way answers it */
@@ -345,13 +344,13 @@ static void settle_call(ag_client *c, call *k, ag_ms now) {
     k->replay = k->replay || k->awaiting_replay;
     send_call(c, k, now);
   } else if (!can_refresh(c)) {
-    reject_call(c, k, AG_CODE_SESSION_EXPIRED,
-                "the access token expired and there is no way to refresh it");
+    ag_reject_call(c, k, AG_CODE_SESSION_EXPIRED,
+                   "the access token expired and there is no way to refresh it");
   } else if (!c->refresh_id && !c->lock_wanted && !c->lock_held &&
              (c->retry_at > 0 || c->refused_until > 0)) {
     /* A refresh is backing off, or refused and waiting for another tab: the call waits. */
   } else if (c->refresh_stalled) {
-    reject_call(c, k, AG_CODE_REFRESH_FAILED, NULL); /* no answer in time, and no second one */
+    ag_reject_call(c, k, AG_CODE_REFRESH_FAILED, NULL); /* no answer in time, and no second one */
   } else {
     begin_refresh(c, now);
   }
@@ -540,7 +539,7 @@ static void dispatch(ag_client *c, call *k, ag_ms now) {
   } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
     ag_call_wait(c, k, WAIT_READY, now); /* the auth state is not known yet, or about to change */
   } else if (!has_access(c)) {
-    reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
+    ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   } else if (token_fresh(c, now)) {
     send_call(c, k, now);
   } else if (k->token_only && can_refresh(c) && c->retry_at <= 0 && !c->refresh_stalled &&
@@ -609,12 +608,12 @@ int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t meth
   k->own_auth = authorization != NULL;
   if (bad_url) {
     /* The message names the input as given (bounded), then why it was refused. */
-    reject_call(c, k, AG_CODE_BAD_CONFIG, why ? why : "the URL is not a valid http(s) URL");
+    ag_reject_call(c, k, AG_CODE_BAD_CONFIG, why ? why : "the URL is not a valid http(s) URL");
   } else if (bad_options) {
-    reject_call(c, k, AG_CODE_BAD_CONFIG, bad_options);
+    ag_reject_call(c, k, AG_CODE_BAD_CONFIG, bad_options);
   } else if (k->route == AG_ROUTE_FOREIGN &&
              carries_gate_token(c, authorization, authorization_len)) {
-    reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
+    ag_reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
   } else {
     dispatch(c, k, now);
   }
@@ -711,8 +710,8 @@ int ag_client_response_ex(ag_client *c, ag_ms now, uint32_t id, int status, cons
   } else if (!can_refresh(c)) {
     end_session(c, AG_CODE_SESSION_EXPIRED,
                 "the server refused the access token and there is no refresh token");
-    reject_call(c, k, AG_CODE_SESSION_EXPIRED,
-                "the server refused the access token and there is no refresh token");
+    ag_reject_call(c, k, AG_CODE_SESSION_EXPIRED,
+                   "the server refused the access token and there is no refresh token");
   } else {
     c->access_dead = true;
     ag_call_wait(c, k, WAIT_REFRESH, now);
@@ -829,7 +828,7 @@ static int on_refresh_response(ag_client *c, call *k, ag_ms now, int status, con
 
 /* A login that did not give tokens: rejected, and the calls that waited for it move on. */
 static int login_failed(ag_client *c, call *k, ag_ms now, int code, const char *why) {
-  reject_call(c, k, code, why);
+  ag_reject_call(c, k, code, why);
   settle_waiting(c, now);
   return code == AG_CODE_OUT_OF_MEMORY ? AG_ERR_NOMEM : AG_OK;
 }
@@ -877,7 +876,7 @@ static void network_failure(ag_client *c, call *k, ag_ms now) {
   } else if (may_retry(k)) {
     retry_in(c, k, now, ag_retry_backoff_ms(k->retries + 1, &c->rng));
   } else {
-    reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
+    ag_reject_call(c, k, AG_CODE_CORS_OR_NETWORK, NULL);
     settle_waiting(c, now); /* a failed login: calls that waited for it */
   }
 }
@@ -891,7 +890,7 @@ int ag_client_network_error(ag_client *c, ag_ms now, uint32_t id) {
 }
 
 void ag_request_failed(ag_client *c, call *k, ag_ms now, int code, const char *why) {
-  if (k->kind == AG_SEND_CALL) reject_call(c, k, code, why);
+  if (k->kind == AG_SEND_CALL) ag_reject_call(c, k, code, why);
   else network_failure(c, k, now); /* the core's own request: as if it got no answer */
 }
 
@@ -913,7 +912,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   if (!c->cfg.login_url) {
     ag_call_add(c, k);
     *id_out = k->id;
-    reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
+    ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
     return ag_finish(c, AG_OK);
   }
   k->method = ag_strndup("POST", 4);
@@ -926,7 +925,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   ag_call_add(c, k);
   *id_out = k->id;
   if (rc != AG_OK) {
-    reject_call(c, k, AG_CODE_BAD_CONFIG, "login credentials must be a JSON object of strings");
+    ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "login credentials must be a JSON object of strings");
     return ag_finish(c, AG_OK);
   }
   send_call(c, k, now);
@@ -1016,7 +1015,7 @@ static void attempt_expired(ag_client *c, call *k, ag_ms now) {
   bool login = k->kind == AG_SEND_LOGIN;
   k->in_flight = false;
   ag_action_push(c, AG_ACTION_ABORT, k->id, 0, NULL);
-  reject_call(c, k, AG_CODE_TIMEOUT, NULL);
+  ag_reject_call(c, k, AG_CODE_TIMEOUT, NULL);
   if (login) settle_waiting(c, now); /* calls that waited for this login */
 }
 
@@ -1037,7 +1036,7 @@ int ag_client_tick(ag_client *c, ag_ms now) {
   while (c->wait_head && c->wait_head->deadline <= now) {
     call *k = c->wait_head;
     bool ready = k->waiting == WAIT_READY; /* start-up, or a login, still undecided */
-    reject_call(c, k, ready ? AG_CODE_READY_TIMEOUT : AG_CODE_REFRESH_FAILED, NULL);
+    ag_reject_call(c, k, ready ? AG_CODE_READY_TIMEOUT : AG_CODE_REFRESH_FAILED, NULL);
   }
   /*
    * A slow refresh is not abandoned: the calls waiting on it fail at their own
@@ -1119,6 +1118,6 @@ void ag_refresh_blocked(ag_client *c, ag_ms now, const char *why) {
   refresh_failed(c, now);
   for (call *k = c->wait_head, *next; k; k = next) {
     next = k->wnext;
-    if (k->waiting == WAIT_REFRESH) reject_call(c, k, AG_CODE_PROVIDER_ERROR, why);
+    if (k->waiting == WAIT_REFRESH) ag_reject_call(c, k, AG_CODE_PROVIDER_ERROR, why);
   }
 }

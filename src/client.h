@@ -246,6 +246,9 @@ void ag_send_now(ag_client *c, call *k,
 /* A request that cannot leave (no proof): an app call rejects `why`; the core's own fail as
  * on the network. */
 void ag_request_failed(ag_client *c, call *k, ag_ms now, int code, const char *why);
+/* Rejects call `k` with `code` and frees it. Cannot fail: without memory for the whole
+ * message, the reason alone goes out. */
+void ag_reject_call(ag_client *c, call *k, int code, const char *why);
 
 /* dpop_flow.c: DPoP in the state machine */
 int ag_dpop_flow_new(ag_client *c); /* allocates c->dpop when options.dpop is set */

@@ -184,16 +184,6 @@ bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now) {
   return true;
 }
 
-/* Cannot fail: without memory for the whole message, the reason alone goes out. */
-static void reject_task(ag_client *c, call *k, int code, const char *why) {
-  uint32_t id = k->id;
-  char *msg = ag_explain_rejection(c, k, code, why);
-  const char *fixed = msg ? NULL : ag_explain_fixed(c, k, code, why);
-  ag_call_free(c, k);
-  if (msg) ag_action_push(c, AG_ACTION_REJECT, id, code, msg);
-  else ag_action_push_static(c, AG_ACTION_REJECT, id, code, fixed);
-}
-
 int ag_client_dpop_signature(ag_client *c, ag_ms now, uint32_t id, const unsigned char *sig,
                              size_t sig_len) {
   if (!c) return AG_ERR_INVALID;
@@ -209,7 +199,7 @@ int ag_client_dpop_signature(ag_client *c, ag_ms now, uint32_t id, const unsigne
   const char *why = rc == AG_ERR_NOMEM ? no_memory : unsigned_;
   if (k->kind == PROOF_TASK) {
     if (!proof) {
-      reject_task(c, k, code, why);
+      ag_reject_call(c, k, code, why);
     } else {
       ag_call_free(c, k);
       ag_action_push(c, AG_ACTION_RESOLVE, id, 0, proof);
@@ -258,9 +248,9 @@ bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, si
 
 static void sign_proof_task(ag_client *c, call *k, ag_ms now) {
   int rc = ask_signature(c, k, c->tok.access, now);
-  if (rc == AG_ERR_NOMEM) reject_task(c, k, AG_CODE_OUT_OF_MEMORY, no_memory);
+  if (rc == AG_ERR_NOMEM) ag_reject_call(c, k, AG_CODE_OUT_OF_MEMORY, no_memory);
   else if (rc != AG_OK)
-    reject_task(c, k, AG_CODE_BAD_CONFIG, "the DPoP proof could not be written");
+    ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the DPoP proof could not be written");
 }
 
 int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t method_len,
@@ -282,9 +272,9 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
   }
   ag_call_add(c, k);
   *id_out = k->id;
-  if (!c->dpop) reject_task(c, k, AG_CODE_BAD_CONFIG, "getDpopProof() needs options.dpop");
-  else if (!k->url) reject_task(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
-  else if (!ag_token_usable(c, now)) reject_task(c, k, AG_CODE_NO_TOKEN, NULL);
+  if (!c->dpop) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "getDpopProof() needs options.dpop");
+  else if (!k->url) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
+  else if (!ag_token_usable(c, now)) ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   else if (!c->dpop->has_key) {
     k->key_wait = true;
     ag_dpop_want_key(c);
@@ -301,8 +291,8 @@ static const char no_key[] = "the DPoP key could not be made or read (WebCrypto 
 static void resume_one(ag_client *c, call *k, ag_ms now) {
   k->key_wait = false;
   if (k->kind == PROOF_TASK) {
-    if (!c->dpop->has_key) reject_task(c, k, AG_CODE_BAD_CONFIG, no_key);
-    else if (!ag_token_usable(c, now)) reject_task(c, k, AG_CODE_NO_TOKEN, NULL);
+    if (!c->dpop->has_key) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, no_key);
+    else if (!ag_token_usable(c, now)) ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
     else sign_proof_task(c, k, now);
   } else if (!c->dpop->has_key) {
     ag_request_failed(c, k, now, AG_CODE_BAD_CONFIG, no_key);
