@@ -8,6 +8,7 @@
 #   make test    native tests, ASan/UBSan tests, fuzz smoke runs, valgrind, Node (debug, then release wasm), types,
 #                the packed tarball in a fresh strict-TypeScript app and in the examples, Playwright (release)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make fuzz-campaign  every target for 10,000,000 runs (hours; the figures in SECURITY.md)
 #   make demo    dist, then the demo page
 #   make clean   build outputs; make distclean also .deps/ and node_modules/
 
@@ -32,7 +33,7 @@ CTEST := ctest --output-on-failure -j $(JOBS) --test-dir
 step = @printf '\n==== %s ====\n' '$(1)'
 
 .PHONY: setup build dist pack test demo clean distclean bench bench-quick bench-deps bench-native \
-        native wasm wasm-debug dist-release asan fuzz-build fuzz \
+        native wasm wasm-debug dist-release asan fuzz-build fuzz fuzz-campaign \
         test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-pack \
         test-package test-examples test-browser
 
@@ -57,7 +58,7 @@ demo: setup dist
 	bash scripts/demo.sh
 
 clean:
-	rm -rf build build-wasm build-wasm-debug build-asan build-bench build-fuzz build-pack dist authgate-*.tgz \
+	rm -rf build build-wasm build-wasm-debug build-asan build-bench build-fuzz build-fuzz-campaign build-pack dist authgate-*.tgz \
 	  test-results playwright-report
 
 # Also forget the fetched cJSON source and node_modules (make setup brings them back).
@@ -120,6 +121,10 @@ fuzz: fuzz-build
 	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' "build-fuzz/$$t.fuzz.log" || true; \
 	  else echo "fuzz: $$t failed (artifact in build-fuzz/artifacts/)"; tail -n 60 "build-fuzz/$$t.fuzz.log"; exit 1; fi; \
 	done
+
+# The long campaign behind SECURITY.md's figures: RUNS (10,000,000) executions per target.
+fuzz-campaign: setup
+	bash scripts/fuzz-campaign.sh
 
 # ---------------------------------------------------------------- test steps
 

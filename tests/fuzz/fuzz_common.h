@@ -87,4 +87,15 @@ static inline int fuzz_contains(const char *hay, size_t n, const char *needle) {
   return 0;
 }
 
+/*
+ * Whether a text shows a token the fuzzer made up (one taken from a message or
+ * a response it wrote). Short ones are not judged: they are found in the
+ * message's own words by chance (an access token "ET" is in "GET"), and
+ * libFuzzer, which sees the comparison, finds such tokens quickly.
+ */
+#define FUZZ_MIN_SECRET 12
+static inline int fuzz_shows_secret(const char *text, size_t n, const char *token) {
+  return token && strlen(token) >= FUZZ_MIN_SECRET && fuzz_contains(text, n, token);
+}
+
 #endif

@@ -165,8 +165,9 @@ typedef struct rec {
   bool aborted; /* the core aborted it at its deadline */
   bool own_auth;
   bool gate_token_to_foreign; /* own header carried the gate's token to a foreign origin */
-  char *url;                  /* the URL as given (for token-in-text checks) */
-  char *body;                 /* refresh: the body sent */
+  char *url;                  /* the URL as given (for token-in-text checks; may hold NULs) */
+  size_t url_len;
+  char *body; /* refresh: the body sent */
 } rec;
 
 typedef struct harness {
@@ -257,11 +258,11 @@ static bool token_usable_now(const ag_client *c, ag_ms now) {
 
 static void check_text_has_no_token(harness *h, const ag_action *a, const rec *r) {
   for (int i = 0; i < h->n_tokens; i++) {
-    if (r && r->url && strstr(r->url, h->tokens[i])) continue; /* the caller put it in the URL */
+    if (r && fuzz_contains(r->url, r->url_len, h->tokens[i])) continue; /* the caller's URL */
     FUZZ_CHECK(!fuzz_contains(a->text, a->text_len, h->tokens[i]));
   }
-  if (h->c->tok.access && (!r || !r->url || !strstr(r->url, h->c->tok.access)))
-    FUZZ_CHECK(!fuzz_contains(a->text, a->text_len, h->c->tok.access));
+  if (h->c->tok.access && !(r && fuzz_contains(r->url, r->url_len, h->c->tok.access)))
+    FUZZ_CHECK(!fuzz_shows_secret(a->text, a->text_len, h->c->tok.access));
 }
 
 #define HELLO "{\"v\":1,\"type\":\"hello\"}"
@@ -568,6 +569,7 @@ static void ev_call(harness *h, fuzz_in *in) {
   rec *r = add_rec(h, id, AG_SEND_CALL);
   r->own_auth = own != NULL;
   r->url = fuzz_strdup(url, url_len);
+  r->url_len = url_len;
   /* Would the final URL be foreign? Resolve it the way the core does. */
   ag_url parsed;
   if (had_token && ag_config_resolve(&h->c->cfg, url, url_len, &parsed, NULL) == AG_OK) {
