@@ -118,7 +118,9 @@ enum ag_action_type {
   AG_ACTION_RESOLVE = 2, /* settle call `id` with its response (login: nothing; token: `text`) */
   AG_ACTION_REJECT = 3,  /* reject call `id` with `code` and the message in `text` */
   AG_ACTION_LOCK = 4,   /* ask for the cross-tab refresh lock; answer with ag_client_lock_granted */
-  AG_ACTION_UNLOCK = 5, /* release the cross-tab refresh lock */
+  AG_ACTION_UNLOCK = 5, /* release the cross-tab refresh lock; `text` (may be NULL): the
+                           generation of the tokens just shared, decimal, to announce through
+                           the lock manager before releasing (see ag_client_lock_granted) */
   AG_ACTION_PERSIST = 6,       /* store `text` (a blob) under the storage key */
   AG_ACTION_CLEAR_STORAGE = 7, /* remove the stored blob */
   AG_ACTION_BROADCAST = 8,     /* post `text` to the other tabs */
@@ -336,9 +338,15 @@ int ag_client_message(ag_client *client, ag_ms now, const char *msg, size_t len)
 /*
  * The cross-tab lock asked for by AG_ACTION_LOCK is held. `blob` is what the
  * shared storage holds now (NULL if none): another tab may have refreshed
- * while this one waited, and then no refresh is sent.
+ * while this one waited, and then no refresh is sent. `newest_shared` is the
+ * highest generation any tab announced with its UNLOCK (0 when none), read
+ * from the lock manager after the grant: when it is newer than both what
+ * this tab holds and `blob`, the read came before the other tab's tokens did,
+ * and the client waits for them (a message or, after a short wait, a new
+ * grant) instead of refreshing with a refresh token that was just rotated.
  */
-int ag_client_lock_granted(ag_client *client, ag_ms now, const char *blob, size_t blob_len);
+int ag_client_lock_granted(ag_client *client, ag_ms now, const char *blob, size_t blob_len,
+                           ag_ms newest_shared);
 
 /*
  * Random bytes for the jitter of retry back-offs (crypto.getRandomValues).

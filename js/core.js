@@ -470,8 +470,10 @@ export class CoreClient {
     return this.#core.withInputs([text], (t, len) => this.#x._ag_client_message(this.#handle, now, t, len));
   }
 
-  lockGranted(now, blob) {
-    return this.#core.withInputs([blob], (b, len) => this.#x._ag_client_lock_granted(this.#handle, now, b, len));
+  lockGranted(now, blob, newestShared = 0) {
+    return this.#core.withInputs([blob], (b, len) =>
+      this.#x._ag_client_lock_granted(this.#handle, now, b, len, newestShared),
+    );
   }
 
   tick(now) {

@@ -13,7 +13,6 @@ import {
   SEND_CALL,
   SEND_REVOKE,
   STATE_INITIALIZING,
-  STORAGE,
   WAKE,
   credentialsName,
   credentialsValue,
@@ -86,7 +85,6 @@ export class Executor {
       name: settings.storageKey,
       crossTab: settings.crossTab,
       area: this.#storage.area,
-      sharedStorage: settings.storage === STORAGE.LOCAL,
       onMessage: (text) => this.#message(text),
     });
     // Jitter for retry back-offs; the core has no randomness of its own.
@@ -347,11 +345,11 @@ export class Executor {
   }
 
   /** The cross-tab lock is held. Out of memory twice, the grant is handed back and asked for again later. */
-  #lockGranted() {
-    const grant = (c, now) => c.lockGranted(now, this.#storage.read());
+  #lockGranted(newestShared) {
+    const grant = (c, now) => c.lockGranted(now, this.#storage.read(), newestShared);
     if (this.#feed(grant) !== AG_ERR_NOMEM || this.#feed(grant) !== AG_ERR_NOMEM) return;
     this.#tabs.unlock();
-    this.#later(() => this.#tabs.lock(() => this.#lockGranted()));
+    this.#later(() => this.#tabs.lock((newest) => this.#lockGranted(newest)));
   }
 
   #later(fn) {
@@ -428,10 +426,10 @@ export class Executor {
         this.#reject(action);
         break;
       case ACTION.LOCK:
-        this.#tabs.lock(() => this.#lockGranted());
+        this.#tabs.lock((newest) => this.#lockGranted(newest));
         break;
       case ACTION.UNLOCK:
-        this.#tabs.unlock();
+        this.#tabs.unlock(action.text);
         break;
       case ACTION.PERSIST:
         this.#storage.write(action.text);

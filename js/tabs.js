@@ -4,20 +4,20 @@
  * named by the storage key. Without crossTab, or where a feature is missing
  * (old browsers, Node), this tab acts alone: no messages, and the lock is
  * granted at once.
+ *
+ * The lock manager is also how a tab that shared new tokens tells the next
+ * holder so: storage and messages reach another tab's process late, the lock
+ * manager answers in order. Before releasing, it holds a marker lock named
+ * `<key>#<generation>` (one per tab, its newest); the next holder reads the
+ * highest generation among the held markers and passes it to the core, which
+ * waits for those tokens instead of refreshing on an early read.
  */
-
-// The holder's message usually lands within a few ms of the grant; 50 leaves margin on a loaded machine.
-const GRANT_SETTLE_MS = 50;
 
 /**
- * @param {{name: string, crossTab: boolean, area: object | null, sharedStorage: boolean,
- *          onMessage(text: string): void}} options
- *   `area` is the Storage whose 'storage' events count (null: none); `sharedStorage`
- *   says whether the other tabs see it too (localStorage).
+ * @param {{name: string, crossTab: boolean, area: object | null, onMessage(text: string): void}} options
+ *   `area` is the Storage whose 'storage' events count (null: none).
  */
-export function openTabs({ name, crossTab, area, sharedStorage, onMessage }) {
-  // After a lock grant, how long to let the previous holder's message arrive (see lock()).
-  const settleMs = sharedStorage ? 0 : GRANT_SETTLE_MS;
+export function openTabs({ name, crossTab, area, onMessage }) {
   const channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null;
   if (channel) {
     channel.onmessage = (event) => {
@@ -33,53 +33,80 @@ export function openTabs({ name, crossTab, area, sharedStorage, onMessage }) {
   if (listening) globalThis.addEventListener('storage', onStorage);
 
   const locks = crossTab ? globalThis.navigator?.locks : undefined;
-  let held = null; // {granted, release, abort}: the lock asked for by the core, pending or held
+  const markerPrefix = `${name}#`;
+  let held = null; // {release, abort}: the lock asked for by the core, pending or held
+  let marker = null; // {release}: this tab's marker of the generation it shared last
+
+  /** The highest generation a held marker names, 0 when none. */
+  const newestShared = async () => {
+    const { held: all = [] } = await locks.query();
+    let newest = 0;
+    for (const { name: lockName } of all) {
+      if (!lockName?.startsWith(markerPrefix)) continue;
+      const gen = Number(lockName.slice(markerPrefix.length));
+      if (gen > newest) newest = gen;
+    }
+    return newest;
+  };
+
+  /** Holds the marker for `gen` (and lets the older one go), then runs `then`. */
+  const announce = (gen, then) => {
+    locks
+      .request(`${markerPrefix}${gen}`, { mode: 'shared' }, () => {
+        const previous = marker;
+        const mine = { release: null };
+        marker = mine;
+        previous?.release();
+        then();
+        return new Promise((resolve) => {
+          mine.release = resolve;
+        });
+      })
+      .catch(then); // not granted: release anyway; the next holder reads what storage shows
+  };
 
   return {
     post(text) {
       channel?.postMessage(text);
     },
 
-    /** Asks for the lock; onGranted runs (asynchronously) once it is held. */
+    /** Asks for the lock; onGranted(newestShared) runs (asynchronously) once it is held. */
     lock(onGranted) {
       if (held) return; // the core asks once, until it unlocks
-      const entry = { granted: false, release: null, abort: new AbortController() };
+      const entry = { release: null, abort: new AbortController() };
       held = entry;
-      const grant = () => {
-        entry.granted = true;
-        onGranted();
-      };
       if (!locks) {
-        queueMicrotask(() => held === entry && grant());
+        queueMicrotask(() => held === entry && onGranted(0));
         return;
       }
       locks
-        .request(name, { signal: entry.abort.signal }, () => {
+        .request(name, { signal: entry.abort.signal }, async () => {
           if (held !== entry) return undefined; // released before it was granted
           // The release must exist before the core hears of the grant: it may unlock at once.
           const released = new Promise((resolve) => {
             entry.release = resolve;
           });
-          // The tab that held the lock posted its new tokens before releasing it, but
-          // the message and the grant travel apart: give the message a moment to land
-          // so the core sees it before deciding whether it still needs a refresh.
-          // With localStorage the core reads the shared blob at the grant instead.
-          setTimeout(() => held === entry && grant(), settleMs);
+          const newest = await newestShared().catch(() => 0);
+          if (held === entry) onGranted(newest);
           return released;
         })
         .catch(() => {}); // AbortError: unlocked before it was granted
     },
 
-    unlock() {
+    /** Releases the lock; `sharedGen` (the core's UNLOCK text) is announced first. */
+    unlock(sharedGen) {
       const entry = held;
       held = null;
       if (!entry) return;
-      if (entry.release) entry.release(); // acquired (granted or about to be)
-      else entry.abort.abort();
+      if (!entry.release) entry.abort.abort(); // not granted yet
+      else if (sharedGen && locks) announce(sharedGen, entry.release);
+      else entry.release();
     },
 
     close() {
       this.unlock();
+      marker?.release?.();
+      marker = null;
       channel?.close();
       if (listening) globalThis.removeEventListener('storage', onStorage);
     },

@@ -5,6 +5,7 @@
 #
 #   bash scripts/fuzz-campaign.sh                 # all targets, 10,000,000 runs each
 #   RUNS=100000 bash scripts/fuzz-campaign.sh fuzz_url fuzz_jwt
+#   MAX_SECONDS=3600 bash scripts/fuzz-campaign.sh fuzz_state_machine   # stop at an hour
 #
 # The build is optimised (-O2) with ASan and UBSan, unlike `make fuzz-build`'s
 # debug build, so the runs finish in hours rather than days. New inputs go to
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-10000000}
+MAX_SECONDS=${MAX_SECONDS:-0} # 0: no time limit
 JOBS=${JOBS:-$(nproc)}
 OUT=build-fuzz-campaign
 CJSON=${AUTHGATE_CJSON_SOURCE_DIR:-$PWD/.deps/cjson/source}
@@ -35,10 +37,10 @@ fi
 
 mkdir -p "$OUT/artifacts"
 run_one() {
-  local t=$1 out=$2 runs=$3
+  local t=$1 out=$2 runs=$3 seconds=$4
   mkdir -p "$out/corpus/$t"
   if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    nice -n 19 "$out/$t" "$out/corpus/$t" "tests/fuzz/corpus/$t" -runs="$runs" -timeout=10 \
+    nice -n 19 "$out/$t" "$out/corpus/$t" "tests/fuzz/corpus/$t" -runs="$runs" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" >"$out/$t.log" 2>&1; then
     echo "$t: done"
   else
@@ -48,7 +50,7 @@ run_one() {
 }
 export -f run_one
 status=0
-printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one "$@"' _ {} "$OUT" "$RUNS" || status=1
+printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one "$@"' _ {} "$OUT" "$RUNS" "$MAX_SECONDS" || status=1
 
 printf '\n%-22s %14s %10s %8s %8s\n' target executions 'exec/s' seeds kept
 for t in "${targets[@]}"; do

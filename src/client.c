@@ -95,6 +95,7 @@ static void forget_tokens(ag_client *c) {
   c->refresh_failures = 0;
   c->retry_at = 0;
   c->refused_until = 0;
+  c->late_tokens_until = 0;
 }
 
 /* ---- sending ---- */
@@ -160,6 +161,22 @@ static void reject_waiting(ag_client *c, int code, const char *why) {
 
 static void release_lock(ag_client *c) {
   if (c->lock_held) ag_emit(c, AG_ACTION_UNLOCK);
+  c->lock_held = false;
+}
+
+/*
+ * Releases the lock after sharing tokens of generation `gen`, and says so:
+ * the embedder makes the generation visible to the next holder through the
+ * lock manager itself (see ag_client_lock_granted), before the release.
+ */
+static void release_lock_sharing(ag_client *c, uint64_t gen) {
+  if (!c->lock_held) return;
+  char *end = c->shared_gen + sizeof c->shared_gen - 1, *p = end; /* decimal, no libc printf */
+  *p = '\0';
+  do *--p = (char)('0' + gen % 10);
+  while ((gen /= 10) && p > c->shared_gen);
+  memmove(c->shared_gen, p, (size_t)(end - p) + 1);
+  ag_action_push_static(c, AG_ACTION_UNLOCK, 0, 0, c->shared_gen);
   c->lock_held = false;
 }
 
@@ -246,7 +263,9 @@ static int send_refresh(ag_client *c, ag_ms now) {
 static void begin_refresh(ag_client *c, ag_ms now) {
   if (!can_refresh(c)) return; /* e.g. a retry after the tokens were dropped */
   c->need_refresh = true;
-  if (c->refresh_id || c->lock_wanted || c->lock_held || c->refused_until > 0) return;
+  if (c->refresh_id || c->lock_wanted || c->lock_held || c->refused_until > 0 ||
+      c->late_tokens_until > 0)
+    return;
   c->retry_at = 0;
   if (c->state == AG_STATE_AUTHENTICATED) set_state(c, AG_STATE_REFRESHING);
   if (c->cfg.cross_tab) {
@@ -319,7 +338,9 @@ int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint
   if (a.persist) ag_action_push(c, AG_ACTION_PERSIST, 0, 0, a.persist);
   if (a.broadcast) ag_action_push(c, AG_ACTION_BROADCAST, 0, 0, a.broadcast);
   refresh_over(c); /* a refresh still in flight was for the old tokens */
-  release_lock(c);
+  if (a.persist || a.broadcast) release_lock_sharing(c, gen);
+  else release_lock(c);
+  c->late_tokens_until = 0;
   c->initial_refresh = false;
   set_state(c, AG_STATE_AUTHENTICATED);
   ag_session_emit(c, a.session);
@@ -968,7 +989,8 @@ int ag_client_logout(ag_client *c, ag_ms now) {
   return ag_finish(c, AG_OK);
 }
 
-int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len) {
+int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len,
+                           ag_ms newest_shared) {
   if (!c) return AG_ERR_INVALID;
   /* Nothing changed on NOMEM here, the grant unused: drain, then report the grant again. */
   if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
@@ -988,13 +1010,24 @@ int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len
     release_lock(c);
     return ag_finish(c, AG_OK);
   }
+  if (newest_shared > (ag_ms)c->gen) {
+    /*
+     * The last holder shared newer tokens than storage shows here: this read
+     * was early (localStorage reaches another tab's process a little later,
+     * a broadcast may trail the grant). Refreshing now would present a refresh
+     * token that was just rotated. The tokens are on their way; wait for them.
+     */
+    release_lock(c);
+    c->late_tokens_until = now + AG_LATE_TOKENS_MS;
+    return ag_finish(c, AG_OK);
+  }
   return ag_finish(c, send_refresh(c, now));
 }
 
 /* No refresh under way, backing off or waiting on another tab: expiry timers apply. */
 static bool refresh_idle(const ag_client *c) {
   return !c->refresh_id && !c->lock_wanted && !c->lock_held && c->retry_at <= 0 &&
-         c->refused_until <= 0;
+         c->refused_until <= 0 && c->late_tokens_until <= 0;
 }
 
 /*
@@ -1049,6 +1082,10 @@ int ag_client_tick(ag_client *c, ag_ms now) {
     c->retry_at = 0;
     if (c->need_refresh || !token_fresh(c, now)) begin_refresh(c, now);
   }
+  if (c->late_tokens_until > 0 && now >= c->late_tokens_until) {
+    c->late_tokens_until = 0; /* not here yet: ask again, and read storage again */
+    if (c->need_refresh) begin_refresh(c, now);
+  }
   ag_oidc_tick(c, now);
   if (c->refused_until > 0 && now >= c->refused_until)
     end_session(c, c->refused_code, "the refresh token was refused");
@@ -1072,6 +1109,7 @@ ag_ms ag_client_next_deadline(const ag_client *c) {
   if (c->n_timers) take_min(&best, ag_timer_first(c)->timer_at);
   take_min(&best, c->retry_at);
   take_min(&best, c->refused_until);
+  take_min(&best, c->late_tokens_until);
   take_min(&best, ag_oidc_deadline(c));
   if (c->started && has_access(c) && c->tok.expires_at > 0 && refresh_idle(c))
     take_min(&best, can_refresh(c) ? refresh_due(c) : c->tok.expires_at);

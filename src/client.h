@@ -99,6 +99,13 @@ struct ag_client {
   bool need_refresh;
   bool lock_wanted; /* LOCK emitted, not granted yet */
   bool lock_held;
+  /*
+   * The lock came with storage older than tokens another tab said it shared
+   * (see ag_client_lock_granted): they are on their way. Until this time no
+   * refresh is asked for; then the lock is asked for again and storage reread.
+   */
+  ag_ms late_tokens_until;
+  char shared_gen[24];      /* UNLOCK's text: the generation shared while holding the lock */
   bool initial_refresh;     /* the start-up refresh decides the first state */
   bool initial_had_session; /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;

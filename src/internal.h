@@ -23,6 +23,11 @@
 #define AG_MAX_JSON_DEPTH 16
 /* How long a refused refresh waits for another tab's newer tokens (see client.c). */
 #define AG_REFUSAL_GRACE_MS 500
+/*
+ * How long a lock holder waits for tokens the previous holder said it shared
+ * before asking for the lock again and rereading storage (see client.c).
+ */
+#define AG_LATE_TOKENS_MS 250
 /* The deadline of the core's own login and refresh requests when timeoutMs is not set. */
 #define AG_OWN_REQUEST_TIMEOUT_MS 30000
 /* How much of a server's error message (detail, error_description) a rejection keeps. */

@@ -136,6 +136,59 @@ test.describe('scenario 7: two tabs, one session', () => {
   test('the same with memory storage, where tabs share tokens only by message', ({ context }) =>
     bothTabsRefreshAtOnce(context, 'memory'));
 
+  test('storage and messages that reach the other tab late: still one refresh, both tabs get the new token', async ({ context }) => {
+    // Chromium runs tabs in separate processes: what one tab writes to localStorage or
+    // broadcasts reaches the other a little later, and the lock grant can come first.
+    // Here every tab sees the others' storage writes and messages 1.5 s late.
+    const { a, b, pageErrors } = await twoTabs(context);
+    const key = 'late-tabs';
+    for (const page of [a, b]) {
+      await page.evaluate((name) => {
+        const LAG_MS = 1500;
+        const realGet = Storage.prototype.getItem;
+        let shown = realGet.call(localStorage, name);
+        let seen = shown;
+        window.lateTabs = setInterval(() => {
+          const now = realGet.call(localStorage, name);
+          if (now === seen) return;
+          seen = now;
+          setTimeout(() => (shown = now), LAG_MS);
+        }, 10);
+        Storage.prototype.getItem = function (k) {
+          return this === localStorage && k === name ? shown : realGet.call(this, k);
+        };
+        const realAdd = EventTarget.prototype.addEventListener;
+        EventTarget.prototype.addEventListener = function (type, fn, ...rest) {
+          const late = type === 'storage' ? (e) => setTimeout(() => fn(e), LAG_MS) : fn;
+          return realAdd.call(this, type, late, ...rest);
+        };
+        Object.defineProperty(BroadcastChannel.prototype, 'onmessage', {
+          set(fn) {
+            realAdd.call(this, 'message', (e) => setTimeout(() => fn(e), LAG_MS));
+          },
+        });
+      }, key);
+    }
+    await setAccessTtl(api, 2);
+    await openGate(a, OPTIONS(api.origin, { storageKey: key }));
+    await a.evaluate(() => window.gate.login({ username: 'demo', password: 'demo' }));
+    await setAccessTtl(api, 60);
+    await sleep(1600); // B's view of storage has A's session now
+    expect(await openGate(b, OPTIONS(api.origin, { storageKey: key }))).toBe('authenticated');
+    await resetCounters(api);
+    await sleep(2100); // both tabs' tokens have expired
+    const [fromA, fromB] = await Promise.all([callMe(a, 3), callMe(b, 3)]);
+
+    expect([...fromA, ...fromB].map((r) => r.status)).toEqual(Array(6).fill(200));
+    const seen = await counters(api);
+    expect(seen.refreshes).toBe(1);
+    expect(pathSeen(seen, REFRESH).statuses).toEqual({ 200: 1 });
+    expect(seen.status_401).toBe(0);
+    expect(new Set(seen.auth_headers.filter(Boolean)).size).toBe(1);
+    for (const page of [a, b]) expect(await page.evaluate(() => window.gate.state)).toBe('authenticated');
+    expect(pageErrors).toEqual([]);
+  });
+
   test('with authgate: a token refreshed in one tab is used by the other without a second refresh', async ({ context }) => {
     const { a, b, pageErrors } = await twoTabs(context);
     // Tab A refreshes 2 s before expiry, tab B only at expiry: A's refresh comes first.

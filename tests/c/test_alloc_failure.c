@@ -357,7 +357,7 @@ static void grant(sim *s, const char *blob) {
   const char *access = s->c->tok.access;
   char kept[64] = "";
   if (access) snprintf(kept, sizeof kept, "%s", access);
-  int rc = ag_client_lock_granted(s->c, s->now, blob, blob ? strlen(blob) : 0);
+  int rc = ag_client_lock_granted(s->c, s->now, blob, blob ? strlen(blob) : 0, 0);
   if (rc == AG_ERR_NOMEM) {
     char after[4096];
     fingerprint(s->c, after, sizeof after);
@@ -369,7 +369,7 @@ static void grant(sim *s, const char *blob) {
   }
   drain(s);
   if (rc == AG_ERR_NOMEM && !s->lock_asked) { /* unused grant: report it once more */
-    rc = ag_client_lock_granted(s->c, s->now, blob, blob ? strlen(blob) : 0);
+    rc = ag_client_lock_granted(s->c, s->now, blob, blob ? strlen(blob) : 0, 0);
     drain(s);
   }
   check_consistent(s);

@@ -476,7 +476,7 @@ static void cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refr
            "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"OTHER\",\"refresh\":\"R5\","
            "\"exp\":%.0f}",
            t - 5, t + 300000);
-  ag_client_lock_granted(d.c, t + 10, blob, strlen(blob));
+  ag_client_lock_granted(d.c, t + 10, blob, strlen(blob), 0);
   drv_drain(&d);
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
   CHECK(drv_count(&d, AG_ACTION_UNLOCK, -1) == 1);
@@ -491,13 +491,92 @@ static void cross_tab_refresh_goes_out_once_the_lock_is_held(void) {
             "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}");
   ag_ms t = T0 + 400000;
   drv_call(&d, t, "GET", "/x", NULL);
-  ag_client_lock_granted(d.c, t + 1, NULL, 0);
+  ag_client_lock_granted(d.c, t + 1, NULL, 0, 0);
   drv_drain(&d);
   CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 1);
   drv_respond(&d, t + 2, refresh_id(&d), 200, TOKENS("A2", "R2", 300));
   CHECK(drv_count(&d, AG_ACTION_UNLOCK, -1) == 1);
   CHECK(drv_count(&d, AG_ACTION_BROADCAST, -1) == 1);
   CHECK(drv_count(&d, AG_ACTION_PERSIST, -1) == 1);
+  /* The release names the generation it shared, for the next holder to see. */
+  const logged *bc = drv_last(&d, AG_ACTION_BROADCAST, -1);
+  char gen[40];
+  snprintf(gen, sizeof gen, "\"gen\":%s,", drv_last(&d, AG_ACTION_UNLOCK, -1)->text);
+  CHECK(strstr(bc->text, gen) != NULL);
+  drv_close(&d);
+}
+
+#define LOCAL "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/r\"},\"storage\":\"local\"}"
+#define BLOB                                                                                       \
+  "{\"v\":1,\"type\":\"tokens\",\"gen\":%.0f,\"access\":\"%s\",\"refresh\":\"%s\",\"exp\":%.0f}"
+
+/*
+ * Tab B is granted the lock tab A just released, but its storage read is
+ * older than what A shared (localStorage reaches B's process late). A said
+ * which generation it shared: B waits for it and sends no refresh with the
+ * refresh token A's refresh rotated.
+ */
+static void cross_tab_grant_before_the_other_tabs_tokens_arrive_waits_for_them(void) {
+  driver d;
+  logged_in(&d, LOCAL);
+  ag_ms t = T0 + 400000;
+  uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
+  char stale[200], fresh[200];
+  snprintf(stale, sizeof stale, BLOB, T0, "A1", "R1", T0 + 300000); /* what this tab holds */
+  snprintf(fresh, sizeof fresh, BLOB, t + 7, "A2", "R2", t + 300000);
+  ag_client_lock_granted(d.c, t + 10, stale, strlen(stale), t + 7);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
+  CHECK(drv_count(&d, AG_ACTION_UNLOCK, -1) == 1);
+  CHECK(drv_last(&d, AG_ACTION_UNLOCK, -1)->text == NULL); /* it shared nothing */
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) == NULL);           /* still waiting */
+  CHECK(ag_client_next_deadline(d.c) == t + 10 + AG_LATE_TOKENS_MS);
+  drv_call(&d, t + 11, "GET", "/y", NULL);
+  CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1); /* no new ask while they are on their way */
+  CHECK(ag_client_message(d.c, t + 12, fresh, strlen(fresh)) == AG_OK);
+  drv_drain(&d);
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
+  drv_close(&d);
+}
+
+/* Slower still: after a short wait B asks again and rereads storage, never refreshing on a stale read. */
+static void cross_tab_late_tokens_are_read_again_at_the_next_grant(void) {
+  driver d;
+  logged_in(&d, LOCAL);
+  ag_ms t = T0 + 400000;
+  uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
+  ag_client_lock_granted(d.c, t + 10, NULL, 0, t + 7);
+  drv_drain(&d);
+  drv_tick(&d, t + 10 + AG_LATE_TOKENS_MS - 1);
+  CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 1);
+  drv_tick(&d, t + 10 + AG_LATE_TOKENS_MS);
+  CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 2);
+  ag_client_lock_granted(d.c, t + 300, NULL, 0, t + 7); /* still not here: wait again */
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
+  drv_tick(&d, t + 300 + AG_LATE_TOKENS_MS);
+  CHECK(drv_count(&d, AG_ACTION_LOCK, -1) == 3);
+  char fresh[200];
+  snprintf(fresh, sizeof fresh, BLOB, t + 7, "A2", "R2", t + 300000);
+  ag_client_lock_granted(d.c, t + 600, fresh, strlen(fresh), t + 7);
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
+  CHECK(drv_for(&d, AG_ACTION_SEND, a) &&
+        !strcmp(drv_for(&d, AG_ACTION_SEND, a)->authorization, "Bearer A2"));
+  drv_close(&d);
+}
+
+/* What a tab announced itself is no reason to wait: it refreshes as before. */
+static void cross_tab_own_announcement_does_not_hold_a_refresh(void) {
+  driver d;
+  logged_in(&d, LOCAL);
+  ag_ms t = T0 + 400000;
+  drv_call(&d, t, "GET", "/x", NULL);
+  ag_client_lock_granted(d.c, t + 1, NULL, 0, T0); /* the generation it holds */
+  drv_drain(&d);
+  CHECK(drv_count(&d, AG_ACTION_SEND, AG_SEND_REFRESH) == 1);
   drv_close(&d);
 }
 
@@ -509,7 +588,7 @@ static void refused_refresh_waits_for_another_tabs_newer_tokens(void) {
   logged_in(&d, SHARED_BY_MESSAGE);
   ag_ms t = T0 + 400000;
   uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
-  ag_client_lock_granted(d.c, t, NULL, 0);
+  ag_client_lock_granted(d.c, t, NULL, 0, 0);
   drv_drain(&d);
   drv_respond(&d, t + 5, refresh_id(&d), 401, NULL); /* the other tab rotated R1 a moment ago */
   CHECK(drv_for(&d, AG_ACTION_REJECT, a) == NULL);
@@ -536,7 +615,7 @@ static void refused_refresh_ends_the_session_when_no_tab_answers_in_time(void) {
   logged_in(&d, SHARED_BY_MESSAGE);
   ag_ms t = T0 + 400000;
   uint32_t a = drv_call(&d, t, "GET", "/x", NULL);
-  ag_client_lock_granted(d.c, t, NULL, 0);
+  ag_client_lock_granted(d.c, t, NULL, 0, 0);
   drv_drain(&d);
   drv_respond(&d, t, refresh_id(&d), 401, NULL);
   drv_tick(&d, t + AG_REFUSAL_GRACE_MS - 1);
@@ -671,6 +750,9 @@ int main(void) {
   RUN(newer_broadcast_is_adopted_and_older_ignored);
   RUN(cross_tab_refresh_waits_for_the_lock_and_skips_when_another_tab_refreshed);
   RUN(cross_tab_refresh_goes_out_once_the_lock_is_held);
+  RUN(cross_tab_grant_before_the_other_tabs_tokens_arrive_waits_for_them);
+  RUN(cross_tab_late_tokens_are_read_again_at_the_next_grant);
+  RUN(cross_tab_own_announcement_does_not_hold_a_refresh);
   RUN(refused_refresh_waits_for_another_tabs_newer_tokens);
   RUN(refused_refresh_ends_the_session_when_no_tab_answers_in_time);
   RUN(a_new_tab_without_tokens_asks_the_others_and_adopts_the_answer);

@@ -580,7 +580,7 @@ static void two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token(voi
   uint32_t ca = drv_call(a, T0 + 61000, "GET", "/orders", NULL);
   uint32_t cb = drv_call(b, T0 + 61000, "GET", "/orders", NULL);
   CHECK(drv_count(a, AG_ACTION_LOCK, -1) == 1 && drv_count(b, AG_ACTION_LOCK, -1) == 1);
-  ag_client_lock_granted(a->c, T0 + 61001, blob, strlen(blob)); /* tab A holds the lock first */
+  ag_client_lock_granted(a->c, T0 + 61001, blob, strlen(blob), 0); /* tab A holds the lock first */
   drv_drain(a);
   const logged *r = last_send(a, AG_SEND_REFRESH);
   CHECK(r && strstr(r->body, "refresh_token=R1"));
@@ -589,7 +589,7 @@ static void two_tabs_on_an_expired_token_refresh_once_with_the_rotated_token(voi
   CHECK(rotated && strstr(rotated->text, "\"refresh\":\"R2\"") &&
         drv_count(a, AG_ACTION_UNLOCK, -1) == 1);
   /* tab B gets the lock next, with what storage holds now: it adopts, and sends nothing */
-  ag_client_lock_granted(b->c, T0 + 61101, rotated->text, strlen(rotated->text));
+  ag_client_lock_granted(b->c, T0 + 61101, rotated->text, strlen(rotated->text), 0);
   drv_drain(b);
   CHECK(drv_count(b, AG_ACTION_SEND, AG_SEND_REFRESH) == 0);
   const logged *sa = drv_for(a, AG_ACTION_SEND, ca), *sb = drv_for(b, AG_ACTION_SEND, cb);
@@ -733,7 +733,7 @@ static void oidc_session(void) {
   take(c, &s);
   ag_client_call(c, T0 + 61000, "GET", 3, "/a", 2, NULL, 0, AG_CRED_UNSET, &id);
   take(c, &s);
-  ag_client_lock_granted(c, T0 + 61000, NULL, 0);
+  ag_client_lock_granted(c, T0 + 61000, NULL, 0, 0);
   take(c, &s);
   body = token_body("A2", "R2", 60, NULL, "u1");
   ag_client_response(c, T0 + 61001, s.refresh, 200, body, strlen(body));

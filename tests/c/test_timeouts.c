@@ -224,7 +224,7 @@ static void online_does_not_resend_a_refused_refresh(void) {
                 T0);
   ag_ms t = T0 + 400000;
   drv_tick(&d, t);
-  ag_client_lock_granted(d.c, t, NULL, 0);
+  ag_client_lock_granted(d.c, t, NULL, 0, 0);
   drv_drain(&d);
   drv_respond(&d, t + 1, drv_refresh_id(&d), 401, NULL);
   ag_client_wake(d.c, t + 2, AG_WAKE_ONLINE);

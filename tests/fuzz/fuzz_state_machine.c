@@ -177,6 +177,7 @@ typedef struct harness {
   rec recs[MAX_IDS];
   int n_recs;
   int lock;
+  int refresh_sends; /* refresh SENDs so far */
   int token_seq;
   char *tokens[MAX_TOKENS]; /* every token handed to the client */
   int n_tokens;
@@ -280,6 +281,7 @@ static void on_send(harness *h, const ag_action *a) {
   FUZZ_CHECK(a->url && a->method);
   rec *r = find_rec(h, a->id);
   if (a->code == AG_SEND_REFRESH) {
+    h->refresh_sends++;
     FUZZ_CHECK(h->cfg->refresh_url && !strcmp(a->url, h->cfg->refresh_url));
     FUZZ_CHECK(a->authorization == NULL);
     FUZZ_CHECK(c->refresh_id == a->id);
@@ -366,6 +368,11 @@ static int drain(harness *h) {
     case AG_ACTION_UNLOCK:
       FUZZ_CHECK(h->lock == LOCK_HELD);
       h->lock = LOCK_IDLE;
+      if (a.text) { /* the generation it shared: what it holds, in decimal */
+        char gen[24];
+        snprintf(gen, sizeof gen, "%llu", (unsigned long long)h->c->gen);
+        FUZZ_CHECK(a.text_len == strlen(gen) && !memcmp(a.text, gen, a.text_len));
+      }
       break;
     case AG_ACTION_PERSIST:
       FUZZ_CHECK(h->cfg->persist);
@@ -678,9 +685,15 @@ static void ev_message(harness *h, fuzz_in *in, bool lock) {
   if (lock) {
     if (h->lock != LOCK_ASKED) return; /* the Web Locks API grants only what was asked */
     h->lock = LOCK_HELD;
-    trace(h, "lock granted %s", (k & 0x80) ? blob : "-");
+    /* 0x40: another tab announced newer tokens than this tab and storage hold */
+    ag_ms shared = (k & 0x40) ? (ag_ms)h->c->gen + 2000000 + (k & 7) : 0;
+    trace(h, "lock granted %s (newest shared %.0f)", (k & 0x80) ? blob : "-", shared);
+    int sends = h->refresh_sends;
     FUZZ_CHECK(ag_client_lock_granted(h->c, h->now, (k & 0x80) ? blob : NULL,
-                                      (k & 0x80) ? (size_t)n : 0) == AG_OK);
+                                      (k & 0x80) ? (size_t)n : 0, shared) == AG_OK);
+    drain(h);
+    /* Storage read before those tokens arrived: no refresh on it. */
+    if ((ag_ms)h->c->gen < shared) FUZZ_CHECK(h->refresh_sends == sends);
   } else {
     trace(h, "message %s", blob);
     int rc = ag_client_message(h->c, h->now, blob, (size_t)n);
@@ -703,7 +716,7 @@ static void finish_all(harness *h) {
     if (!open) break;
     if (h->lock == LOCK_ASKED) {
       h->lock = LOCK_HELD;
-      ag_client_lock_granted(h->c, h->now, NULL, 0);
+      ag_client_lock_granted(h->c, h->now, NULL, 0, 0);
       drain(h);
     }
     for (int i = 0; i < h->n_recs; i++) {
