@@ -10,6 +10,7 @@
 #include "check.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static long budget; /* allocations left before failing; < 0: never fail */
 
@@ -20,9 +21,11 @@ static void *failing_malloc(size_t n) {
 }
 
 #define T0 1700000000000.0
+static void check_send(const ag_action *a);
+
 static void drain(ag_client *c) {
   ag_action a;
-  while (ag_client_next_action(c, &a)) {}
+  while (ag_client_next_action(c, &a)) check_send(&a);
 }
 
 #define ISSUER "https://id.example"
@@ -32,14 +35,32 @@ static void drain(ag_client *c) {
 
 static int signatures; /* SIGN actions answered in the unfailing run */
 
+/*
+ * The promise that holds whatever allocation fails: an app call (every path
+ * is protected here) leaves with "DPoP <token>" and a proof, and a request to
+ * the token or revocation endpoint with a proof; never bare.
+ */
+static void check_send(const ag_action *a) {
+  if (a->type != AG_ACTION_SEND) return;
+  if (a->code == AG_SEND_CALL)
+    CHECK(a->authorization && !strncmp(a->authorization, "DPoP ", 5) && a->authorization[5]);
+  if (a->code == AG_SEND_CALL || a->code == AG_SEND_TOKEN || a->code == AG_SEND_REFRESH ||
+      a->code == AG_SEND_REVOKE) {
+    const char *dot = a->dpop ? strchr(a->dpop, '.') : NULL;
+    CHECK(dot && strchr(dot + 1, '.') && strlen(strrchr(a->dpop, '.')) == 87); /* 64-byte r||s */
+  }
+}
+
 /* Drains the actions and answers every SIGN among them with a signature. */
 static void sign_all(ag_client *c, ag_ms now) {
   static const unsigned char sig[64] = {1};
   ag_action a;
   uint32_t ids[16];
   int n = 0;
-  while (ag_client_next_action(c, &a))
+  while (ag_client_next_action(c, &a)) {
+    check_send(&a);
     if (a.type == AG_ACTION_SIGN && n < 16) ids[n++] = a.id;
+  }
   for (int i = 0; i < n; i++) ag_client_dpop_signature(c, now, ids[i], sig, sizeof sig);
   if (budget < 0) signatures += n;
 }

@@ -689,10 +689,16 @@ typedef struct seen {
   char txn[1024], state[64], nonce[64];
 } seen;
 
-/* Drains actions, keeping what the next step needs. */
+/*
+ * Drains actions, keeping what the next step needs, and checks the promise
+ * that holds whatever allocation fails: an app call (every path is protected
+ * here) never leaves without "Bearer <token>".
+ */
 static void take(ag_client *c, seen *s) {
   ag_action a;
   while (ag_client_next_action(c, &a)) {
+    if (a.type == AG_ACTION_SEND && a.code == AG_SEND_CALL)
+      CHECK(a.authorization && !strncmp(a.authorization, "Bearer ", 7) && a.authorization[7]);
     if (a.type == AG_ACTION_SEND && a.code == AG_SEND_DISCOVERY) s->discovery = a.id;
     if (a.type == AG_ACTION_SEND && a.code == AG_SEND_TOKEN) s->token = a.id;
     if (a.type == AG_ACTION_SEND && a.code == AG_SEND_REFRESH) s->refresh = a.id;
