@@ -12,8 +12,6 @@
 enum { WAIT_NONE = 0, WAIT_READY = 1, WAIT_REFRESH = 2 };
 /* What a call's timer is for: the deadline of the attempt in flight, or the next retry. */
 enum { TIMER_NONE = 0, TIMER_ATTEMPT = 1, TIMER_RETRY = 2 };
-/* enum ag_session_token_type: the scheme calls carry (DPoP-bound tokens later). */
-enum { AG_TOKEN_BEARER = 0, AG_TOKEN_DPOP = 1 };
 
 /* One call: an app call, or the core's own login/refresh request. */
 typedef struct call {
@@ -132,7 +130,6 @@ struct ag_client {
   /* the session beyond the tokens: what login/refresh answers or an ID token add */
   char *scope;          /* the token response's `scope`, NULL when none */
   char *claims;         /* claims JSON that replace the access JWT's payload (an ID token's) */
-  int token_type;       /* AG_TOKEN_* */
   bool session_visible; /* the last SESSION action carried a session (not null) */
 
   ag_oidc_flow *oidc; /* the OpenID state, NULL without options.oidc */
@@ -205,7 +202,7 @@ int ag_adopt_tokens(ag_client *c, ag_tokens *t, uint64_t gen, ag_ms now, bool sh
  * The same, with what the session shows besides the tokens, owned from here on (NULL:
  * none): the token response's `scope`, and `claims` JSON (an object, e.g. an ID token's
  * checked payload) that replace the access JWT's payload. Both are in place before the
- * SESSION action goes out. Set c->token_type first for DPoP-bound tokens.
+ * SESSION action goes out.
  */
 int ag_adopt_session(ag_client *c, ag_tokens *t, char *scope, char *claims, uint64_t gen, ag_ms now,
                      bool share);
@@ -239,11 +236,7 @@ void ag_oidc_refresh_wait(ag_client *c, ag_ms now);
 int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t len, ag_ms now,
                            char **msg);
 char *ag_oidc_refresh_refusal(int status, const char *body, size_t len, bool *invalid_grant);
-ag_ms ag_oidc_deadline(const ag_client *c); /* logout waiting for the revocation, 0: none */
-/* The ID token's claims (heap JSON, a checked token's payload; NULL when none): never a token. */
-char *ag_oidc_session_claims(const ag_client *c);
-const char *ag_oidc_session_scope(const ag_client *c);      /* the granted scope, NULL: unknown */
-const char *ag_oidc_session_token_type(const ag_client *c); /* "Bearer" or "DPoP", NULL: unknown */
+ag_ms ag_oidc_deadline(const ag_client *c);        /* logout waiting for the revocation, 0: none */
 void ag_oidc_key_settled(ag_client *c, ag_ms now); /* the DPoP key came (or not): a login goes on */
 void ag_oidc_tick(ag_client *c, ag_ms now);
 

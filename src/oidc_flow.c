@@ -53,8 +53,6 @@ struct ag_oidc_flow {
   uint32_t logout_id, revoke_id;
   ag_ms logout_deadline;
   char *end_session_url;
-
-  char *scope, *token_type; /* of the session's grant */
 };
 
 /* ---- small helpers ---- */
@@ -136,8 +134,6 @@ void ag_oidc_flow_free(ag_client *c) {
   ag_free(f->joined);
   ag_free(f->outcome_text);
   ag_free(f->end_session_url);
-  ag_free(f->scope);
-  ag_free(f->token_type);
   ag_free(f);
   c->oidc = NULL;
 }
@@ -484,13 +480,6 @@ int ag_client_redirect_callback(ag_client *c, ag_ms now, const char *url, size_t
 
 /* ---- token responses ---- */
 
-static void keep_grant(ag_oidc_flow *f, ag_oidc_grant *g) {
-  if (g->scope) ag_free(f->scope), f->scope = g->scope, g->scope = NULL;
-  ag_free(f->token_type);
-  f->token_type = g->token_type;
-  g->token_type = NULL;
-}
-
 /*
  * The sub claim of the ID token held, however it came (this tab's sign-in, another
  * tab, storage): a refreshed ID token must name the same user. NULL when none.
@@ -568,7 +557,6 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
                     msg ? msg : message("handleRedirectCallback: out of memory", NULL));
     return;
   }
-  keep_grant(f, &g);
   ag_oidc_grant_free(&g);
   char *scope = ag_session_scope_of(body, len);
   if (ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) {
@@ -603,7 +591,6 @@ void ag_oidc_refresh_wait(ag_client *c, ag_ms now) {
 
 int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t len, ag_ms now,
                            char **msg) {
-  ag_oidc_flow *f = c->oidc;
   ag_oidc_grant g;
   *msg = NULL;
   int rc = ag_oidc_grant_parse(&g, body, len, false, msg);
@@ -613,7 +600,6 @@ int ag_oidc_refresh_answer(ag_client *c, ag_tokens *t, const char *body, size_t 
     t->id_token = c->tok.id_token;
     c->tok.id_token = NULL;
   }
-  if (rc == AG_OK) keep_grant(f, &g);
   ag_oidc_grant_free(&g);
   return rc;
 }
@@ -657,10 +643,6 @@ int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *i
   }
   ag_dpop_hold_key(c, true); /* the revocation is signed with the key of the session it ends */
   int rc = ag_client_logout(c, now); /* here and in every tab, before anything leaves */
-  if (f) {
-    ag_free(f->scope);
-    f->scope = NULL;
-  }
   if (rc != AG_OK) c->oom = true;
   if (!f) {
     ag_dpop_hold_key(c, false);
@@ -749,18 +731,4 @@ void ag_oidc_key_settled(ag_client *c, ag_ms now) {
 
 void ag_oidc_tick(ag_client *c, ag_ms now) {
   if (c->oidc && c->oidc->logout_id && now >= c->oidc->logout_deadline) finish_logout(c);
-}
-
-/* ---- the session's OpenID parts (for the session JSON) ---- */
-
-char *ag_oidc_session_claims(const ag_client *c) {
-  size_t n;
-  if (!c->oidc || !c->tok.id_token) return NULL;
-  return (char *)ag_jwt_payload(c->tok.id_token, strlen(c->tok.id_token), &n);
-}
-
-const char *ag_oidc_session_scope(const ag_client *c) { return c->oidc ? c->oidc->scope : NULL; }
-
-const char *ag_oidc_session_token_type(const ag_client *c) {
-  return c->oidc ? c->oidc->token_type : NULL;
 }

@@ -60,8 +60,9 @@ char *ag_session_json_of(const ag_client *c, const ag_tokens *t, const char *sco
   put_ms(&b, refresh_at);
   ag_buf_puts(&b, ",\"scope\":");
   put_string_or_null(&b, scope);
-  ag_buf_puts(&b, c->token_type == AG_TOKEN_DPOP ? ",\"tokenType\":\"DPoP\",\"claims\":"
-                                                 : ",\"tokenType\":\"Bearer\",\"claims\":");
+  /* With dpop every token is DPoP-bound: the token endpoint's token_type must say so. */
+  ag_buf_puts(&b, c->cfg.dpop ? ",\"tokenType\":\"DPoP\",\"claims\":"
+                              : ",\"tokenType\":\"Bearer\",\"claims\":");
   const char *claims = claims_given ? claims_given : payload;
   ag_buf_puts(&b, claims ? claims : "null");
   ag_buf_putc(&b, '}');

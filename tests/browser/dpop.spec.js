@@ -48,10 +48,11 @@ async function signIn(page) {
     const gate = window.h.createAuthGate(o);
     window.h.gates.main = gate;
     const r = await window.h.settle(gate.handleRedirectCallback());
-    return { r, state: gate.state };
+    return { r, state: gate.state, tokenType: gate.session?.tokenType };
   }, opts);
   expect(result.r.ok, JSON.stringify(result.r)).toBe(true);
   expect(result.state).toBe('authenticated');
+  expect(result.tokenType).toBe('DPoP');
 }
 
 test('a DPoP sign-in and API calls: every proof verifies, each nonce costs one request', async ({ page }) => {
