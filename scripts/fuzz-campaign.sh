@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-10000000}
 MAX_SECONDS=${MAX_SECONDS:-0} # 0: no time limit
 JOBS=${JOBS:-$(nproc)}
-OUT=build-fuzz-campaign
+OUT=${OUT:-build-fuzz-campaign}
 CJSON=${AUTHGATE_CJSON_SOURCE_DIR:-$PWD/.deps/cjson/source}
 
 cmake -S . -B "$OUT" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
