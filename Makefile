@@ -51,7 +51,8 @@ pack: dist
 # Prerequisites run left to right (.NOTPARALLEL); the first failure stops make.
 # make test and make demo run make setup first (it installs only what is missing).
 test: setup test-format test-native test-asan test-fuzz test-valgrind test-wasm test-node test-types test-servers test-package test-examples test-browser bench-quick
-	@cmp -s build-wasm/authgate-core.wasm dist/authgate-core.wasm || { echo 'make test: dist/ does not hold the release wasm'; exit 1; }
+	@for m in authgate-core authgate-core-oidc; do \
+	  cmp -s build-wasm/$$m.wasm dist/$$m.wasm || { echo "make test: dist/ does not hold the release $$m.wasm"; exit 1; }; done
 	@printf '\n==== all tests passed ====\n'
 
 demo: setup dist
@@ -85,7 +86,7 @@ wasm:
 	@$(CHECK_TOOLS) wasm
 	$(EMCC_ENV) emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release -DAUTHGATE_CJSON_SOURCE_DIR=$(CJSON_SOURCE)
 	$(EMCC_ENV) $(CMAKE_BUILD) build-wasm --parallel $(JOBS)
-	@ls -l build-wasm/authgate-core.wasm
+	@ls -l build-wasm/authgate-core.wasm build-wasm/authgate-core-oidc.wasm
 
 wasm-debug:
 	$(call step,wasm debug build (build-wasm-debug/))

@@ -96,36 +96,45 @@ const GUARD_URL_CAP = 8193;
 
 // ---- loading ---------------------------------------------------------------
 //
-// authgate-core.wasm is loaded by this code, not by Emscripten's JS glue: the
-// module (CMakeLists.txt, STANDALONE_WASM) imports one function,
-// env.emscripten_notify_memory_growth, which the core's malloc calls after it
-// grew the memory, and exports the C functions of src/wasm-exports.txt under
-// their C names, plus memory and _initialize (emmalloc's set-up, called once).
+// The core comes as two modules: authgate-core.wasm for a gate without `oidc`,
+// and authgate-core-oidc.wasm, the same core with OpenID Connect and DPoP, a
+// third larger, for a gate with it. Each is loaded by this code, not by
+// Emscripten's JS glue: it (CMakeLists.txt, STANDALONE_WASM) imports one
+// function, env.emscripten_notify_memory_growth, which the core's malloc calls
+// after it grew the memory, and exports the C functions of
+// src/wasm-exports.txt under their C names, plus memory and _initialize
+// (emmalloc's set-up, called once).
 
 const inNode = () => Boolean(globalThis.process?.versions?.node);
-let loading = null;
+const loading = { core: null, oidc: null };
 
 /**
- * The bound core, shared by every gate (sql.js-style: one cached promise).
- * A failed load is not cached, so a later gate tries again.
+ * The bound core, shared by every gate (sql.js-style: one cached promise per
+ * module); `oidc` picks the module with OpenID Connect and DPoP. A failed load
+ * is not cached, so a later gate tries again.
  */
-export function loadCore() {
-  loading ??= instantiate().catch((error) => {
-    loading = null;
-    throw new Error(`authgate: the wasm core (authgate-core.wasm) failed to load: ${error?.message ?? error}`, {
+export function loadCore(oidc = false) {
+  const which = oidc ? 'oidc' : 'core';
+  loading[which] ??= instantiate(oidc).catch((error) => {
+    loading[which] = null;
+    const file = oidc ? 'authgate-core-oidc.wasm' : 'authgate-core.wasm';
+    throw new Error(`authgate: the wasm core (${file}) failed to load: ${error?.message ?? error}`, {
       cause: error,
     });
   });
-  return loading;
+  return loading[which];
 }
 
-// In a browser the download and the streaming compile start when this module
-// is imported, not at the first createAuthGate(). A failure is reported to
-// the gate that waits for it (the catch only keeps it from being "unhandled").
-// Node (SSR, tests) loads on first use: importing must stay free of I/O there.
-if (!inNode()) loadCore().catch(() => {});
+// In a browser the download and the streaming compile start right after this
+// module and the app's modules have run, not at the first request: the first
+// createAuthGate() starts its module at once, and if none did, the module
+// without OpenID starts here (an app whose gates all have `oidc` never
+// downloads it). A failure is reported to the gate that waits for it (the catch
+// only keeps it from being "unhandled"). Node (SSR, tests) loads on first use:
+// importing must stay free of I/O there.
+if (!inNode()) setTimeout(() => loading.oidc || loadCore().catch(() => {}), 0);
 
-async function instantiate() {
+async function instantiate(oidc) {
   const m = {};
   // The C functions under the names the bindings use (_ag_client_new, ...), and
   // heap views that are renewed whenever the memory grows: always read m.HEAPU8 afresh.
@@ -136,7 +145,9 @@ async function instantiate() {
     m.HEAPU8 = new Uint8Array(buffer);
   };
   const imports = { env: { emscripten_notify_memory_growth: views } };
-  const { instance } = await (typeof window !== 'undefined' || !inNode() ? download(imports) : readModule(imports));
+  const { instance } = await (typeof window !== 'undefined' || !inNode()
+    ? download(oidc, imports)
+    : readModule(oidc, imports));
   for (const [name, value] of Object.entries(instance.exports)) m[name === 'memory' ? name : `_${name}`] = value;
   views();
   m.__initialize();
@@ -148,8 +159,10 @@ async function instantiate() {
  * core has loaded would otherwise wait for the very core it is waiting to
  * download. The literal URL lets bundlers (Vite, webpack) ship the file as an asset.
  */
-async function download(imports) {
-  const url = new URL('./authgate-core.wasm', import.meta.url);
+async function download(oidc, imports) {
+  const url = oidc
+    ? new URL('./authgate-core-oidc.wasm', import.meta.url)
+    : new URL('./authgate-core.wasm', import.meta.url);
   const response = await unguarded(globalThis.fetch)(url);
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
   try {
@@ -164,13 +177,13 @@ async function download(imports) {
  * Node reads the file next to this module. The specifiers are kept out of
  * sight of bundlers (Vite, webpack) so browser builds need no configuration.
  */
-async function readModule(imports) {
+async function readModule(oidc, imports) {
   const fsModule = 'node:fs/promises';
   const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);
   // No new URL('./x.wasm', import.meta.url) here: webpack and Turbopack (Next.js server
   // builds; Turbopack follows a variable too) turn it into a public asset path, not a file.
   // Both leave the module's own file URL alone, and the .wasm sits next to this module.
-  const wasmFile = import.meta.url.replace(/[^/]*$/, 'authgate-core.wasm');
+  const wasmFile = import.meta.url.replace(/[^/]*$/, oidc ? 'authgate-core-oidc.wasm' : 'authgate-core.wasm');
   return WebAssembly.instantiate(await readFile(new URL(wasmFile)), imports);
 }
 

@@ -56,16 +56,16 @@ export class Executor {
   #unlistenWake = null;
 
   /**
-   * @param {{optionsJson: string, fetch?: typeof fetch, now?: () => number,
+   * @param {{optionsJson: string, oidc?: boolean, fetch?: typeof fetch, now?: () => number,
    *          storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>}} options
    */
-  constructor({ optionsJson, fetch, now, storageArea, dpopEnvironment }) {
+  constructor({ optionsJson, oidc = false, fetch, now, storageArea, dpopEnvironment }) {
     this.#dpopEnvironment = dpopEnvironment ?? {};
     this.#fetch = fetch;
     this.#now = now ?? Date.now;
     this.#storageArea = storageArea;
     const pageOrigin = globalThis.location?.origin ?? '';
-    this.#opened = loadCore().then((core) => this.#open(core, optionsJson, pageOrigin));
+    this.#opened = loadCore(oidc).then((core) => this.#open(core, optionsJson, pageOrigin));
     // A gate nobody awaits must not report an unhandled rejection; every method re-throws it.
     this.#opened.catch((error) => {
       this.#openError = error;

@@ -108,5 +108,7 @@ function checkOptions(options) {
   } catch (error) {
     fail(`the options must be JSON-serialisable (${error.message})`);
   }
-  return { optionsJson, fetch, now, storageArea, dpopEnvironment: { crypto, indexedDB, locks } };
+  // The core module with OpenID Connect (and DPoP) only when the gate needs it.
+  const oidc = coreOptions.oidc !== undefined;
+  return { optionsJson, oidc, fetch, now, storageArea, dpopEnvironment: { crypto, indexedDB, locks } };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes dist/, the publishable package:
-#   js/*.js and js/*.d.ts (flat), authgate-core.wasm from a wasm build folder,
+#   js/*.js and js/*.d.ts (flat), authgate-core.wasm and authgate-core-oidc.wasm from a
+#   wasm build folder,
 #   README.md, LICENSE, CHANGELOG.md, X.d.cts beside each X.d.ts
 #   (scripts/package-files.mjs), and package.json (from js/package.json).
 # Usage: scripts/build-dist.sh [WASM_BUILD_DIR]   (default build-wasm, the release build)
@@ -10,12 +11,14 @@ cd "$root"
 wasm_dir="${1:-build-wasm}"
 dist=dist
 
-[ -f "$wasm_dir/authgate-core.wasm" ] || { echo "build-dist: $wasm_dir/authgate-core.wasm is missing (build the wasm first)" >&2; exit 1; }
+for m in authgate-core authgate-core-oidc; do
+  [ -f "$wasm_dir/$m.wasm" ] || { echo "build-dist: $wasm_dir/$m.wasm is missing (build the wasm first)" >&2; exit 1; }
+done
 
 rm -rf "$dist"
 mkdir -p "$dist"
 cp js/*.js js/*.d.ts "$dist/"
-cp "$wasm_dir/authgate-core.wasm" "$dist/"
+cp "$wasm_dir/authgate-core.wasm" "$wasm_dir/authgate-core-oidc.wasm" "$dist/"
 # README.md, LICENSE, CHANGELOG.md and the CommonJS type views (X.d.cts).
 node scripts/package-files.mjs "$dist"
 

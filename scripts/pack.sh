@@ -23,9 +23,9 @@ const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
   .split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
 const pkg = JSON.parse(fs.readFileSync('dist/package.json', 'utf8'));
 const problems = [];
-for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'authgate-core.wasm', 'index.js', 'core.js'])
+for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'authgate-core.wasm', 'authgate-core-oidc.wasm', 'index.js', 'core.js'])
   if (!files.includes(f)) problems.push(`missing ${f}`);
-const shipped = /^(?:[a-z-]+\.(?:js|d\.ts|d\.cts)|authgate-core\.wasm|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/;
+const shipped = /^(?:[a-z-]+\.(?:js|d\.ts|d\.cts)|authgate-core(?:-oidc)?\.wasm|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/;
 for (const f of files) if (!shipped.test(f)) problems.push(`unexpected ${f}`);
 const targets = [];
 const walk = (v) => (typeof v === 'string' ? targets.push(v) : v && typeof v === 'object' && Object.values(v).forEach(walk));

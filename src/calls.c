@@ -76,6 +76,14 @@ void ag_call_unwait(ag_client *c, call *k) {
   k->waiting = 0;
 }
 
+void ag_call_forget_proof(call *k) {
+  ag_free(k->dpop_input);
+  ag_free(k->proof);
+  ag_free_secret(k->dpop_auth);
+  k->dpop_input = k->proof = k->dpop_auth = NULL;
+  k->signing = false;
+}
+
 void ag_call_free(ag_client *c, call *k) {
   ag_call_unwait(c, k);
   ag_timer_disarm(c, k);

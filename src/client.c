@@ -989,6 +989,37 @@ int ag_client_logout(ag_client *c, ag_ms now) {
   return ag_finish(c, AG_OK);
 }
 
+/*
+ * An entry point the gate's options do not offer (loginWithRedirect without
+ * oidc, getDpopProof without dpop): a task that rejects at once with `why`.
+ */
+int ag_refused_task(ag_client *c, int code, const char *why, uint32_t *id_out) {
+  if (AG_RESERVE(c) != AG_OK) return AG_ERR_NOMEM;
+  call *k = ag_call_new(c, TASK);
+  if (!k) return AG_ERR_NOMEM;
+  *id_out = k->id;
+  ag_call_free(c, k);
+  ag_action_push_static(c, AG_ACTION_REJECT, *id_out, code, why);
+  return ag_finish(c, AG_OK);
+}
+
+/*
+ * logout() of a gate without OpenID Connect: the tokens go here and in every
+ * tab, and the task resolves at once (with oidc, oidc_flow.c also revokes and
+ * may navigate). Out of memory: nothing changed, no id handed out.
+ */
+int ag_logout_task(ag_client *c, ag_ms now, uint32_t *id_out) {
+  call *k = ag_call_new(c, TASK);
+  if (!k) return AG_ERR_NOMEM;
+  int rc = ag_client_logout(c, now);
+  uint32_t id = k->id;
+  ag_call_free(c, k);
+  if (rc != AG_OK) return rc;
+  *id_out = id;
+  ag_action_push(c, AG_ACTION_RESOLVE, id, 0, NULL);
+  return ag_finish(c, AG_OK);
+}
+
 int ag_client_lock_granted(ag_client *c, ag_ms now, const char *blob, size_t len,
                            ag_ms newest_shared) {
   if (!c) return AG_ERR_INVALID;

@@ -77,6 +77,7 @@ typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
 #define AG_ACTIONS_PER_CALL 2
 typedef struct ag_dpop_flow ag_dpop_flow; /* dpop_flow.c */
 
+#define TASK 100       /* a record that only carries an id (not an enum ag_send_kind) */
 #define PROOF_TASK 101 /* a getDpopProof record: signed, never sent (not an enum ag_send_kind) */
 
 struct ag_client {
@@ -263,6 +264,12 @@ void ag_dpop_want_key(ag_client *c);
 void ag_dpop_forget_key(ag_client *c); /* signed out: the next session may have a new key */
 /* While held, forgetting waits: logout signs its revocation first. Releasing forgets then. */
 void ag_dpop_hold_key(ag_client *c, bool hold);
+/* What the OpenID and DPoP entry points answer a gate without those options (both wasm builds). */
+#define AG_NEEDS_OIDC_LOGIN "loginWithRedirect() needs options.oidc {issuer, clientId, redirectUri}"
+#define AG_NEEDS_OIDC_CALLBACK "handleRedirectCallback() needs options.oidc"
+#define AG_NEEDS_DPOP "getDpopProof() needs options.dpop"
+int ag_refused_task(ag_client *c, int code, const char *why, uint32_t *id_out);
+int ag_logout_task(ag_client *c, ag_ms now, uint32_t *id_out); /* logout() without oidc */
 void ag_call_forget_proof(call *k); /* wipes and frees a call's DPoP strings */
 
 /* requests.c */

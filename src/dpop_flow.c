@@ -50,14 +50,6 @@ void ag_dpop_flow_free(ag_client *c) {
   c->dpop = NULL;
 }
 
-void ag_call_forget_proof(call *k) {
-  ag_free(k->dpop_input);
-  ag_free(k->proof);
-  ag_free_secret(k->dpop_auth);
-  k->dpop_input = k->proof = k->dpop_auth = NULL;
-  k->signing = false;
-}
-
 void ag_dpop_want_key(ag_client *c) {
   if (!c->dpop || c->dpop->has_key || c->dpop->key_asked) return;
   c->dpop->key_asked = true;
@@ -256,6 +248,7 @@ static void sign_proof_task(ag_client *c, call *k, ag_ms now) {
 int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t method_len,
                          const char *url, size_t url_len, uint32_t *id_out) {
   if (!c || !id_out || (!url && url_len)) return AG_ERR_INVALID;
+  if (!c->dpop) return ag_refused_task(c, AG_CODE_BAD_CONFIG, AG_NEEDS_DPOP, id_out);
   /* Built whole before it is registered: AG_ERR_NOMEM leaves nothing behind. */
   call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, PROOF_TASK) : NULL;
   if (!k) return AG_ERR_NOMEM;
@@ -272,8 +265,7 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
   }
   ag_call_add(c, k);
   *id_out = k->id;
-  if (!c->dpop) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "getDpopProof() needs options.dpop");
-  else if (!k->url) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
+  if (!k->url) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
   else if (!ag_token_usable(c, now)) ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
   else if (!c->dpop->has_key) {
     k->key_wait = true;

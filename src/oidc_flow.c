@@ -18,7 +18,6 @@
 enum { DISCOVERY_NONE = 0, DISCOVERY_PENDING, DISCOVERY_DONE, DISCOVERY_FAILED };
 enum { CB_NONE = 0, CB_WAITING, CB_EXCHANGING, CB_SETTLED };
 
-#define TASK 100            /* a record that only carries an id (not an enum ag_send_kind) */
 #define REVOKE_WAIT_MS 2000 /* logout waits this long for the revocation */
 
 static const char form_type[] = "application/x-www-form-urlencoded";
@@ -273,16 +272,11 @@ int ag_client_login_redirect(ag_client *c, ag_ms now, const unsigned char *rando
                              size_t random_len, const char *return_to, size_t return_to_len,
                              const char *params_json, size_t params_len, uint32_t *id_out) {
   if (!c || !id_out || !random || random_len < AG_OIDC_RANDOM_BYTES) return AG_ERR_INVALID;
+  if (!c->oidc) return ag_refused_task(c, AG_CODE_BAD_CONFIG, AG_NEEDS_OIDC_LOGIN, id_out);
   call *k = ag_call_new(c, TASK);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
   ag_oidc_flow *f = c->oidc;
-  if (!f) {
-    reject_task(
-        c, k->id, AG_CODE_BAD_CONFIG,
-        message("loginWithRedirect() needs options.oidc {issuer, clientId, redirectUri}", NULL));
-    return ag_finish(c, AG_OK);
-  }
   if (f->login_id) resolve_task(c, f->login_id, NULL); /* superseded: this one navigates */
   forget_login(f);
   memcpy(f->random, random, sizeof f->random);
@@ -448,15 +442,11 @@ static bool joins_first(const ag_oidc_flow *f, const char *url, size_t len) {
 int ag_client_redirect_callback(ag_client *c, ag_ms now, const char *url, size_t url_len,
                                 const char *txn, size_t txn_len, uint32_t *id_out) {
   if (!c || !id_out || (!url && url_len)) return AG_ERR_INVALID;
+  if (!c->oidc) return ag_refused_task(c, AG_CODE_BAD_CONFIG, AG_NEEDS_OIDC_CALLBACK, id_out);
   call *k = ag_call_new(c, TASK);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
   ag_oidc_flow *f = c->oidc;
-  if (!f) {
-    reject_task(c, k->id, AG_CODE_BAD_CONFIG,
-                message("handleRedirectCallback() needs options.oidc", NULL));
-    return ag_finish(c, AG_OK);
-  }
   if (joins_first(f, url, url_len)) {
     if (f->cb == CB_SETTLED) answer_joined(c, k->id);
     else add_joined(c, k->id);
@@ -626,6 +616,7 @@ static void finish_logout(ag_client *c) {
 
 int ag_client_logout_redirect(ag_client *c, ag_ms now, int redirect, uint32_t *id_out) {
   if (!c || !id_out) return AG_ERR_INVALID;
+  if (!c->oidc) return ag_logout_task(c, now, id_out);
   call *k = ag_call_new(c, TASK);
   if (!k) return AG_ERR_NOMEM;
   *id_out = k->id;
