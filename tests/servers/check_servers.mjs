@@ -447,6 +447,8 @@ check('resource --dpop-nonce: a DPoP-bound token and a verified proof; nonce, re
     const { body: tokens } = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu: htuToken, nonce: nonceAtToken }) });
     const token = tokens.access_token;
     const jkt = claims(token).cnf.jkt;
+    const atProvider = (await call(strict.origin, 'GET', '/__counters')).body;
+    assert.deepEqual([atProvider.dpop_proofs, atProvider.dpop_jkts], [2, [jkt]]);
     const htu = `${api.origin}/api/me`;
     const ath = createHash('sha256').update(token).digest('base64url');
     const send = (dpop, scheme = 'DPoP') => call(api.origin, 'GET', '/api/me', {
