@@ -53,8 +53,8 @@ function options() {
     },
   });
   if (!values.issuer) {
-    console.error('usage: node resource.js --issuer URL [--audience URI] [--require-scope SCOPE] [--allow-origin ORIGIN ...]'
-      + ' [--dpop-nonce] [--port N]');
+    console.error('usage: node resource.js --issuer URL [--audience URI] [--require-scope SCOPE]'
+      + ' [--allow-origin ORIGIN ...] [--dpop-nonce] [--port N]');
     process.exit(2);
   }
   return {
@@ -131,7 +131,7 @@ async function verify(req, ctx) {
   // A bearer token sent with the DPoP scheme would let anyone holding it pass with any key.
   if (!jkt) throw fail('the token is not bound to a DPoP key (no cnf.jkt); the DPoP scheme is refused');
   const proof = await verifyProof(req, token, ctx);
-  if (proof.jkt !== jkt) throw fail(`the proof's key (${proof.jkt}) is not the key the token is bound to (cnf.jkt ${jkt})`);
+  if (proof.jkt !== jkt) throw fail(`the proof's key (${proof.jkt}) is not the token's key (cnf.jkt ${jkt})`);
   checkNonce(proof.claims, ctx);
   return payload;
 }
@@ -168,7 +168,7 @@ async function verifyProof(req, token, ctx) {
   if (!dpop.jkts.includes(thumbprint)) dpop.jkts = [...dpop.jkts, thumbprint];
   const path = req.url.split(/[?#]/)[0];
   const htu = `${ctx.origin}${path}`;
-  if (payload.htm !== req.method) throw bad(`htm ${JSON.stringify(payload.htm)} is not the request's method ${req.method}`);
+  if (payload.htm !== req.method) throw bad(`htm ${JSON.stringify(payload.htm)} is not the method ${req.method}`);
   if (payload.htu !== htu) throw bad(`htu ${JSON.stringify(payload.htu)} is not ${htu}`);
   const now = Math.floor(Date.now() / 1000);
   if (!Number.isInteger(payload.iat) || Math.abs(payload.iat - now) > PROOF_IAT_WINDOW_S) {
@@ -188,7 +188,9 @@ function checkNonce(proof, ctx) {
   if (!ctx.opts.dpopNonce) return;
   const expires = ctx.nonces.get(proof.nonce);
   if (expires && expires > Date.now()) return;
-  const why = proof.nonce === undefined ? 'the proof has no nonce' : `the nonce ${JSON.stringify(proof.nonce)} is not current`;
+  const why = proof.nonce === undefined
+    ? 'the proof has no nonce'
+    : `the nonce ${JSON.stringify(proof.nonce)} is not current`;
   throw new Refusal('use_dpop_nonce', `${why}; use the one in DPoP-Nonce`, { scheme: 'DPoP', nonce: true });
 }
 
@@ -267,7 +269,9 @@ async function jwksFor(issuer) {
 
 const opts = options();
 // seenJti and nonces outlive /__reset: a proof accepted before a reset is still a replay after it.
-const ctx = { opts, counters: freshCounters(), jwks: await jwksFor(opts.issuer), seenJti: new Set(), nonces: new Map(), origin: null };
+const ctx = {
+  opts, counters: freshCounters(), jwks: await jwksFor(opts.issuer), seenJti: new Set(), nonces: new Map(), origin: null,
+};
 const server = http.createServer((req, res) => {
   const path = req.url.split('?')[0];
   if (path.startsWith('/__')) return hooks(req, res, path, ctx);
