@@ -2,6 +2,7 @@
 // the way the incident it reproduces says (status codes, token rotation, CORS
 // answers) and its counters tell the truth. Run: node tests/servers/check_servers.mjs
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 
 import { startServer } from './launch.js';
 import { authorize, dpopKey, refreshGrant, revoke, tokenRequest } from './oidc/node-client.js';
@@ -430,6 +431,92 @@ check('oidc --dpop-nonce: a proof without the nonce -> 400 use_dpop_nonce with D
     }
   } finally {
     await strict.stop();
+  }
+});
+
+check('resource --dpop-nonce: a bound token and a verified proof; nonce, replay, key, scheme, htm, htu, iat, ath', async () => {
+  const strict = await startServer('oidc', { redirectUris: CALLBACK, dpopNonce: true, dpopRequired: true });
+  const api = await startServer('resource', { issuer: strict.issuer, dpopNonce: true });
+  try {
+    const proof = await dpopKey();
+    const back = await authorize({ issuer: strict.issuer, clientId: strict.clientId, redirectUri: CALLBACK });
+    const fields = {
+      grant_type: 'authorization_code', client_id: strict.clientId, code: back.code, redirect_uri: CALLBACK, code_verifier: back.verifier,
+    };
+    const htuToken = `${strict.issuer}/token`;
+    const challenged = await tokenRequest(strict.issuer, fields, { dpop: await proof({ htm: 'POST', htu: htuToken }) });
+    const retry = await proof({ htm: 'POST', htu: htuToken, nonce: challenged.headers.get('dpop-nonce') });
+    const { body: tokens } = await tokenRequest(strict.issuer, fields, { dpop: retry });
+    const token = tokens.access_token;
+    const jkt = claims(token).cnf.jkt;
+    const atProvider = (await call(strict.origin, 'GET', '/__counters')).body;
+    assert.deepEqual([atProvider.dpop_proofs, atProvider.dpop_jkts], [2, [jkt]]);
+    const htu = `${api.origin}/api/me`;
+    const ath = createHash('sha256').update(token).digest('base64url');
+    const send = (dpop, scheme = 'DPoP') => call(api.origin, 'GET', '/api/me', {
+      headers: { Authorization: `${scheme} ${token}`, ...(dpop && { DPoP: dpop }) },
+    });
+    const wwwAuth = (res) => res.headers.get('www-authenticate');
+
+    const first = await send(await proof({ htm: 'GET', htu, ath }));
+    assert.equal(first.status, 401);
+    assert.match(wwwAuth(first), /^DPoP .*error="use_dpop_nonce"/);
+    const nonce = first.headers.get('dpop-nonce');
+    assert.ok(nonce);
+    const good = await proof({ htm: 'GET', htu, ath, nonce });
+    const ok = await send(good);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.sub, 'alice');
+    const again = await send(await proof({ htm: 'GET', htu, ath, nonce }));
+    assert.equal(again.status, 200, 'the nonce is kept, not single-use');
+
+    const refusals = {
+      replayed: await send(good),
+      otherKey: await send(await (await dpopKey())({ htm: 'GET', htu, ath, nonce })),
+      asBearer: await send(undefined, 'Bearer'),
+      noProof: await send(undefined),
+      htm: await send(await proof({ htm: 'POST', htu, ath, nonce })),
+      htu: await send(await proof({ htm: 'GET', htu: `${htu}?x=1`, ath, nonce })),
+      iat: await send(await proof({ htm: 'GET', htu, ath, nonce, iat: Math.floor(Date.now() / 1000) - 300 })),
+      ath: await send(await proof({ htm: 'GET', htu, ath: ath.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')), nonce })),
+      staleNonce: await send(await proof({ htm: 'GET', htu, ath, nonce: 'not-issued-here' })),
+    };
+    const expected = {
+      replayed: ['invalid_dpop_proof', /seen before/],
+      otherKey: ['invalid_token', /cnf\.jkt/],
+      asBearer: ['invalid_token', /bound to a DPoP key/],
+      noProof: ['invalid_dpop_proof', /no DPoP proof/],
+      htm: ['invalid_dpop_proof', /htm/],
+      htu: ['invalid_dpop_proof', /htu/],
+      iat: ['invalid_dpop_proof', /iat/],
+      ath: ['invalid_dpop_proof', /ath/],
+      staleNonce: ['use_dpop_nonce', /not current/],
+    };
+    for (const [name, [error, detail]] of Object.entries(expected)) {
+      const res = refusals[name];
+      assert.equal(res.status, 401, name);
+      assert.equal(res.body.error, error, `${name}: ${res.body.detail}`);
+      assert.match(res.body.detail, detail, name);
+      assert.match(wwwAuth(res), new RegExp(`error="${error}"`), name);
+    }
+    // An unbound bearer token (from the provider without --dpop-required) is refused with the DPoP scheme.
+    const unbound = (await exchange(await signIn())).body.access_token;
+    const unboundAth = createHash('sha256').update(unbound).digest('base64url');
+    const unboundProof = await proof({ htm: 'GET', htu: `${API}/api/me`, ath: unboundAth });
+    const asDpop = await call(API, 'GET', '/api/me', { headers: { Authorization: `DPoP ${unbound}`, DPoP: unboundProof } });
+    assert.equal(asDpop.status, 401);
+    assert.match(asDpop.body.detail, /not bound to a DPoP key/);
+
+    const seen = (await call(api.origin, 'GET', '/__counters')).body;
+    assert.equal(seen.dpop.nonce_challenges, 2);
+    assert.equal(seen.dpop.replays_refused, 1);
+    assert.equal(seen.dpop.accepted, 2);
+    assert.equal(seen.dpop.jkts.length, 2); // this key and the other one
+    assert.ok(seen.dpop.jkts.includes(jkt));
+    assert.equal(seen.dpop_headers[1], good);
+    assert.deepEqual(seen.by_path['/api/me'].statuses, { 200: 2, 401: 10 });
+  } finally {
+    await Promise.all([api.stop(), strict.stop()]);
   }
 });
 

@@ -56,7 +56,8 @@ export function freePort() {
  * flask), port (default: any free one), upstreamPort (nginx: the Flask server's port).
  * oidc (the OpenID provider): redirectUris (required), postLogoutRedirectUris (default: the
  * redirect URIs), clientId, resource, refreshTtl, strictOfflineAccess, dpopNonce, dpopRequired; its handle also has
- * `issuer`, `clientId` and `resource`. resource (the API behind it): issuer (required), audience, requireScope.
+ * `issuer`, `clientId` and `resource`. resource (the API behind it): issuer (required), audience, requireScope,
+ * dpopNonce (DPoP proofs must carry a nonce the API issued: 401 use_dpop_nonce with DPoP-Nonce first).
  * Resolves to { port, origin, stop() } once the server accepts connections.
  */
 export async function startServer(kind, opts = {}) {
@@ -96,6 +97,7 @@ async function startOidcServer(kind, opts) {
     args.push('--issuer', opts.issuer);
     if (opts.audience) args.push('--audience', opts.audience);
     if (opts.requireScope) args.push('--require-scope', opts.requireScope);
+    if (opts.dpopNonce) args.push('--dpop-nonce');
   }
   const script = join(OIDC_DIR, kind === 'oidc' ? 'provider.js' : 'resource.js');
   const child = track(spawn(process.execPath, ['--no-warnings', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));

@@ -18,6 +18,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import Provider from 'oidc-provider';
 
 import { announceReady, corsHeaders, listOption, readJson, sendJson } from './common.js';
@@ -90,6 +91,8 @@ function freshCounters() {
     sessions_ended: 0,
     reuse_detected: 0,
     grants_revoked: 0,
+    dpop_proofs: 0, // token requests that carried a DPoP header
+    dpop_jkts: [], // the distinct RFC 7638 thumbprints of their keys (the provider itself verifies the proofs)
   };
 }
 
@@ -212,14 +215,20 @@ function counting(state) {
     }
     if (route === 'revocation') c.revocations += 1;
     if (route === 'end_session') c.end_session += 1;
-    if (route === 'token') recordToken(state, ctx);
+    if (route === 'token') await recordToken(state, ctx);
   };
 }
 
-function recordToken(state, ctx) {
+async function recordToken(state, ctx) {
   const c = state.counters;
   const grant = ctx.oidc.params?.grant_type;
   c.token_requests += 1;
+  const proof = ctx.get('dpop');
+  if (proof) {
+    c.dpop_proofs += 1;
+    const jkt = await thumbprintOf(proof);
+    if (!c.dpop_jkts.includes(jkt)) c.dpop_jkts = [...c.dpop_jkts, jkt];
+  }
   if (grant in c.token_by_grant) c.token_by_grant[grant] += 1;
   if (ctx.status >= 400) {
     c.token_errors += 1;
@@ -228,6 +237,15 @@ function recordToken(state, ctx) {
   const { access_token: access, refresh_token: refresh, id_token: id } = ctx.body ?? {};
   state.issued = [...state.issued, { grant_type: grant, access_token: access, refresh_token: refresh ?? null, id_token: id ?? null }]
     .slice(-TOKENS_KEPT);
+}
+
+/** The thumbprint of a proof's embedded jwk, or a marker when the header cannot be read. */
+async function thumbprintOf(proof) {
+  try {
+    return await calculateJwkThumbprint(decodeProtectedHeader(proof).jwk, 'sha256');
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function listen(opts, state) {
