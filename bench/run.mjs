@@ -572,7 +572,7 @@ async function groupCold(browser, origin, mainPage) {
       `4. Cold start, fresh browser context each time (ms from the import, median of ${P.coldReps})`,
       ['case', 'import', 'ready()', 'first authorized response', 'wasm compile', 'wasm instantiate'],
       rows,
-    ) + `\nwasm download (loopback) median ${fmt(out['authgate-session'].wasmFetchMs)} ms; dist/index.js is one bundled module that starts the wasm download and streaming compile when imported; "bundled into one file" is the app's minified bundle of it.\n`,
+    ) + `\nwasm download (loopback) median ${fmt(out['authgate-session'].wasmFetchMs)} ms; dist/index.js is one bundled module; the download and streaming compile of authgate-core.wasm start at the first createAuthGate() (or right after the page's modules ran); "bundled into one file" is the app's minified bundle of it.\n`,
   );
 }
 
