@@ -1,5 +1,7 @@
 // How the page gets the wasm core (js/core.js): the download and streaming
-// compile start at import, before any gate exists; a server that labels the
+// compile start right after import, before any gate exists; a gate without
+// oidc gets authgate-core.wasm and one with oidc authgate-core-oidc.wasm, each
+// page downloading only the one it uses; a server that labels the
 // .wasm with the wrong Content-Type still works (compiled from the bytes); a
 // missing .wasm fails ready() with a message naming the file.
 import { expect, test } from '@playwright/test';
@@ -39,6 +41,49 @@ test('importing authgate starts the wasm download before any gate is created', a
     window.authgate.createAuthGate({ baseUrl: location.origin, crossTab: false }).ready(),
   );
   expect(state).toBe('anonymous');
+  expect(errors).toEqual([]);
+});
+
+/** The .wasm files the page fetched, by name. */
+function wasmRequests(page) {
+  const seen = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop();
+    if (name.endsWith('.wasm')) seen.push(name);
+  });
+  return seen;
+}
+
+test('a gate without oidc downloads only authgate-core.wasm', async ({ page }) => {
+  const errors = await openBlank(page);
+  const seen = wasmRequests(page);
+  const state = await page.evaluate(async () => {
+    const { createAuthGate } = await import('/dist/index.js');
+    return createAuthGate({ baseUrl: location.origin, crossTab: false }).ready();
+  });
+  expect(state).toBe('anonymous');
+  expect(seen).toEqual(['authgate-core.wasm']);
+  expect(errors).toEqual([]);
+});
+
+test('a gate with oidc, created as the app loads, downloads only authgate-core-oidc.wasm', async ({ page }) => {
+  const errors = await openBlank(page);
+  const seen = wasmRequests(page);
+  const result = await page.evaluate(async () => {
+    const { createAuthGate } = await import('/dist/index.js');
+    const gate = createAuthGate({
+      baseUrl: location.origin,
+      crossTab: false,
+      fetch: async () => new Response('{}', { status: 503 }), // no provider here: discovery fails, ready() does not
+      oidc: { issuer: 'https://id.example', clientId: 'spa', redirectUri: '/cb' },
+    });
+    const state = await gate.ready();
+    const login = await gate.loginWithRedirect().then(() => 'ok', (error) => error.code);
+    return { state, login };
+  });
+  expect(result).toEqual({ state: 'anonymous', login: 'PROVIDER_ERROR' }); // the OpenID core answered
+  await page.waitForTimeout(50); // the import-time start would have fired by now
+  expect(seen).toEqual(['authgate-core-oidc.wasm']);
   expect(errors).toEqual([]);
 });
 
