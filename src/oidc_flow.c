@@ -240,9 +240,9 @@ static void authorize(ag_client *c, uint32_t id, ag_ms now) {
                              f->has_return_to ? f->return_to : NULL, f->return_to_len, f->params,
                              f->params_len, now, &url, &txn, &msg);
   forget_login(f);
-  if (rc == AG_ERR_NOMEM) c->oom = true;
+  /* Out of memory: the sign-in rejects OUT_OF_MEMORY (reject_task's static text), nothing kept. */
   if (rc < 0) {
-    reject_task(c, id, AG_CODE_BAD_CONFIG, message("loginWithRedirect: out of memory", NULL));
+    reject_task(c, id, AG_CODE_OUT_OF_MEMORY, NULL);
     return;
   }
   if (rc > 0) {
@@ -250,9 +250,13 @@ static void authorize(ag_client *c, uint32_t id, ag_ms now) {
     return;
   }
   if (c->cfg.dpop) url = with_dpop_jkt(url, ag_dpop_jkt(c));
-  if (!url) c->oom = true;
+  if (!url) { /* never resolved without the navigation: it would wait for a page that never comes */
+    ag_free_secret(txn);
+    reject_task(c, id, AG_CODE_OUT_OF_MEMORY, NULL);
+    return;
+  }
   ag_action_push(c, AG_ACTION_TRANSACTION, 0, 0, txn);
-  if (url) ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
+  ag_action_push(c, AG_ACTION_NAVIGATE, id, AG_NAVIGATE_ASSIGN, url);
   resolve_task(c, id, NULL);
 }
 

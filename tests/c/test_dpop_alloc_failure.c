@@ -9,6 +9,7 @@
  */
 #include "check.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,13 @@ static int signatures; /* SIGN actions answered in the unfailing run */
  * is protected here) leaves with "DPoP <token>" and a proof, and a request to
  * the token or revocation endpoint with a proof; never bare.
  */
+static uint32_t login_id; /* loginWithRedirect's task */
+static bool navigated;    /* its NAVIGATE went out */
+
 static void check_send(const ag_action *a) {
+  /* A sign-in resolves only after the page was sent to the provider; else it rejects. */
+  if (a->type == AG_ACTION_NAVIGATE && a->id == login_id) navigated = true;
+  if (a->type == AG_ACTION_RESOLVE && login_id && a->id == login_id) CHECK(navigated);
   if (a->type != AG_ACTION_SEND) return;
   if (a->code == AG_SEND_CALL)
     CHECK(a->authorization && !strncmp(a->authorization, "DPoP ", 5) && a->authorization[5]);
@@ -80,10 +87,14 @@ static void dpop_session(void) {
   ag_client_dpop_key(c, T0, jwk, strlen(jwk), seed, sizeof seed);
   ag_client_start(c, T0, NULL, 0);
   drain(c);
-  ag_client_response(c, T0, 1, 200, doc, strlen(doc));
-  drain(c);
   uint32_t id = 0, cb = 0;
-  ag_client_login_redirect(c, T0, random, sizeof random, NULL, 0, NULL, 0, &id);
+  login_id = 0;
+  navigated = false;
+  /* Before discovery has answered: the sign-in goes on inside the discovery's answer. */
+  if (ag_client_login_redirect(c, T0, random, sizeof random, NULL, 0, NULL, 0, &id) == AG_OK)
+    login_id = id;
+  drain(c);
+  ag_client_response(c, T0, 1, 200, doc, strlen(doc));
   drain(c);
   const char *url = "http://app.test/cb?code=C&state=x";
   ag_client_redirect_callback(c, T0, url, strlen(url), NULL, 0, &cb);
