@@ -59,12 +59,6 @@ struct ag_oidc_flow {
 static char *dup_n(const char *s, size_t n) { return s ? ag_strndup(s, n) : NULL; }
 static char *dup(const char *s) { return s ? ag_strndup(s, strlen(s)) : NULL; }
 
-static void put(ag_client *c, int type, uint32_t id, int code, const char *text) {
-  char *copy = text ? dup(text) : NULL;
-  if (text && !copy) c->oom = true;
-  else ag_action_push(c, type, id, code, copy);
-}
-
 /* Rejects task `id` with `msg` (owned); the record goes. */
 static void reject_task(ag_client *c, uint32_t id, int code, char *msg) {
   call *k = ag_call_find(c, id);
@@ -76,10 +70,11 @@ static void reject_task(ag_client *c, uint32_t id, int code, char *msg) {
                           "Retry it");
 }
 
+/* Settles `id` with a copy of `text`; without memory for the copy, with none: settled all the same. */
 static void resolve_task(ag_client *c, uint32_t id, const char *text) {
   call *k = ag_call_find(c, id);
   if (k) ag_call_free(c, k);
-  put(c, AG_ACTION_RESOLVE, id, 0, text);
+  ag_action_push(c, AG_ACTION_RESOLVE, id, 0, text ? dup(text) : NULL);
 }
 
 static char *message(const char *a, const char *b) {
@@ -346,8 +341,7 @@ static void settle_callback(ag_client *c, ag_ms now, int code, char *text) {
   bool waited = f->cb == CB_WAITING || f->cb == CB_EXCHANGING;
   f->cb = CB_SETTLED;
   f->outcome_code = code;
-  f->outcome_text = text;
-  if (!text) c->oom = true;
+  f->outcome_text = text; /* NULL (out of memory): a rejection says so, a success has no returnTo */
   f->token_id = 0;
   for (size_t i = 0; i < f->n_joined; i++) answer_joined(c, f->joined[i]);
   f->n_joined = 0;
