@@ -51,6 +51,21 @@ static void every_byte_value_round_trips(void) {
   }
 }
 
+static void encoding_appends_across_its_block_boundary(void) {
+  unsigned char bytes[48 + 3]; /* 64 characters fill the encoder's block once, then 4 more */
+  for (int i = 0; i < (int)sizeof bytes; i++) bytes[i] = (unsigned char)(i * 91 + 7);
+  ag_buf b = {0};
+  ag_buf_puts(&b, "x.");
+  ag_buf_put_base64url(&b, bytes, sizeof bytes);
+  char *s = ag_buf_take(&b);
+  CHECK(s && strlen(s) == 2 + 68 && !strncmp(s, "x.", 2));
+  size_t n = 0;
+  unsigned char *back = s ? ag_base64url_decode(s + 2, strlen(s) - 2, &n) : NULL;
+  CHECK(back && n == sizeof bytes && !memcmp(back, bytes, sizeof bytes));
+  ag_free(back);
+  ag_free(s);
+}
+
 static void decoding_refuses_the_standard_alphabet_and_stray_bits(void) {
   size_t n = 1;
   CHECK(ag_base64url_decode("+/+/", 4, &n) == NULL && n == 0);
@@ -66,6 +81,7 @@ int main(void) {
   RUN(encoding_uses_the_url_safe_alphabet);
   RUN(thirty_two_random_bytes_give_43_characters);
   RUN(every_byte_value_round_trips);
+  RUN(encoding_appends_across_its_block_boundary);
   RUN(decoding_refuses_the_standard_alphabet_and_stray_bits);
   return CHECK_EXIT_CODE();
 }
