@@ -19,31 +19,35 @@ static int b64url_value(char c) {
   return -1;
 }
 
-/* Encodes in 3-byte groups through a small local block, so the buffer is
- * reserved once per 64 characters rather than once per character (a DPoP
- * proof's signing input is mostly base64url). */
+/* Encodes through a small local block, so the buffer is reserved once per
+ * 64 characters rather than once per character (a DPoP proof's signing input
+ * is mostly base64url). */
 void ag_buf_put_base64url(ag_buf *b, const unsigned char *s, size_t n) {
   char out[64];
-  size_t k = 0, i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-    out[k++] = alphabet[v >> 18];
-    out[k++] = alphabet[(v >> 12) & 63];
-    out[k++] = alphabet[(v >> 6) & 63];
-    out[k++] = alphabet[v & 63];
-    if (k == sizeof out) {
-      ag_buf_put(b, out, k);
-      k = 0;
+  size_t k = 0;
+  uint32_t acc = 0;
+  unsigned bits = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n) {
+      acc = (acc << 8) | s[i];
+      bits += 8;
+    } else if (bits > 0) { /* the last bits, padded with zeros */
+      acc <<= 6 - bits;
+      bits = 6;
     }
-  }
-  if (i < n) {
-    uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0);
-    out[k++] = alphabet[v >> 18];
-    out[k++] = alphabet[(v >> 12) & 63];
-    if (i + 1 < n) out[k++] = alphabet[(v >> 6) & 63];
+    while (bits >= 6) {
+      bits -= 6;
+      out[k++] = alphabet[(acc >> bits) & 63];
+      if (k == sizeof out) {
+        ag_buf_put(b, out, k);
+        k = 0;
+      }
+    }
+    acc &= (1u << bits) - 1;
   }
   ag_buf_put(b, out, k);
-  ag_wipe(out, sizeof out); /* it held encoded secrets (PKCE verifiers, tokens) */
+  ag_wipe(out, sizeof out); /* it held encoded secrets (PKCE verifiers) */
+  ag_wipe(&acc, sizeof acc);
 }
 
 /* Decodes n base64url characters (no padding) into out; false on bad input. */
