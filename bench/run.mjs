@@ -248,10 +248,17 @@ function sizeByModule(inputs, jsMin, j, w) {
   rows.push(['JS bundle glue (esbuild)', String(jsMin - jsBytes), '', String(Math.round(((jsMin - jsBytes) / jsMin) * j.gzip))]);
   let note = '';
   try {
-    const b = breakdown(wasmBuild, [join(root, 'src'), join(root, '.deps', 'cjson', 'source')]);
+    const b = breakdown(wasmBuild, [join(root, 'src'), join(root, 'src', 'wasm'), join(root, '.deps', 'cjson', 'source')]);
     if (b.total !== w.min) throw new Error(`${wasmBuild} holds a ${b.total} B module, dist/ a ${w.min} B one`);
     out.wasm = b;
     for (const r of b.files) rows.push([`wasm ${r.file === LIBC ? r.file : r.file.startsWith('other') ? r.file : `src ${r.file}`}`, String(r.code), String(r.data), String(r.gzip)]);
+    // What authgate-core-oidc.wasm has besides: the files only the OpenID module holds.
+    const bo = breakdown(wasmBuild, [join(root, 'src'), join(root, 'src', 'wasm'), join(root, '.deps', 'cjson', 'source')], 'authgate-core-oidc');
+    out.wasmOidc = bo;
+    const base = new Set(b.files.map((r) => r.file));
+    for (const r of bo.files.filter((f) => !base.has(f.file))) {
+      rows.push([`wasm, OpenID module only: src ${r.file}`, String(r.code), String(r.data), String(r.gzip)]);
+    }
     const top = b.functions.slice(0, 12).map((f) => `${f.name} ${f.bytes}`).join(', ');
     note = `\nLargest wasm functions (bytes of code): ${top}.\n`;
   } catch (error) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Where the bytes of authgate-core.wasm go: by section, by source file (function
+// Where the bytes of a wasm module go: by section, by source file (function
 // bodies and the strings each file defines) and by function.
 //
-//   node bench/wasm-size.mjs [build-wasm]      tables on stdout
+//   node bench/wasm-size.mjs [build-wasm] [authgate-core | authgate-core-oidc]   tables on stdout
 //
-// Reads BUILD/authgate-core.names.wasm (the release module with its names
-// section, written by the CMake build beside authgate-core.wasm) and maps each
+// Reads BUILD/<module>.names.wasm (the release module with its names section,
+// written by the CMake build beside <module>.wasm) and maps each
 // function to the source file that defines it with llvm-nm over the build's
 // object files. Inlined functions count in their caller's file; functions that
 // no object of ours defines are Emscripten's libc.
@@ -101,8 +101,14 @@ export function parseWasm(buf) {
   return { sections, bodies, data };
 }
 
-/** function name → source file, from llvm-nm over the object files under `dir`. */
-export function symbolFiles(dir) {
+/**
+ * function name → source file, from llvm-nm over the module's object files
+ * under `dir`; `.sources` is the set of source files the module is built from.
+ */
+export function symbolFiles(dir, module = 'authgate-core') {
+  // Only this module's objects (and cJSON's): the two modules define some names
+  // in different files (src/wasm/no_oidc.c stands in for the OpenID files).
+  const target = `${module.replace(/-/g, '_')}.dir`;
   const objects = [];
   const walk = (d) => {
     for (const entry of readdirSync(d)) {
@@ -111,10 +117,12 @@ export function symbolFiles(dir) {
       else if (entry.endsWith('.c.o')) objects.push(path);
     }
   };
-  walk(join(dir, 'CMakeFiles'));
+  for (const d of [target, 'authgate_cjson.dir']) walk(join(dir, 'CMakeFiles', d));
   const files = new Map();
+  files.sources = new Set();
   for (const object of objects) {
     const file = basename(object).replace(/\.o$/, '');
+    files.sources.add(file);
     const text = execFileSync('llvm-nm', ['--defined-only', object], { encoding: 'utf8' });
     for (const line of text.split('\n')) {
       const [, type, symbol] = line.trim().split(/\s+/);
@@ -150,16 +158,16 @@ function stringFiles(buf, data, sourceTexts) {
  * that is the file's share of the module's gzip size (proportional to its
  * bytes: an estimate; gzip sizes do not add up by part).
  */
-export function breakdown(buildDir, sourceDirs) {
-  const named = join(buildDir, 'authgate-core.names.wasm');
+export function breakdown(buildDir, sourceDirs, module = 'authgate-core') {
+  const named = join(buildDir, `${module}.names.wasm`);
   if (!existsSync(named)) throw new Error(`${named} is missing: build the wasm (make wasm)`);
   const buf = readFileSync(named);
   const { sections, bodies, data } = parseWasm(buf);
-  const owner = symbolFiles(buildDir);
+  const owner = symbolFiles(buildDir, module);
   const sourceTexts = [];
   for (const dir of sourceDirs) {
     for (const entry of readdirSync(dir)) {
-      if (!entry.endsWith('.c')) continue;
+      if (!entry.endsWith('.c') || !owner.sources.has(entry)) continue;
       // The file's string literals only (not its comments), joined.
       const literals = readFileSync(join(dir, entry), 'latin1').match(/"(?:[^"\\\n]|\\.)*"/g) ?? [];
       sourceTexts.push([entry, literals.map((l) => l.slice(1, -1)).join('\n')]);
@@ -177,7 +185,7 @@ export function breakdown(buildDir, sourceDirs) {
   }
   const strings = stringFiles(buf, data, sourceTexts);
   for (const [file, bytes] of strings.found) row(file).data += bytes;
-  const shipped = readFileSync(join(buildDir, 'authgate-core.wasm'));
+  const shipped = readFileSync(join(buildDir, `${module}.wasm`));
   const total = shipped.length;
   const gzip = zlib.gzipSync(shipped, { level: 9 }).length;
   const other = total - [...rows.values()].reduce((n, r) => n + r.code + r.data, 0);
@@ -194,8 +202,9 @@ function main() {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const root = join(here, '..');
   const buildDir = process.argv[2] ?? join(root, 'build-wasm');
-  const b = breakdown(buildDir, [join(root, 'src'), join(root, '.deps', 'cjson', 'source')]);
-  console.log(`authgate-core.wasm: ${b.total} B, gzip -9 ${b.gzip} B\n`);
+  const module = process.argv[3] ?? 'authgate-core';
+  const b = breakdown(buildDir, [join(root, 'src'), join(root, 'src', 'wasm'), join(root, '.deps', 'cjson', 'source')], module);
+  console.log(`${module}.wasm: ${b.total} B, gzip -9 ${b.gzip} B\n`);
   console.log('section            bytes');
   for (const s of b.sections) console.log(`${s.name.padEnd(18)} ${String(s.bytes).padStart(6)}`);
   console.log('\nsource file                      code   data  ≈gzip  functions');
