@@ -178,16 +178,20 @@ typedef struct ag_action {
 
 #define AG_ACTION_FIELDS 14
 
-/* What the embedder needs from the options to execute, resolved with defaults. */
+/*
+ * What the embedder needs from the options to execute, resolved with defaults.
+ * The field order is part of the wasm ABI too (AG_SETTINGS_FIELDS words).
+ */
 enum ag_storage { AG_STORAGE_MEMORY = 0, AG_STORAGE_SESSION = 1, AG_STORAGE_LOCAL = 2 };
 
 typedef struct ag_settings {
   int32_t storage;         /* enum ag_storage */
   int32_t cross_tab;       /* 1: use BroadcastChannel and the cross-tab lock */
   const char *storage_key; /* the storage key, also the channel and lock name */
-  const char *base_url;    /* the resolved base URL (absolute) */
   int32_t dpop;            /* 1: options.dpop (the core asks for the key with AG_ACTION_KEY) */
 } ag_settings;
+
+#define AG_SETTINGS_FIELDS 4
 
 /*
  * Allocator used by the core and by cJSON, process-wide; NULL restores

@@ -88,11 +88,13 @@ export const ACTION_FIELD = Object.freeze({
 });
 export const ACTION_FIELDS = 14;
 const ACTION_BYTES = 4 * ACTION_FIELDS;
-// struct ag_settings: storage, cross_tab, storage_key, base_url, dpop.
-const SETTINGS_BYTES = 20;
+// struct ag_settings, one 32-bit word per field (tests/js/abi.test.mjs holds it to the header).
+export const SETTINGS_FIELD = Object.freeze({ storage: 0, cross_tab: 1, storage_key: 2, dpop: 3 });
+export const SETTINGS_FIELDS = 4;
+const SETTINGS_BYTES = 4 * SETTINGS_FIELDS;
 const ERR_CAP = 256;
 // AG_GUARD_URL_CAP: the room the guard exports need for the URL they judged.
-const GUARD_URL_CAP = 8193;
+export const GUARD_URL_CAP = 8193;
 
 // ---- loading ---------------------------------------------------------------
 //
@@ -355,11 +357,12 @@ export class CoreClient {
       this.#x._ag_client_settings(this.#handle, ptr);
       const u32 = this.#x.HEAPU32;
       const i = ptr >> 2;
+      const F = SETTINGS_FIELD;
       return {
-        storage: this.#x.HEAP32[i],
-        crossTab: this.#x.HEAP32[i + 1] === 1,
-        storageKey: this.#core.cstring(u32[i + 2]),
-        dpop: this.#x.HEAP32[i + 4] === 1,
+        storage: this.#x.HEAP32[i + F.storage],
+        crossTab: this.#x.HEAP32[i + F.cross_tab] === 1,
+        storageKey: this.#core.cstring(u32[i + F.storage_key]),
+        dpop: this.#x.HEAP32[i + F.dpop] === 1,
       };
     } finally {
       this.#x._free(ptr);

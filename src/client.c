@@ -8,6 +8,7 @@
 #include "client.h"
 #include "json.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static void set_state(ag_client *c, int state) {
@@ -424,13 +425,21 @@ void ag_client_free(ag_client *c) {
   ag_free(c);
 }
 
+/* The wasm ABI: js/core.js reads ag_settings as AG_SETTINGS_FIELDS words, in this order. */
+#if UINTPTR_MAX == 0xFFFFFFFFu
+_Static_assert(sizeof(ag_settings) == 4 * AG_SETTINGS_FIELDS,
+               "ag_settings is AG_SETTINGS_FIELDS words");
+_Static_assert(offsetof(ag_settings, storage) == 0 && offsetof(ag_settings, cross_tab) == 4 &&
+                   offsetof(ag_settings, storage_key) == 8 && offsetof(ag_settings, dpop) == 12,
+               "ag_settings moved");
+#endif
+
 void ag_client_settings(const ag_client *c, ag_settings *out) {
   memset(out, 0, sizeof *out);
   if (!c) return;
   out->storage = c->cfg.storage;
   out->cross_tab = c->cfg.cross_tab;
   out->storage_key = c->cfg.storage_key;
-  out->base_url = c->cfg.base_url;
   out->dpop = c->cfg.dpop;
 }
 

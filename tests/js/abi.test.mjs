@@ -79,3 +79,26 @@ test('the ag_action layout the shim reads is the struct in the header, field by 
   assert.equal(core.ACTION_FIELDS, fields.length);
   assert.deepEqual(Object.entries(core.ACTION_FIELD), fields.map((name, i) => [name, i]));
 });
+
+test('the ag_settings layout the shim reads is the struct in the header, field by field', () => {
+  const body = header.match(/typedef\s+struct\s+ag_settings\s*\{([^}]*)\}\s*ag_settings\s*;/)?.[1];
+  assert.ok(body, 'struct ag_settings is in authgate.h');
+  const fields = body
+    .split(';')
+    .map((decl) => decl.trim())
+    .filter(Boolean)
+    .map((decl) => decl.match(/(\w+)$/)[1]);
+  assert.equal(Number(header.match(/#define\s+AG_SETTINGS_FIELDS\s+(\d+)/)[1]), fields.length);
+  assert.equal(core.SETTINGS_FIELDS, fields.length);
+  assert.deepEqual(Object.entries(core.SETTINGS_FIELD), fields.map((name, i) => [name, i]));
+});
+
+test('the buffer sizes and random-byte counts the shim hands the core match the header', async () => {
+  const define = (name) => Number(header.match(new RegExp(`#define\\s+${name}\\s+(\\d+)`))?.[1]);
+  assert.equal(core.GUARD_URL_CAP, define('AG_GUARD_URL_CAP'));
+  // oidc.js and dpop.js are bundled into dist/index.js without exporting these: read the sources.
+  const { RANDOM_BYTES } = await import('../../js/oidc.js');
+  const { SEED_BYTES } = await import('../../js/dpop.js');
+  assert.equal(RANDOM_BYTES, define('AG_OIDC_RANDOM_BYTES'));
+  assert.equal(SEED_BYTES, define('AG_DPOP_SEED_BYTES'));
+});
