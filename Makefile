@@ -219,7 +219,8 @@ test-servers:
 	@$(CHECK_TOOLS) servers
 	node tests/servers/check_servers.mjs
 
-test-browser: dist-release
+# The example specs drive the built, installed examples: test-examples (a no-op when nothing changed).
+test-browser: dist-release test-examples
 	$(call step,browser tests (Playwright, release wasm))
 	@$(CHECK_TOOLS) node browser
 	npx --no-install playwright test

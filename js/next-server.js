@@ -1,12 +1,8 @@
 /**
  * authgate/next/server: calls the backend from Server Actions, Route Handlers
  * and Server Components with the bearer taken from the httpOnly token cookie
- * (the token never reaches page scripts). Each call runs through a gate of its own, created in
- * Node from the same wasm core as the browser's, so the same policy decides:
- * relative paths resolve against baseUrl, the token goes only to baseUrl's
- * origin and the trusted ones, and a protected call without a token is
- * refused (NO_TOKEN) before it reaches the network. tokenCookieHandlers() is the
- * route handler that keeps that cookie in step with the browser.
+ * (the token never reaches page scripts). tokenCookieHandlers() is the route
+ * handler that keeps that cookie in step with the browser.
  *
  * The browser's gate owns the tokens: it logs in, refreshes (rotating refresh
  * tokens stay in one place, so none is ever presented twice) and posts each

@@ -41,14 +41,20 @@ void ag_buf_puts(ag_buf *b, const char *s) { ag_buf_put(b, s, strlen(s)); }
 
 void ag_buf_putc(ag_buf *b, char c) { ag_buf_put(b, &c, 1); }
 
-void ag_buf_put_uint(ag_buf *b, uint64_t v) {
-  char tmp[24];
+size_t ag_format_uint(char *dst, uint64_t v) {
+  char tmp[AG_UINT_DIGITS];
   size_t i = sizeof tmp;
   do {
     tmp[--i] = (char)('0' + (int)(v % 10));
     v /= 10;
   } while (v);
-  ag_buf_put(b, tmp + i, sizeof tmp - i);
+  memcpy(dst, tmp + i, sizeof tmp - i);
+  return sizeof tmp - i;
+}
+
+void ag_buf_put_uint(ag_buf *b, uint64_t v) {
+  char tmp[AG_UINT_DIGITS];
+  ag_buf_put(b, tmp, ag_format_uint(tmp, v));
 }
 
 static const char hex[] = "0123456789ABCDEF";

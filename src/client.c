@@ -172,11 +172,7 @@ static void release_lock(ag_client *c) {
  */
 static void release_lock_sharing(ag_client *c, uint64_t gen) {
   if (!c->lock_held) return;
-  char *end = c->shared_gen + sizeof c->shared_gen - 1, *p = end; /* decimal, no libc printf */
-  *p = '\0';
-  do *--p = (char)('0' + gen % 10);
-  while ((gen /= 10) && p > c->shared_gen);
-  memmove(c->shared_gen, p, (size_t)(end - p) + 1);
+  c->shared_gen[ag_format_uint(c->shared_gen, gen)] = '\0';
   ag_action_push_static(c, AG_ACTION_UNLOCK, 0, 0, c->shared_gen);
   c->lock_held = false;
 }

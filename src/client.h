@@ -104,7 +104,8 @@ struct ag_client {
    * refresh is asked for; then the lock is asked for again and storage reread.
    */
   ag_ms late_tokens_until;
-  char shared_gen[24];      /* UNLOCK's text: the generation shared while holding the lock */
+  char shared_gen[AG_UINT_DIGITS +
+                  1];       /* UNLOCK's text: the generation shared while holding the lock */
   bool initial_refresh;     /* the start-up refresh decides the first state */
   bool initial_had_session; /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;

@@ -79,6 +79,9 @@ void ag_buf_put(ag_buf *b, const char *s, size_t n);
 void ag_buf_puts(ag_buf *b, const char *s);
 void ag_buf_putc(ag_buf *b, char c);
 void ag_buf_put_uint(ag_buf *b, uint64_t v);
+/* Writes v in decimal to dst (room: AG_UINT_DIGITS, no NUL) and returns the length. */
+#define AG_UINT_DIGITS 20
+size_t ag_format_uint(char *dst, uint64_t v);
 /* Appends s as a JSON string literal (quotes and escapes included). */
 void ag_buf_put_json_string(ag_buf *b, const char *s);
 /* Appends s percent-encoded for application/x-www-form-urlencoded. */

@@ -660,16 +660,8 @@ static size_t put(char *dst, const char *s) {
 }
 
 static size_t put_port(char *dst, int port) {
-  char digits[8];
-  size_t n = 0, o = 0;
-  unsigned v = (unsigned)port;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0);
-  dst[o++] = ':';
-  while (n > 0) dst[o++] = digits[--n];
-  return o;
+  dst[0] = ':';
+  return 1 + ag_format_uint(dst + 1, (uint64_t)port);
 }
 
 /* Writes "scheme://host[:port]" (room: origin_size) and returns its length. */

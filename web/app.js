@@ -1,8 +1,8 @@
 // The authgate demo page: a live gate (state, token lifetime, next refresh,
 // trusted origins), a timeline of every request, and five incidents replayed
 // the plain way and through authgate. The page never shows a token: the
-// recorder redacts anything token-like, and the token bar reads only the
-// expiry the gate persisted.
+// recorder redacts anything token-like, and the token bar reads only
+// gate.session (expiresAt, refreshAt): the core's figures, never re-derived here.
 
 import { Recorder, nativeFetch, redact } from './recorder.js';
 import { FASTAPI, INCIDENTS, setAccessTtl } from './incidents.js';
@@ -153,8 +153,7 @@ function renderToken() {
     return;
   }
   const now = Date.now();
-  // The bar spans the token's life: from its iat claim, else from when this page first saw it.
-  // The token's own life when its claims say it (whole seconds, as the server wrote them);
+  // The bar spans the token's own life when its claims say it (whole seconds, as the server wrote them);
   // else from when this page first saw it.
   const { iat, exp: expClaim } = session.claims ?? {};
   const born = typeof iat === 'number' ? iat * 1000 : seen.at;

@@ -22,6 +22,14 @@ static void unsigned_numbers_are_written_in_full(void) {
   ag_free(s);
 }
 
+static void the_one_formatter_fills_exactly_its_digits(void) {
+  char out[AG_UINT_DIGITS + 1];
+  memset(out, 'x', sizeof out);
+  CHECK(ag_format_uint(out, UINT64_MAX) == AG_UINT_DIGITS && out[AG_UINT_DIGITS] == 'x');
+  CHECK(!memcmp(out, "18446744073709551615", AG_UINT_DIGITS));
+  CHECK(ag_format_uint(out, 0) == 1 && out[0] == '0' && out[1] == '8');
+}
+
 static void form_values_are_percent_encoded(void) {
   ag_buf b = {0};
   ag_buf_put_form(&b, "a b&c=d/é~*-._");
@@ -43,6 +51,7 @@ static void a_buffer_grows_past_its_first_block(void) {
 int main(void) {
   RUN(json_strings_are_escaped);
   RUN(unsigned_numbers_are_written_in_full);
+  RUN(the_one_formatter_fills_exactly_its_digits);
   RUN(form_values_are_percent_encoded);
   RUN(a_buffer_grows_past_its_first_block);
   return CHECK_EXIT_CODE();
