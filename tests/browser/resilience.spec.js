@@ -44,8 +44,15 @@ async function loggedIn(page, options) {
 test('503 with Retry-After: 1 twice, then 200: the call resolves and the server saw three requests', async ({ page }) => {
   const errors = await openHarness(page, web);
   await loggedIn(page, OPTIONS(api.origin, { retry: {} }));
-  const result = await page.evaluate(() => h.settle(window.gate.fetch('/api/v1/flaky')));
+  const { result, ms } = await page.evaluate(async () => {
+    const t0 = performance.now();
+    const result = await h.settle(window.gate.fetch('/api/v1/flaky'));
+    return { result, ms: performance.now() - t0 };
+  });
   expect(result).toMatchObject({ ok: true, status: 200, body: { owner: 'demo', attempt: 3 } });
+  // Retry-After was honoured: two waits of 1 s (the back-off alone would be 300-600 ms each).
+  // A lower bound only: a slow machine makes this longer, never shorter.
+  expect(ms).toBeGreaterThanOrEqual(1950);
   const seen = await counters(api);
   expect(pathSeen(seen, '/api/v1/flaky').requests).toBe(3);
   expect(pathSeen(seen, '/api/v1/flaky').statuses).toEqual({ 503: 2, 200: 1 });
