@@ -363,21 +363,6 @@ static void a_call_waiting_for_a_login_that_never_answers_times_out(void) {
   drv_close(&d);
 }
 
-static void login_form_body_is_url_encoded(void) {
-  driver d;
-  drv_open(&d, "{\"baseUrl\":\"http://api.test\",\"login\":{\"url\":\"/"
-               "token\",\"body\":\"form\"},\"crossTab\":false}");
-  drv_start(&d, T0, NULL);
-  uint32_t id = 0;
-  const char *cred = "{\"username\":\"a b\",\"password\":\"x&y=z\"}";
-  ag_client_login(d.c, T0, cred, strlen(cred), &id);
-  drv_drain(&d);
-  const logged *s = drv_for(&d, AG_ACTION_SEND, id);
-  CHECK_STR_EQ(s ? s->body : NULL, "username=a+b&password=x%26y%3Dz");
-  CHECK_STR_EQ(s ? s->content_type : NULL, "application/x-www-form-urlencoded");
-  drv_close(&d);
-}
-
 static void login_refused_rejects_login_failed_and_bad_body_rejects_bad_token_response(void) {
   driver d;
   drv_open(&d, OPTS);
@@ -392,16 +377,6 @@ static void login_refused_rejects_login_failed_and_bad_body_rejects_bad_token_re
   CHECK(ra && ra->code == AG_CODE_LOGIN_FAILED && strstr(ra->text, "401"));
   CHECK(rb && rb->code == AG_CODE_BAD_TOKEN_RESPONSE);
   CHECK(ag_client_state(d.c) == AG_STATE_ANONYMOUS);
-  drv_close(&d);
-}
-
-static void refresh_form_mode_sends_the_oauth2_grant(void) {
-  driver d;
-  logged_in(&d, "{\"baseUrl\":\"http://api.test\",\"refresh\":{\"url\":\"/"
-                "token\",\"send\":\"form\"},\"crossTab\":false}");
-  drv_call(&d, T0 + 400000, "GET", "/x", NULL);
-  const logged *s = drv_last(&d, AG_ACTION_SEND, AG_SEND_REFRESH);
-  CHECK_STR_EQ(s ? s->body : NULL, "grant_type=refresh_token&refresh_token=R1");
   drv_close(&d);
 }
 
@@ -742,9 +717,7 @@ int main(void) {
   RUN(login_sends_json_credentials_and_adopts_the_tokens);
   RUN(calls_made_while_a_login_is_under_way_wait_for_its_outcome);
   RUN(a_call_waiting_for_a_login_that_never_answers_times_out);
-  RUN(login_form_body_is_url_encoded);
   RUN(login_refused_rejects_login_failed_and_bad_body_rejects_bad_token_response);
-  RUN(refresh_form_mode_sends_the_oauth2_grant);
   RUN(cookie_refresh_probes_at_start_with_credentials_included);
   RUN(logout_forgets_everywhere_and_rejects_waiting_calls);
   RUN(newer_broadcast_is_adopted_and_older_ignored);

@@ -1,4 +1,4 @@
-/* test_policy.c — options parsing, the route policy, credentials and the raw-fetch guard. */
+/* test_policy.c — options parsing, the route policy and credentials (policy.c). */
 #include "check.h"
 #include "internal.h"
 
@@ -136,35 +136,6 @@ static void caller_credentials_win_over_the_configured_mode(void) {
   ag_config_free(&c);
 }
 
-/* The guard's verdict for a raw `url` on the page `page_url`, the judged URL in `judged`. */
-static char judged[AG_GUARD_URL_CAP];
-
-static int guard(ag_client *cl, const char *page_url, const char *url, const char *href, int auth,
-                 int mode) {
-  return ag_client_guard(cl, page_url, page_url ? strlen(page_url) : 0, url, strlen(url), href,
-                         href ? strlen(href) : 0, auth, mode, judged, sizeof judged);
-}
-
-static void guard_refuses_authorizes_or_warns_only_bare_protected_calls(void) {
-  ag_client *cl = NULL;
-  const char *o = "{\"baseUrl\":\"http://api.test\",\"public\":[\"/health\"]}";
-  CHECK(ag_client_new(&cl, o, strlen(o), PAGE, strlen(PAGE), NULL, 0) == AG_OK);
-  const char *p = "http://api.test/api/v1/sessions";
-  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_REFUSE);
-  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
-  CHECK_STR_EQ(judged, p);
-  CHECK(guard(cl, NULL, p, NULL, 0, AG_GUARD_MODE_WARN) == AG_GUARD_WARN);
-  CHECK(guard(cl, NULL, p, NULL, 1, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(guard(cl, NULL, "http://api.test/health", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  /* raw calls resolve against the page: a relative path is the page's own origin */
-  CHECK(guard(cl, NULL, "/api/x", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK_STR_EQ(judged, PAGE "/api/x");
-  CHECK(guard(cl, NULL, "http://cdn.test/x.js", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK(guard(cl, NULL, p, NULL, 0, 7) == AG_ERR_INVALID);
-  CHECK(ag_client_guard(cl, NULL, 0, p, strlen(p), NULL, 0, 0, 0, judged, 100) == AG_ERR_INVALID);
-  ag_client_free(cl);
-}
-
 /* ---- through a client: where gate.fetch sends an input ---- */
 
 static ag_client *client_for(const char *options, const char *page) {
@@ -277,93 +248,6 @@ static void refused_urls_say_what_to_write_instead(void) {
   ag_client_free(cl);
 }
 
-/* ---- the guard: raw calls go where the browser sends them ---- */
-
-static void guard_judges_raw_calls_against_the_page_never_the_prefix(void) {
-  ag_client *cl = client_for("{\"baseUrl\":\"/api/v2\"}", PAGE);
-  CHECK(guard(cl, PAGE "/app/index.html", "x", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
-  CHECK_STR_EQ(judged, PAGE "/app/x");
-  CHECK(guard(cl, PAGE "/app/", "/users#top", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
-  CHECK_STR_EQ(judged, PAGE "/users#top");
-  /* an unusable page URL (about:blank): the page origin */
-  CHECK(guard(cl, "about:blank", "/y", NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_REFUSE);
-  CHECK_STR_EQ(judged, PAGE "/y");
-  ag_client_free(cl);
-}
-
-/* The page on a trusted origin other than baseUrl's: a routed call must stay on the page's origin. */
-static void guard_routes_a_raw_call_to_the_origin_the_browser_would_use(void) {
-  ag_client *cl =
-      client_for("{\"baseUrl\":\"http://api.test\",\"trustedOrigins\":[\"" PAGE "\"]}", PAGE);
-  CHECK(guard(cl, PAGE "/", "/api/x", NULL, 0, AG_GUARD_MODE_AUTHORIZE) == AG_GUARD_ROUTE);
-  CHECK_STR_EQ(judged, PAGE "/api/x");
-  char url[AG_GUARD_URL_CAP];
-  snprintf(url, sizeof url, "%s", judged);
-  CHECK_STR_EQ(send_of(cl, url), "SEND " PAGE "/api/x bearer");
-  /* the raw input itself through gate.fetch would go to baseUrl: the guard must not pass it on */
-  CHECK_STR_EQ(send_of(cl, "/api/x"), "SEND http://api.test/api/x bearer");
-  ag_client_free(cl);
-}
-
-static void guard_uses_the_browsers_resolution_where_the_core_refuses_the_input(void) {
-  ag_client *cl = client_for("{\"baseUrl\":\"http://127.0.0.1:8000\"}", PAGE);
-  const char *hex = "http://0x7f.1:8000/api";
-  CHECK(guard(cl, PAGE "/", hex, "http://127.0.0.1:8000/api", 0, AG_GUARD_MODE_REFUSE) ==
-        AG_GUARD_REFUSE);
-  CHECK_STR_EQ(judged, "http://127.0.0.1:8000/api");
-  CHECK(guard(cl, PAGE "/", hex, NULL, 0, AG_GUARD_MODE_REFUSE) == AG_GUARD_PASS);
-  CHECK_STR_EQ(judged, "");
-  /* not http(s) for either: not the guard's to judge */
-  CHECK(guard(cl, PAGE "/", "blob:" PAGE "/1", "blob:" PAGE "/1", 0, 0) == AG_GUARD_PASS);
-  CHECK(guard(cl, PAGE "/", "data:,x", "data:,x", 0, 0) == AG_GUARD_PASS);
-  ag_client_free(cl);
-}
-
-static void guard_fails_closed_when_core_and_browser_name_different_origins(void) {
-  ag_client *cl = client_for("{\"baseUrl\":\"http://api.test\"}", PAGE);
-  CHECK(guard(cl, PAGE "/", "http://cdn.test/x", "http://api.test/x", 0, AG_GUARD_MODE_WARN) ==
-        AG_GUARD_REFUSE);
-  CHECK_STR_EQ(judged, "");
-  CHECK(guard(cl, PAGE "/", "http://CDN.test/x", "http://cdn.test/x", 0, AG_GUARD_MODE_WARN) ==
-        AG_GUARD_PASS);
-  CHECK_STR_EQ(judged, "http://cdn.test/x");
-  ag_client_free(cl);
-}
-
-/* ---- the guard of a gate whose options were refused ---- */
-
-static int unconfigured(const char *options, const char *page_url, const char *url, int auth) {
-  return ag_guard_unconfigured(options, strlen(options), page_url, page_url ? strlen(page_url) : 0,
-                               url, strlen(url), NULL, 0, auth, judged, sizeof judged);
-}
-
-static void bad_options_fail_closed_only_for_what_they_meant_to_protect(void) {
-  const char *typo = "{\"baseUrl\":\"http://api.test\",\"protec\":[\"/api\"],"
-                     "\"trustedOrigins\":[\"https://files.test\"]}";
-  ag_client *cl = NULL;
-  char err[200];
-  CHECK(ag_client_new(&cl, typo, strlen(typo), PAGE, strlen(PAGE), err, sizeof err) ==
-        AG_ERR_BAD_CONFIG);
-  CHECK(strstr(err, "protec") != NULL);
-  CHECK(unconfigured(typo, PAGE "/", "http://api.test/api/x", 0) == AG_GUARD_REFUSE);
-  CHECK_STR_EQ(judged, "http://api.test/api/x");
-  CHECK(unconfigured(typo, PAGE "/", "http://api.test/api/x", 1) == AG_GUARD_PASS);
-  CHECK(unconfigured(typo, PAGE "/", "https://files.test/y", 0) == AG_GUARD_REFUSE);
-  CHECK(unconfigured(typo, PAGE "/", "https://cdn.test/lib.js", 0) == AG_GUARD_PASS);
-  CHECK_STR_EQ(judged, "https://cdn.test/lib.js");
-  CHECK(unconfigured(typo, PAGE "/", "/assets/x.json", 0) == AG_GUARD_PASS);
-  CHECK(unconfigured(typo, NULL, "data:,x", 0) == AG_GUARD_PASS);
-}
-
-static void unreadable_base_url_protects_the_page_origin(void) {
-  const char *cases[] = {"{\"baseUrl\":\"htp//api\",\"x\":1}", "not json", "{\"baseUrl\":7}"};
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    CHECK(unconfigured(cases[i], PAGE "/", "/x", 0) == AG_GUARD_REFUSE);
-    CHECK(unconfigured(cases[i], PAGE "/", "http://elsewhere.test/x", 0) == AG_GUARD_PASS);
-  }
-  CHECK(ag_guard_unconfigured("{}", 2, NULL, 0, "/x", 2, NULL, 0, 0, judged, 10) == AG_ERR_INVALID);
-}
-
 int main(void) {
   RUN(defaults_protect_the_whole_base_origin);
   RUN(slash_base_url_means_the_page_origin);
@@ -373,18 +257,11 @@ int main(void) {
   RUN(trusted_origins_are_normalised);
   RUN(every_bad_option_is_bad_config_with_a_reason);
   RUN(caller_credentials_win_over_the_configured_mode);
-  RUN(guard_refuses_authorizes_or_warns_only_bare_protected_calls);
   RUN(a_base_url_path_is_a_prefix_for_calls_and_endpoints);
   RUN(a_trailing_slash_in_base_url_gives_no_double_slash);
   RUN(a_page_relative_base_url_with_a_path_is_a_prefix_too);
   RUN(a_base_url_without_a_path_behaves_as_before);
   RUN(inputs_the_browser_accepts_are_sent_as_the_browser_would);
   RUN(refused_urls_say_what_to_write_instead);
-  RUN(guard_judges_raw_calls_against_the_page_never_the_prefix);
-  RUN(guard_routes_a_raw_call_to_the_origin_the_browser_would_use);
-  RUN(guard_uses_the_browsers_resolution_where_the_core_refuses_the_input);
-  RUN(guard_fails_closed_when_core_and_browser_name_different_origins);
-  RUN(bad_options_fail_closed_only_for_what_they_meant_to_protect);
-  RUN(unreadable_base_url_protects_the_page_origin);
   return CHECK_EXIT_CODE();
 }

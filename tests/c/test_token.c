@@ -250,19 +250,6 @@ static void non_ascii_tokens_are_rejected(void) {
   CHECK(parse(&t, "{\"access_token\":\"caf\\u00e9\"}") == AG_ERR_BAD_TOKENS);
 }
 
-static void nul_bytes_inside_strings_are_rejected(void) {
-  ag_tokens t = {0};
-  static const char raw[] = "{\"access_token\":\"abc\0def\"}";
-  static const char trailing[] = "{\"access_token\":\"abc\"}\0";
-  CHECK(parse_n(&t, NULL, raw, sizeof(raw) - 1) == AG_ERR_BAD_TOKENS);
-  CHECK(parse_n(&t, NULL, trailing, sizeof(trailing) - 1) == AG_ERR_BAD_TOKENS);
-  CHECK(parse(&t, "{\"access_token\":\"abc\\u0000def\"}") == AG_ERR_BAD_TOKENS);
-  CHECK(parse(&t, "{\"access_token\":\"A\",\"x\":\"\\u0000\"}") == AG_ERR_BAD_TOKENS);
-  CHECK(parse(&t, "{\"access_token\":\"abc\\\\u0000def\"}") == AG_OK); /* an escaped backslash */
-  CHECK_STR_EQ(t.access, "abc\\u0000def");
-  ag_tokens_clear(&t);
-}
-
 static void token_at_the_size_cap_is_accepted_and_one_more_byte_is_not(void) {
   static char token[AG_MAX_TOKEN + 2], body[AG_MAX_TOKEN + 64];
   ag_tokens t = {0};
@@ -298,24 +285,6 @@ static void malformed_json_is_rejected(void) {
   CHECK(ag_tokens_parse_response(NULL, NULL, NOW, "{}", 2) == AG_ERR_INVALID);
 }
 
-static void surrounding_whitespace_is_allowed(void) {
-  ag_tokens t = {0};
-  CHECK(parse(&t, " \r\n\t{\"access_token\" : \"A\"}\n ") == AG_OK);
-  CHECK_STR_EQ(t.access, "A");
-  ag_tokens_clear(&t);
-}
-
-static void body_larger_than_the_cap_is_rejected(void) {
-  static char body[AG_MAX_JSON + 2];
-  ag_tokens t = {0};
-  const char *head = "{\"access_token\":\"A\"}";
-  memset(body, ' ', sizeof(body));
-  memcpy(body, head, strlen(head));
-  CHECK(parse_n(&t, NULL, body, AG_MAX_JSON) == AG_OK);
-  ag_tokens_clear(&t);
-  CHECK(parse_n(&t, NULL, body, AG_MAX_JSON + 1) == AG_ERR_BAD_TOKENS);
-}
-
 static const char *nested(int arrays, const char *inside) {
   static char s[512];
   int i, o = 0;
@@ -324,25 +293,6 @@ static const char *nested(int arrays, const char *inside) {
   for (i = 0; i < arrays; i++) s[o++] = ']';
   s[o] = '\0';
   return s;
-}
-
-static void nesting_deeper_than_the_cap_is_rejected(void) {
-  char extra[600];
-  ag_tokens t = {0};
-  snprintf(extra, sizeof(extra), ",\"x\":%s", nested(AG_MAX_JSON_DEPTH - 1, "1"));
-  CHECK(parse(&t, with_access("A", extra)) == AG_OK); /* the object is level 1 */
-  ag_tokens_clear(&t);
-  snprintf(extra, sizeof(extra), ",\"x\":%s", nested(AG_MAX_JSON_DEPTH, "1"));
-  CHECK(parse(&t, with_access("A", extra)) == AG_ERR_BAD_TOKENS);
-  snprintf(extra, sizeof(extra), ",\"x\":%s", nested(200, "{}"));
-  CHECK(parse(&t, with_access("A", extra)) == AG_ERR_BAD_TOKENS);
-}
-
-static void brackets_inside_strings_do_not_count_as_nesting(void) {
-  ag_tokens t = {0};
-  CHECK(parse(&t, with_access("A", ",\"x\":\"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{\\\"[[[[\"")) ==
-        AG_OK);
-  ag_tokens_clear(&t);
 }
 
 static void set_tokens_input_uses_access_refresh_and_expires_in(void) {
@@ -764,13 +714,8 @@ int main(void) {
   RUN(tokens_of_the_wrong_type_are_rejected);
   RUN(tokens_with_cr_lf_spaces_or_controls_are_rejected);
   RUN(non_ascii_tokens_are_rejected);
-  RUN(nul_bytes_inside_strings_are_rejected);
   RUN(token_at_the_size_cap_is_accepted_and_one_more_byte_is_not);
   RUN(malformed_json_is_rejected);
-  RUN(surrounding_whitespace_is_allowed);
-  RUN(body_larger_than_the_cap_is_rejected);
-  RUN(nesting_deeper_than_the_cap_is_rejected);
-  RUN(brackets_inside_strings_do_not_count_as_nesting);
   RUN(set_tokens_input_uses_access_refresh_and_expires_in);
   RUN(set_tokens_without_expires_in_uses_jwt_exp);
   RUN(jwt_exp_is_returned_in_milliseconds);
