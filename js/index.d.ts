@@ -135,7 +135,10 @@ export interface Session {
   expiresAt: number | null;
   /** When the gate will refresh proactively; null when it cannot. */
   refreshAt: number | null;
-  /** The token response's `scope`, else the access JWT's `scope` claim. */
+  /**
+   * The token response's `scope` (without one, the scope asked for: with oidc the requested
+   * `oidc.scope`; a refresh keeps the scope held), else the access JWT's `scope` claim.
+   */
   scope: string | null;
   tokenType: 'Bearer' | 'DPoP';
   /** The access JWT's payload (own backend) or the ID token's claims; null for an opaque token. */

@@ -776,10 +776,16 @@ static int scope_of(const char *body, size_t len, char **out) {
   return !*out && ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_OK;
 }
 
-/* Tokens and scope from a token response into the client; on ENOMEM nothing changed. */
-static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len) {
+/*
+ * Tokens and scope from a token response into the client; on ENOMEM nothing changed.
+ * A response without `scope` granted the scope asked for (RFC 6749 5.1): for a refresh,
+ * `held`, the scope of the tokens it renews (NULL: none known).
+ */
+static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len,
+                          const char *held) {
   char *scope;
   if (scope_of(body, len, &scope) != AG_OK) return AG_ERR_NOMEM;
+  if (!scope && held && !(scope = ag_strndup(held, strlen(held)))) return AG_ERR_NOMEM;
   int rc = ag_adopt_session(c, t, scope, NULL, next_gen(c, now), now, true);
   if (rc != AG_OK) ag_free(scope);
   return rc;
@@ -802,7 +808,7 @@ static int refresh_succeeded(ag_client *c, ag_ms now, const char *body, size_t l
   }
   if (rc == AG_OK) {
     if (kept) c->tok.refresh = NULL; /* moved; given back below if adopting fails */
-    rc = adopt_response(c, &t, now, body, len);
+    rc = adopt_response(c, &t, now, body, len, c->scope);
     if (rc == AG_OK) return AG_OK;
     if (kept) c->tok.refresh = t.refresh, t.refresh = NULL;
     ag_tokens_clear(&t);
@@ -865,7 +871,8 @@ static int on_login_response(ag_client *c, call *k, ag_ms now, int status, const
   }
   ag_tokens t = {0};
   int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
-  if (rc == AG_OK && (rc = adopt_response(c, &t, now, body, len)) != AG_OK) ag_tokens_clear(&t);
+  if (rc == AG_OK && (rc = adopt_response(c, &t, now, body, len, NULL)) != AG_OK)
+    ag_tokens_clear(&t);
   if (rc == AG_ERR_NOMEM)
     return login_failed(c, k, now, AG_CODE_OUT_OF_MEMORY,
                         "the server accepted the login, but the gate ran out of memory taking "
