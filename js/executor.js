@@ -132,8 +132,7 @@ export class Executor {
     if (typeof method !== 'string' || typeof url !== 'string') {
       throw new AuthGateError('BAD_CONFIG', 'gate.getDpopProof(): pass {method, url}, e.g. {method: "GET", url: "/events"}.');
     }
-    await this.ready();
-    const client = await this.client();
+    const client = await this.client(); // the core waits as for getAccessToken (readiness, a due refresh)
     return this.#track(client.dpopProof(this.#now(), method, url), { proof: true });
   }
 

@@ -131,8 +131,8 @@ static ag_ms own_request_timeout(const ag_client *c) {
 
 static void send_call(ag_client *c, call *k, ag_ms now) {
   ag_call_unwait(c, k);
-  if (k->token_only) {
-    hand_token(c, k);
+  if (k->token_only) { /* getDpopProof: its proof for the token is signed, then resolved */
+    if (!ag_dpop_sign_first(c, k, now)) hand_token(c, k);
     return;
   }
   k->sent_gen = c->gen;
@@ -554,7 +554,7 @@ static bool carries_gate_token(const ag_client *c, const char *auth, size_t len)
  * readiness or a refresh, or refused. Also the path of a retry, which is a
  * new send of the same call: the token may have changed meanwhile.
  */
-static void dispatch(ag_client *c, call *k, ag_ms now) {
+void ag_dispatch(ag_client *c, call *k, ag_ms now) {
   if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
     send_call(c, k, now);
   } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
@@ -636,7 +636,7 @@ int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t meth
              carries_gate_token(c, authorization, authorization_len)) {
     ag_reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
   } else {
-    dispatch(c, k, now);
+    ag_dispatch(c, k, now);
   }
   return ag_finish(c, AG_OK);
 }
@@ -656,7 +656,7 @@ int ag_client_token(ag_client *c, ag_ms now, uint32_t *id_out) {
   k->route = AG_ROUTE_PROTECTED;
   ag_call_add(c, k);
   *id_out = k->id;
-  dispatch(c, k, now);
+  ag_dispatch(c, k, now);
   return ag_finish(c, AG_OK);
 }
 
@@ -1095,7 +1095,7 @@ static void run_timers(ag_client *c, ag_ms now) {
   for (call *k; (k = ag_timer_first(c)) && k->timer_at <= now;) {
     int what = k->timer;
     ag_timer_disarm(c, k);
-    if (what == TIMER_RETRY) dispatch(c, k, now);
+    if (what == TIMER_RETRY) ag_dispatch(c, k, now);
     else attempt_expired(c, k, now);
   }
 }
