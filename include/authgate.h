@@ -422,9 +422,13 @@ int ag_client_ready_state(const ag_client *client);
  * ag_client_response. A use_dpop_nonce answer is then sent again, once,
  * with the new nonce, instead of being answered.
  *
- * ag_client_dpop_proof: getDpopProof({method, url}): a proof for the current
- * access token (ath) and `url`, answered with SIGN, then RESOLVE of `id_out`
- * with the proof in `text`; or REJECT (NO_TOKEN, BAD_CONFIG).
+ * ag_client_dpop_proof: getDpopProof({method, url}): a proof for the access
+ * token getAccessToken() would give (ath) and `url`. It waits as
+ * ag_client_token does (for readiness, a refresh under way, the refresh of a
+ * due token), then SIGN, then RESOLVE of `id_out` with the proof in `text`;
+ * or REJECT as ag_client_token would (NO_TOKEN, SESSION_EXPIRED, ...), or
+ * BAD_CONFIG for a URL that is not http(s): a ws(s) URL is refused, saying to
+ * pass its handshake's http(s) URL.
  */
 #define AG_DPOP_SEED_BYTES 32
 int ag_client_dpop_key(ag_client *client, ag_ms now, const char *jwk, size_t jwk_len,

@@ -132,8 +132,7 @@ export class Executor {
     if (typeof method !== 'string' || typeof url !== 'string') {
       throw new AuthGateError('BAD_CONFIG', 'gate.getDpopProof(): pass {method, url}, e.g. {method: "GET", url: "/events"}.');
     }
-    await this.ready();
-    const client = await this.client();
+    const client = await this.client(); // the core waits as for getAccessToken (readiness, a due refresh)
     return this.#track(client.dpopProof(this.#now(), method, url), { proof: true });
   }
 
@@ -230,12 +229,14 @@ export class Executor {
       throw new AuthGateError('BAD_CONFIG', 'gate.logout(): `redirect` must be a boolean (default true).');
     }
     const client = await this.client();
-    const done = this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
-    if (!this.#dpop) return done;
-    // The revocation was signed with the key: it goes once the logout is over, and the next
-    // sign-in makes a new one.
-    const result = await done;
-    await this.#dpop.remove().catch(() => {});
+    if (!this.#dpop) return this.#track(client.logoutRedirect(this.#now(), redirect), { task: true });
+    // The revocation was signed with the key: it goes once the logout is over (the next sign-in
+    // makes a new one), and before the page leaves for the end-session endpoint: the logout's
+    // NAVIGATE waits for the removal, or the page could unload with the key still stored.
+    let removal = null;
+    const forgetKey = () => (removal ??= this.#dpop.remove().catch(() => {}));
+    const result = await this.#track(client.logoutRedirect(this.#now(), redirect), { task: true, forgetKey });
+    await forgetKey();
     return result;
   }
 
@@ -419,9 +420,12 @@ export class Executor {
       case ACTION.TRANSACTION:
         this.#transactions.write(action.text);
         break;
-      case ACTION.NAVIGATE:
-        navigate(action.code, action.text);
+      case ACTION.NAVIGATE: {
+        const forgetKey = this.#calls.get(action.id)?.forgetKey; // a logout's: the key goes first
+        if (forgetKey) forgetKey().then(() => navigate(action.code, action.text));
+        else navigate(action.code, action.text);
         break;
+      }
       case ACTION.REJECT:
         this.#reject(action);
         break;

@@ -135,7 +135,10 @@ export interface Session {
   expiresAt: number | null;
   /** When the gate will refresh proactively; null when it cannot. */
   refreshAt: number | null;
-  /** The token response's `scope`, else the access JWT's `scope` claim. */
+  /**
+   * The token response's `scope` (without one, the scope asked for: with oidc the requested
+   * `oidc.scope`; a refresh keeps the scope held), else the access JWT's `scope` claim.
+   */
   scope: string | null;
   tokenType: 'Bearer' | 'DPoP';
   /** The access JWT's payload (own backend) or the ID token's claims; null for an opaque token. */
@@ -267,11 +270,13 @@ export interface AuthGate {
   handleRedirectCallback(url?: string): Promise<{ returnTo: string | null }>;
 
   /**
-   * With `dpop`: a DPoP proof for the current access token (its `ath`) and
+   * With `dpop`: a DPoP proof for getAccessToken()'s token (its `ath`) and
    * `url` (resolved against baseUrl; its query and fragment are not part of
    * the proof), for requests outside gate.fetch: WebSocket handshakes, SSE,
-   * SDKs that take the token. Waits for readiness. Rejects NO_TOKEN when
-   * anonymous, BAD_CONFIG without `dpop`.
+   * SDKs that take the token. Waits as getAccessToken() does (readiness, the
+   * refresh of a due token) and rejects as it does (NO_TOKEN when anonymous);
+   * BAD_CONFIG without `dpop`, and for a ws:// or wss:// URL: pass the
+   * handshake's http:// or https:// URL, with method GET.
    * @example
    * const proof = await gate.getDpopProof({ method: 'GET', url: '/events' });
    * await fetchEventSource(`${api}/events`, { headers: { Authorization: `DPoP ${token}`, DPoP: proof } });

@@ -132,8 +132,8 @@ static ag_ms own_request_timeout(const ag_client *c) {
 
 static void send_call(ag_client *c, call *k, ag_ms now) {
   ag_call_unwait(c, k);
-  if (k->token_only) {
-    hand_token(c, k);
+  if (k->token_only) { /* getDpopProof: its proof for the token is signed, then resolved */
+    if (!ag_dpop_sign_first(c, k, now)) hand_token(c, k);
     return;
   }
   k->sent_gen = c->gen;
@@ -559,7 +559,7 @@ static bool carries_gate_token(const ag_client *c, const char *auth, size_t len)
  * readiness or a refresh, or refused. Also the path of a retry, which is a
  * new send of the same call: the token may have changed meanwhile.
  */
-static void dispatch(ag_client *c, call *k, ag_ms now) {
+void ag_dispatch(ag_client *c, call *k, ag_ms now) {
   if (k->route != AG_ROUTE_PROTECTED || k->own_auth) {
     send_call(c, k, now);
   } else if (c->state == AG_STATE_INITIALIZING || (!has_access(c) && c->logins_pending)) {
@@ -641,7 +641,7 @@ int ag_client_call_opts(ag_client *c, ag_ms now, const char *method, size_t meth
              carries_gate_token(c, authorization, authorization_len)) {
     ag_reject_call(c, k, AG_CODE_FOREIGN_ORIGIN, NULL);
   } else {
-    dispatch(c, k, now);
+    ag_dispatch(c, k, now);
   }
   return ag_finish(c, AG_OK);
 }
@@ -661,7 +661,7 @@ int ag_client_token(ag_client *c, ag_ms now, uint32_t *id_out) {
   k->route = AG_ROUTE_PROTECTED;
   ag_call_add(c, k);
   *id_out = k->id;
-  dispatch(c, k, now);
+  ag_dispatch(c, k, now);
   return ag_finish(c, AG_OK);
 }
 
@@ -781,10 +781,16 @@ static int scope_of(const char *body, size_t len, char **out) {
   return !*out && ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_OK;
 }
 
-/* Tokens and scope from a token response into the client; on ENOMEM nothing changed. */
-static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len) {
+/*
+ * Tokens and scope from a token response into the client; on ENOMEM nothing changed.
+ * A response without `scope` granted the scope asked for (RFC 6749 5.1): for a refresh,
+ * `held`, the scope of the tokens it renews (NULL: none known).
+ */
+static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len,
+                          const char *held) {
   char *scope;
   if (scope_of(body, len, &scope) != AG_OK) return AG_ERR_NOMEM;
+  if (!scope && held && !(scope = ag_strndup(held, strlen(held)))) return AG_ERR_NOMEM;
   int rc = ag_adopt_session(c, t, scope, NULL, next_gen(c, now), now, true);
   if (rc != AG_OK) ag_free(scope);
   return rc;
@@ -807,7 +813,7 @@ static int refresh_succeeded(ag_client *c, ag_ms now, const char *body, size_t l
   }
   if (rc == AG_OK) {
     if (kept) c->tok.refresh = NULL; /* moved; given back below if adopting fails */
-    rc = adopt_response(c, &t, now, body, len);
+    rc = adopt_response(c, &t, now, body, len, c->scope);
     if (rc == AG_OK) return AG_OK;
     if (kept) c->tok.refresh = t.refresh, t.refresh = NULL;
     ag_tokens_clear(&t);
@@ -870,7 +876,8 @@ static int on_login_response(ag_client *c, call *k, ag_ms now, int status, const
   }
   ag_tokens t = {0};
   int rc = ag_tokens_parse_response(&t, &c->cfg.fields, now, body, len);
-  if (rc == AG_OK && (rc = adopt_response(c, &t, now, body, len)) != AG_OK) ag_tokens_clear(&t);
+  if (rc == AG_OK && (rc = adopt_response(c, &t, now, body, len, NULL)) != AG_OK)
+    ag_tokens_clear(&t);
   if (rc == AG_ERR_NOMEM)
     return login_failed(c, k, now, AG_CODE_OUT_OF_MEMORY,
                         "the server accepted the login, but the gate ran out of memory taking "
@@ -1093,7 +1100,7 @@ static void run_timers(ag_client *c, ag_ms now) {
   for (call *k; (k = ag_timer_first(c)) && k->timer_at <= now;) {
     int what = k->timer;
     ag_timer_disarm(c, k);
-    if (what == TIMER_RETRY) dispatch(c, k, now);
+    if (what == TIMER_RETRY) ag_dispatch(c, k, now);
     else attempt_expired(c, k, now);
   }
 }

@@ -26,6 +26,7 @@ typedef struct call {
   bool replay;     /* this send is the one replay after a 401 */
   bool awaiting_replay;
   bool token_only;   /* getAccessToken(): answered with the token, never sent */
+  bool proof_only;   /* getDpopProof(): as token_only, answered with a proof for the token */
   int retries;       /* retries sent so far (the replay after a 401 is not one) */
   uint64_t sent_gen; /* token generation it was sent with */
   ag_ms deadline;    /* while waiting */
@@ -77,8 +78,7 @@ typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */
 #define AG_ACTIONS_PER_CALL 2
 typedef struct ag_dpop_flow ag_dpop_flow; /* dpop_flow.c */
 
-#define TASK 100       /* a record that only carries an id (not an enum ag_send_kind) */
-#define PROOF_TASK 101 /* a getDpopProof record: signed, never sent (not an enum ag_send_kind) */
+#define TASK 100 /* a record that only carries an id (not an enum ag_send_kind) */
 
 struct ag_client {
   ag_config cfg;
@@ -243,6 +243,8 @@ void ag_oidc_key_settled(ag_client *c, ag_ms now); /* the DPoP key came (or not)
 void ag_oidc_tick(ag_client *c, ag_ms now);
 
 /* client.c, for dpop_flow.c */
+/* Where a protected call (or a getAccessToken/getDpopProof record) goes now: out, waiting, refused. */
+void ag_dispatch(ag_client *c, call *k, ag_ms now);
 void ag_send_now(ag_client *c, call *k,
                  ag_ms now); /* the SEND itself (the proof, if any, is ready) */
 /* A request that cannot leave (no proof): an app call rejects `why`; the core's own fail as
@@ -255,7 +257,10 @@ void ag_reject_call(ag_client *c, call *k, int code, const char *why);
 /* dpop_flow.c: DPoP in the state machine */
 int ag_dpop_flow_new(ag_client *c); /* allocates c->dpop when options.dpop is set */
 void ag_dpop_flow_free(ag_client *c);
-/* Whether request `k` carries a proof; if so it is signed first: SIGN now, SEND later. */
+/*
+ * Whether request `k` carries a proof; if so it is signed first: SIGN now, SEND later
+ * (a getDpopProof record: SIGN now, RESOLVE with the proof later).
+ */
 bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now);
 /* A use_dpop_nonce answer to `k` that is to be sent again (once) with the new nonce. */
 bool ag_dpop_nonce_retry(ag_client *c, call *k, int status, const char *body, size_t len);

@@ -145,13 +145,16 @@ static int ask_signature(ag_client *c, call *k, const char *token, ag_ms now) {
 }
 
 static bool is_app_call_with_token(const call *k) {
-  return k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth;
+  return k->kind == AG_SEND_CALL && k->route == AG_ROUTE_PROTECTED && !k->own_auth &&
+         !k->token_only;
 }
 
 static bool needs_proof(const call *k) {
   return k->kind == AG_SEND_TOKEN || k->kind == AG_SEND_REFRESH || k->kind == AG_SEND_REVOKE ||
-         is_app_call_with_token(k);
+         is_app_call_with_token(k) || k->proof_only;
 }
+
+static void sign_proof_task(ag_client *c, call *k, ag_ms now);
 
 static const char no_memory[] = "the gate ran out of memory writing the DPoP proof; nothing was "
                                 "sent. Retry it";
@@ -162,6 +165,10 @@ bool ag_dpop_sign_first(ag_client *c, call *k, ag_ms now) {
   if (!c->dpop->has_key) { /* signed when the key comes */
     k->key_wait = true;
     ag_dpop_want_key(c);
+    return true;
+  }
+  if (k->proof_only) { /* getDpopProof, its token ready: resolved with the proof once signed */
+    sign_proof_task(c, k, now);
     return true;
   }
   bool app = is_app_call_with_token(k);
@@ -189,7 +196,7 @@ int ag_client_dpop_signature(ag_client *c, ag_ms now, uint32_t id, const unsigne
                                   "signature is not the 64 bytes of r || s)";
   int code = rc == AG_ERR_NOMEM ? AG_CODE_OUT_OF_MEMORY : AG_CODE_BAD_CONFIG;
   const char *why = rc == AG_ERR_NOMEM ? no_memory : unsigned_;
-  if (k->kind == PROOF_TASK) {
+  if (k->proof_only) {
     if (!proof) {
       ag_reject_call(c, k, code, why);
     } else {
@@ -245,34 +252,53 @@ static void sign_proof_task(ag_client *c, call *k, ag_ms now) {
     ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the DPoP proof could not be written");
 }
 
+/* A ws: or wss: URL (leading C0 controls and spaces skipped, as the URL parser does). */
+static bool is_websocket_url(const char *url, size_t len) {
+  size_t i = 0;
+  while (i < len && (unsigned char)url[i] <= 0x20) i++;
+  size_t n = len - i;
+  if (n < 3 || (url[i] | 0x20) != 'w' || (url[i + 1] | 0x20) != 's') return false;
+  return url[i + 2] == ':' || (n >= 4 && (url[i + 2] | 0x20) == 's' && url[i + 3] == ':');
+}
+
+static const char websocket_url[] =
+    "a DPoP proof is for an HTTP request (RFC 9449), and a WebSocket opens with one: pass the URL "
+    "of its handshake, https:// for wss:// (http:// for ws://), with method GET";
+
+/*
+ * getDpopProof: getAccessToken()'s record (token_only), answered with a proof
+ * for the token instead of the token, so it waits as getAccessToken does: for
+ * readiness, for a refresh under way, for the refresh of a due token.
+ */
 int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t method_len,
                          const char *url, size_t url_len, uint32_t *id_out) {
   if (!c || !id_out || (!url && url_len)) return AG_ERR_INVALID;
   if (!c->dpop) return ag_refused_task(c, AG_CODE_BAD_CONFIG, AG_NEEDS_DPOP, id_out);
   /* Built whole before it is registered: AG_ERR_NOMEM leaves nothing behind. */
-  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, PROOF_TASK) : NULL;
+  call *k = AG_RESERVE(c) == AG_OK ? ag_call_make(c, AG_SEND_CALL) : NULL;
   if (!k) return AG_ERR_NOMEM;
+  k->token_only = k->proof_only = true;
+  k->route = AG_ROUTE_PROTECTED;
   k->method = method ? ag_strndup(method, method_len) : dup("GET");
   if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
   ag_url u;
   int rc = url && url_len <= AG_MAX_URL ? ag_url_resolve(&u, &c->cfg.base, url, url_len)
                                         : AG_ERR_INVALID;
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
+  const char *bad = NULL;
   if (rc == AG_OK) {
     k->url = ag_url_serialize(&u);
     ag_url_free(&u);
-    if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
+  } else { /* the input as given, bounded, for the message */
+    bad = url && is_websocket_url(url, url_len) ? websocket_url
+                                                : "the URL is not a valid http(s) URL";
+    k->url = ag_strndup(url ? url : "", url_len < 200 ? url_len : 200);
   }
+  if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
   ag_call_add(c, k);
   *id_out = k->id;
-  if (!k->url) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "the URL is not a valid http(s) URL");
-  else if (!ag_token_usable(c, now)) ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-  else if (!c->dpop->has_key) {
-    k->key_wait = true;
-    ag_dpop_want_key(c);
-  } else {
-    sign_proof_task(c, k, now);
-  }
+  if (bad) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, bad);
+  else ag_dispatch(c, k, now);
   return ag_finish(c, AG_OK);
 }
 
@@ -282,10 +308,9 @@ static const char no_key[] = "the DPoP key could not be made or read (WebCrypto 
 /* The key came (or could not be had): what waited for it is signed now, or fails. */
 static void resume_one(ag_client *c, call *k, ag_ms now) {
   k->key_wait = false;
-  if (k->kind == PROOF_TASK) {
+  if (k->proof_only) { /* placed again: the token may have changed while the key was read */
     if (!c->dpop->has_key) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, no_key);
-    else if (!ag_token_usable(c, now)) ag_reject_call(c, k, AG_CODE_NO_TOKEN, NULL);
-    else sign_proof_task(c, k, now);
+    else ag_dispatch(c, k, now);
   } else if (!c->dpop->has_key) {
     ag_request_failed(c, k, now, AG_CODE_BAD_CONFIG, no_key);
   } else if (is_app_call_with_token(k) && !c->bearer) {

@@ -179,7 +179,15 @@ char *ag_explain_rejection(const ag_client *c, const call *k, int code, const ch
   }
   ag_buf b = {0};
   if (k->token_only) {
-    ag_buf_puts(&b, "getAccessToken()");
+    if (k->proof_only) {
+      ag_buf_puts(&b, "getDpopProof(");
+      ag_buf_puts(&b, k->method);
+      ag_buf_putc(&b, ' ');
+      ag_buf_puts(&b, k->url);
+      ag_buf_putc(&b, ')');
+    } else {
+      ag_buf_puts(&b, "getAccessToken()");
+    }
     if (code == AG_CODE_NO_TOKEN && !why)
       why = "the gate has no token (anonymous). Log in first (gate.login or gate.setTokens)";
   } else {

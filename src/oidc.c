@@ -27,10 +27,10 @@
 
 static const char default_scope[] = "openid offline_access";
 
-/* Parameters of the authorization request that only the core writes. */
+/* Parameters of the authorization request that only the core writes (dpop_jkt: its DPoP key). */
 static const char *const reserved[] = {
-    "response_type", "client_id",      "redirect_uri",          "scope", "state",
-    "nonce",         "code_challenge", "code_challenge_method", NULL};
+    "response_type", "client_id",      "redirect_uri",          "scope",    "state",
+    "nonce",         "code_challenge", "code_challenge_method", "dpop_jkt", NULL};
 
 /* ---- messages ---- */
 
@@ -156,8 +156,8 @@ static const char *params_problem(const cJSON *params) {
     if (!cJSON_IsString(el) || !el->string[0] || strlen(el->valuestring) > PARAM_VALUE_MAX)
       return "oidc.params must be an object of strings";
     if (is_reserved(el->string))
-      return "oidc.params cannot set response_type, client_id, redirect_uri, scope, state, nonce "
-             "or code_challenge(_method): the core writes them";
+      return "oidc.params cannot set response_type, client_id, redirect_uri, scope, state, nonce, "
+             "code_challenge(_method) or dpop_jkt: the core writes them";
     if (!response_mode_ok(el->string, el->valuestring))
       return "oidc.params.response_mode must be 'query' or 'fragment'";
   }

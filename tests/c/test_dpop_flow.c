@@ -563,6 +563,117 @@ static void get_dpop_proof_signs_for_the_current_token(void) {
   drv_close(&d);
 }
 
+/* base64url(SHA-256(token)): the ath of a proof for `token`. */
+static const char *ath_of(const char *token) {
+  static char out[64];
+  unsigned char digest[AG_SHA256_SIZE];
+  ag_sha256(token, strlen(token), digest);
+  ag_buf b = {0};
+  ag_buf_put_base64url(&b, digest, sizeof digest);
+  char *s = ag_buf_take(&b);
+  snprintf(out, sizeof out, "%s", s ? s : "");
+  ag_free(s);
+  return out;
+}
+
+static uint32_t proof_for(driver *d, ag_ms now, const char *url) {
+  uint32_t id = 0;
+  CHECK(ag_client_dpop_proof(d->c, now, "GET", 3, url, strlen(url), &id) == AG_OK);
+  drv_drain(d);
+  return id;
+}
+
+/* Signs the refresh that was asked for (its proof first) and answers it with `body`. */
+static void answer_refresh(driver *d, ag_ms now, int status, const char *body) {
+  const logged *s = drv_last(d, AG_ACTION_SIGN, -1);
+  CHECK(s && claim_is(s->text, "htu", ISSUER "/token"));
+  uint32_t r = sign(d, now, 0);
+  const logged *send = drv_for(d, AG_ACTION_SEND, r);
+  CHECK(send && send->code == AG_SEND_REFRESH);
+  drv_respond(d, now, r, status, body);
+}
+
+/*
+ * getDpopProof waits as getAccessToken does: for readiness, for the refresh
+ * under way, and for the refresh of a token that is due or expired; the proof
+ * then names the new token (ath). Anonymous: NO_TOKEN; a refused refresh
+ * rejects it as it rejects getAccessToken.
+ */
+static void get_dpop_proof_waits_for_the_token_get_access_token_waits_for(void) {
+  driver d;
+  /* Before readiness: the stored session decides. */
+  CHECK(drv_open(&d, OPTIONS("\"storage\":\"local\",")) == AG_OK);
+  give_key(&d);
+  uint32_t early = proof_for(&d, T0, "/socket");
+  CHECK(drv_count_for(&d, AG_ACTION_REJECT, early) == 0 && drv_count(&d, AG_ACTION_SIGN, -1) == 0);
+  drv_start(&d, T0,
+            "{\"v\":1,\"type\":\"tokens\",\"gen\":5,\"access\":\"S1\",\"refresh\":\"RS\","
+            "\"exp\":1700000300000}");
+  const logged *s = drv_for(&d, AG_ACTION_SIGN, early);
+  CHECK(s && claim_is(s->text, "ath", ath_of("S1")));
+  drv_close(&d);
+
+  /* Due (not yet expired), then expired: the refresh first, the proof for its token. */
+  ag_ms at[] = {T0 + 299000, T0 + 301000};
+  for (int i = 0; i < 2; i++) {
+    CHECK(drv_open(&d, OPTIONS("\"crossTab\":false,")) == AG_OK);
+    give_key(&d);
+    sign_in(&d);
+    uint32_t id = proof_for(&d, at[i], "/socket");
+    CHECK(drv_count_for(&d, AG_ACTION_REJECT, id) == 0 && drv_for(&d, AG_ACTION_SIGN, id) == NULL);
+    /* A second proof while that refresh is under way waits for it too. */
+    uint32_t during = proof_for(&d, at[i] + 1, "/events");
+    CHECK(drv_for(&d, AG_ACTION_SIGN, during) == NULL);
+    answer_refresh(&d, at[i] + 2, 200, token_body("A2", "DPoP", NULL));
+    s = drv_for(&d, AG_ACTION_SIGN, id);
+    CHECK(s && claim_is(s->text, "ath", ath_of("A2")) &&
+          claim_is(s->text, "htu", "http://api.test/socket"));
+    const logged *s2 = drv_for(&d, AG_ACTION_SIGN, during);
+    CHECK(s2 && claim_is(s2->text, "ath", ath_of("A2")));
+    sign(&d, at[i] + 3, id);
+    CHECK(drv_for(&d, AG_ACTION_RESOLVE, id) != NULL);
+    drv_close(&d);
+  }
+
+  /* A refused refresh: the same rejection getAccessToken gets. */
+  CHECK(drv_open(&d, OPTIONS("\"crossTab\":false,")) == AG_OK);
+  give_key(&d);
+  sign_in(&d);
+  uint32_t id = proof_for(&d, T0 + 301000, "/socket"), token = 0;
+  CHECK(ag_client_token(d.c, T0 + 301000, &token) == AG_OK);
+  drv_drain(&d);
+  answer_refresh(&d, T0 + 301001, 400, "{\"error\":\"invalid_grant\"}");
+  const logged *r = drv_for(&d, AG_ACTION_REJECT, id), *rt = drv_for(&d, AG_ACTION_REJECT, token);
+  CHECK(r && rt && r->code == rt->code && r->code == AG_CODE_SESSION_EXPIRED);
+  CHECK(r && strstr(r->text, "getDpopProof"));
+  CHECK(drv_for(&d, AG_ACTION_SIGN, id) == NULL);
+  drv_close(&d);
+}
+
+/*
+ * RFC 9449 proofs are for HTTP requests: a ws(s) URL is refused, saying to
+ * pass the URL of the handshake (wss:// as https://, ws:// as http://).
+ */
+static void get_dpop_proof_refuses_a_websocket_url_and_says_what_to_pass(void) {
+  driver d;
+  CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
+  give_key(&d);
+  sign_in(&d);
+  const char *urls[] = {"wss://api.test/socket", " WS://api.test/socket", "Wss:api.test"};
+  for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+    uint32_t id = proof_for(&d, T0 + 5, urls[i]);
+    const logged *r = drv_for(&d, AG_ACTION_REJECT, id);
+    CHECK(r && r->code == AG_CODE_BAD_CONFIG && strstr(r->text, "https://") &&
+          strstr(r->text, "handshake"));
+    CHECK(drv_for(&d, AG_ACTION_SIGN, id) == NULL);
+  }
+  /* The handshake's own URL is signed. */
+  uint32_t id = proof_for(&d, T0 + 6, "http://api.test/socket?t=1");
+  const logged *s = drv_for(&d, AG_ACTION_SIGN, id);
+  CHECK(s && claim_is(s->text, "htu", "http://api.test/socket") && claim_is(s->text, "htm", "GET"));
+  drv_close(&d);
+}
+
 static void the_revocation_at_logout_carries_a_proof(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
@@ -671,6 +782,8 @@ int main(void) {
   RUN(a_bad_signature_sends_nothing_and_says_why);
   RUN(a_cancelled_call_leaves_nothing_to_sign);
   RUN(get_dpop_proof_signs_for_the_current_token);
+  RUN(get_dpop_proof_waits_for_the_token_get_access_token_waits_for);
+  RUN(get_dpop_proof_refuses_a_websocket_url_and_says_what_to_pass);
   RUN(the_revocation_at_logout_carries_a_proof);
   RUN(out_of_memory_in_dpop_fails_the_call_or_changes_nothing);
   return CHECK_EXIT_CODE();

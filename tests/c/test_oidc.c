@@ -203,6 +203,13 @@ static void option_params_cannot_set_the_cores_own(void) {
   CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
                           "\"redirectUri\":\"/cb\",\"params\":{\"response_mode\":\"form_post\"}}}",
                      PAGE_ORIGIN, "response_mode must be 'query' or 'fragment'"));
+  /* dpop_jkt names the gate's DPoP key (RFC 9449 section 10): only the core writes it. */
+  CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
+                          "\"redirectUri\":\"/cb\",\"params\":{\"dpop_jkt\":\"x\"}}}",
+                     PAGE_ORIGIN, "oidc.params cannot set"));
+  CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
+                          "\"redirectUri\":\"/cb\",\"params\":{\"dpop_jkt\":\"x\"}}}",
+                     PAGE_ORIGIN, "dpop_jkt"));
 }
 
 /* ---- discovery ---- */
@@ -380,8 +387,12 @@ static void call_params_cannot_set_the_cores_own(void) {
   char *url, *txn, *msg;
   fill_random();
   CHECK(fixture_open(&f, good_oidc, good_doc));
-  const char *bad[] = {"{\"redirect_uri\":\"https://evil.example/\"}", "{\"nonce\":\"n\"}",
-                       "{\"prompt\":1}", "[\"x\"]", "{\"response_mode\":\"web_message\"}"};
+  const char *bad[] = {"{\"redirect_uri\":\"https://evil.example/\"}",
+                       "{\"nonce\":\"n\"}",
+                       "{\"prompt\":1}",
+                       "[\"x\"]",
+                       "{\"response_mode\":\"web_message\"}",
+                       "{\"dpop_jkt\":\"another-key\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = ag_oidc_authorize(f.cfg.oidc, &f.p, random_bytes, sizeof random_bytes, NULL, 0, bad[i],
                                strlen(bad[i]), NOW, &url, &txn, &msg);

@@ -449,6 +449,62 @@ static void the_session_carries_the_id_tokens_claims_scope_and_type(void) {
   drv_close(&d);
 }
 
+/* The token response's body without its `scope` member (RFC 6749 5.1: it may leave it out). */
+static const char *without_scope(const char *body) {
+  static char out[sizeof body_buf];
+  const char *at = strstr(body, ",\"scope\":\"openid offline_access\"");
+  size_t head = at ? (size_t)(at - body) : strlen(body);
+  snprintf(out, sizeof out, "%.*s%s", (int)head, body,
+           at ? at + strlen(",\"scope\":\"openid offline_access\"") : "");
+  return out;
+}
+
+/*
+ * RFC 6749 5.1: a token response without `scope` granted the scope asked for.
+ * The code exchange's session shows the scope of the authorization request, a
+ * refresh without `scope` keeps the scope held, and one with `scope` replaces it.
+ */
+static void a_token_response_without_scope_grants_the_scope_asked_for(void) {
+  driver d;
+  signed_in s;
+  CHECK(drv_open(
+            &d, "{\"baseUrl\":\"http://api.test\",\"crossTab\":false,\"oidc\":{\"issuer\":\"" ISSUER
+                "\",\"clientId\":\"spa\",\"redirectUri\":\"/callback\","
+                "\"scope\":\"openid profile offline_access\"}}") == AG_OK);
+  drv_start(&d, T0, NULL);
+  answer_discovery(&d, T0);
+  begin_sign_in(&d, T0, &s, NULL);
+  const logged *nav = drv_last(&d, AG_ACTION_NAVIGATE, -1);
+  CHECK(nav && strstr(nav->text, "&scope=openid+profile+offline_access&"));
+  callback(&d, T0, callback_url(&s), s.txn);
+  const logged *t = last_send(&d, AG_SEND_TOKEN);
+  CHECK(t != NULL);
+  if (!t) return drv_close(&d);
+  const char *body = without_scope(token_body("A1", "R1", 60, s.nonce, "u1"));
+  CHECK(!strstr(body, "scope"));
+  drv_respond(&d, T0, t->id, 200, body);
+  CHECK(ag_client_state(d.c) == AG_STATE_AUTHENTICATED);
+  const logged *session = drv_last(&d, AG_ACTION_SESSION, -1);
+  CHECK(session && strstr(session->text, "\"scope\":\"openid profile offline_access\""));
+
+  /* A refresh that says nothing about scope: the scope held stays. */
+  drv_tick(&d, T0 + 60000);
+  const logged *r = last_send(&d, AG_SEND_REFRESH);
+  CHECK(r != NULL);
+  if (!r) return drv_close(&d);
+  drv_respond(&d, T0 + 60001, r->id, 200, without_scope(token_body("A2", "R2", 60, NULL, NULL)));
+  CHECK(strstr(ag_client_session(d.c), "\"scope\":\"openid profile offline_access\""));
+
+  /* One that names a scope: that is the scope now. */
+  drv_tick(&d, T0 + 120001);
+  r = last_send(&d, AG_SEND_REFRESH);
+  CHECK(r != NULL);
+  if (!r) return drv_close(&d);
+  drv_respond(&d, T0 + 120002, r->id, 200, token_body("A3", "R3", 60, NULL, NULL));
+  CHECK(strstr(ag_client_session(d.c), "\"scope\":\"openid offline_access\""));
+  drv_close(&d);
+}
+
 /* ---- refresh ---- */
 
 static void refresh_uses_the_grant_and_never_presents_a_token_twice(void) {
@@ -784,6 +840,7 @@ int main(void) {
   RUN(a_callback_before_discovery_waits_for_it);
   RUN(a_callback_without_iss_fails_once_discovery_says_it_is_sent);
   RUN(the_session_carries_the_id_tokens_claims_scope_and_type);
+  RUN(a_token_response_without_scope_grants_the_scope_asked_for);
   RUN(refresh_uses_the_grant_and_never_presents_a_token_twice);
   RUN(refresh_invalid_grant_ends_the_session);
   RUN(other_refresh_refusals_are_provider_errors_and_not_retried);

@@ -159,6 +159,7 @@ function fakeServers(clock) {
         authorization_endpoint: `${ISSUER}/auth`,
         token_endpoint: `${ISSUER}/token`,
         revocation_endpoint: `${ISSUER}/token/revocation`,
+        end_session_endpoint: `${ISSUER}/session/end`,
         code_challenge_methods_supported: ['S256'],
       });
     }
@@ -273,6 +274,24 @@ test('the key is made once for all tabs, is not extractable, and goes on logout'
   await gate.logout({ redirect: false });
   assert.ok(servers.requests.some((r) => r.path === '/token/revocation' && r.proof), 'the revocation is signed');
   assert.equal(env.indexedDB.stores.get('dpop-keys').has('authgate'), false);
+  gate.destroy();
+});
+
+test('logout with redirect deletes the key before the page leaves for the end-session endpoint', async () => {
+  const page = fakePage();
+  const clock = fakeClock();
+  const env = environment();
+  const servers = fakeServers(clock);
+  const gate = await signIn(page, servers, clock, env);
+  const keys = env.indexedDB.stores.get('dpop-keys');
+  assert.equal(keys.has('authgate'), true);
+  const left = [];
+  page.location.assign = (url) => left.push({ url, keyStored: keys.has('authgate') });
+  await gate.logout(); // redirect: true is the default
+  assert.equal(left.length, 1);
+  assert.match(left[0].url, /^https:\/\/id\.example\/session\/end\?/);
+  assert.equal(left[0].keyStored, false, 'the key was deleted before location.assign');
+  assert.ok(servers.requests.some((r) => r.path === '/token/revocation' && r.proof), 'the revocation is signed');
   gate.destroy();
 });
 

@@ -47,7 +47,8 @@ test('onSession hears login, refresh, setTokens and logout, in order, and stops 
   clock.advance(5);
   await gate.fetch('/api/me'); // 401 on A1: one refresh
   assert.equal(server.count('/auth/refresh'), 1);
-  assert.deepEqual(seen.at(-1), { expiresAt: T0 + 5 + 60_000, scope: null });
+  // The refresh's answer names no scope: the scope held stays (RFC 6749 5.1).
+  assert.deepEqual(seen.at(-1), { expiresAt: T0 + 5 + 60_000, scope: 'openid profile' });
   gate.setTokens({ access: 'A3', expiresIn: 10 });
   assert.deepEqual(seen.at(-1), { expiresAt: T0 + 5 + 10_000, scope: null });
   await gate.logout();
