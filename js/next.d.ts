@@ -22,13 +22,14 @@ export {
   AuthCallback,
   AuthGateProvider,
   AuthReady,
+  RequireAuth,
   useAuthReady,
   useAuthState,
   useIsAuthenticated,
   useRedirectCallback,
   useSession,
 } from './react.js';
-export type { AuthCallbackProps, AuthGateProviderProps, AuthReadyProps, RedirectCallbackResult } from './react.js';
+export type { AuthCallbackProps, AuthGateProviderProps, AuthReadyProps, RedirectCallbackResult, RequireAuthProps } from './react.js';
 
 /**
  * The gate of the nearest AuthGateProvider: null during the server render

@@ -14,6 +14,7 @@ export {
   AuthCallback,
   AuthGateProvider,
   AuthReady,
+  RequireAuth,
   useAuthGate,
   useAuthReady,
   useAuthState,

@@ -1,6 +1,6 @@
 /**
- * authgate/react — a provider, hooks over one gate, <AuthReady>, and the
- * OIDC redirect-callback helpers.
+ * authgate/react — a provider, hooks over one gate, <AuthReady>,
+ * <RequireAuth>, and the OIDC redirect-callback helpers.
  *
  * Create the gate once, at module scope (never inside a component), and pass
  * it to the provider: the provider never creates or destroys a gate, so
@@ -138,3 +138,38 @@ export interface AuthCallbackProps {
  * } />
  */
 export function AuthCallback(props: AuthCallbackProps): ReactNode;
+
+export interface RequireAuthProps {
+  /** The gate (default: the provider's). */
+  gate?: AuthGate;
+  /** Rendered on the server, during hydration, until gate.ready() resolves, and while there is no session (default: nothing). */
+  fallback?: ReactNode;
+  /**
+   * Without a session, start gate.loginWithRedirect() (OIDC): `true`, or the
+   * extra authorization request parameters. Once per gate, StrictMode or not;
+   * a rejection is thrown to the nearest error boundary. The gate must have
+   * been created with the `oidc` option (a TypeError otherwise).
+   */
+  loginWithRedirect?: boolean | { params?: Record<string, string> };
+  /** Where the callback page goes after the sign-in (default: this page's path, query and hash). */
+  returnTo?: string;
+  /**
+   * Without a session and without `loginWithRedirect`: called once, and again
+   * each time a session ends (navigate to the login page).
+   */
+  onAnonymous?: () => void;
+  children?: ReactNode;
+}
+
+/**
+ * Renders `children` while there is a session (true while refreshing too),
+ * `fallback` otherwise. Once the state is known and there is no session — at
+ * start or when it ends later (a logout here or in another tab) — it starts
+ * the OIDC sign-in (`loginWithRedirect`) or calls `onAnonymous`.
+ * @example
+ * <Route path="/items" element={<RequireAuth loginWithRedirect fallback={<p>Signing in…</p>}><Items /></RequireAuth>} />
+ * @example
+ * const navigate = useNavigate();
+ * <RequireAuth onAnonymous={() => navigate('/login', { replace: true })}><Dashboard /></RequireAuth>
+ */
+export function RequireAuth(props: RequireAuthProps): ReactNode;

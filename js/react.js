@@ -1,6 +1,7 @@
 /**
  * authgate/react: a provider, hooks over one gate, <AuthReady> for the parts
- * that need the auth state, and a redirect-callback helper for OIDC.
+ * that need the auth state, <RequireAuth> for the parts that need a session,
+ * and a redirect-callback helper for OIDC.
  *
  * The app creates the gate once, outside render (module scope), and hands it
  * to <AuthGateProvider gate={gate}>: the provider never creates, replaces or
@@ -13,7 +14,7 @@
  *
  * Importing this module touches no browser global (SSR-safe).
  */
-import { createContext, createElement, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 
 // The context holds {gate}: a provider given no gate (a server render) is told apart from no provider.
 const GateContext = createContext(null);
@@ -143,9 +144,10 @@ function targetGate(gate, who) {
     return gate;
   }
   if (!context) {
+    const withGate = who.endsWith('()') ? who.replace('()', '(gate)') : who.replace('>', ' gate={gate}>');
     throw new Error(
       `authgate/react: ${who} was called outside <AuthGateProvider gate={gate}> and without a gate; ` +
-        `wrap the tree in the provider or pass the gate: ${who.replace('()', '(gate)')}.`,
+        `wrap the tree in the provider or pass the gate: ${withGate}.`,
     );
   }
   return context.gate;
@@ -196,11 +198,20 @@ export function AuthReady({ gate, fallback = null, children }) {
 
 /** Whether gate.ready() has resolved: false on the server and during hydration; a rejection is thrown. */
 export function useAuthReady(gate) {
-  const target = targetGate(gate, 'useAuthReady()');
+  return useReadyOf(targetGate(gate, 'useAuthReady()'));
+}
+
+// The hooks' bodies, on a gate already found (null: not known yet).
+function useReadyOf(target) {
   const { readiness: store } = target ? storeOf(target) : NO_GATE;
   const ready = useSyncExternalStore(store.subscribe, store.getSnapshot, serverReadiness);
   if (ready.status === 'error') throw ready.error;
   return ready.status === 'ready';
+}
+
+function useSessionOf(target) {
+  const store = target ? storeOf(target) : NO_GATE;
+  return useSyncExternalStore(store.subscribeSession, store.getSession, serverSession);
 }
 
 /**
@@ -234,9 +245,7 @@ export function useAuthState(gate) {
  * setTokens and logout, here or in another tab. null on the server.
  */
 export function useSession(gate) {
-  const target = targetGate(gate, 'useSession()');
-  const store = target ? storeOf(target) : NO_GATE;
-  return useSyncExternalStore(store.subscribeSession, store.getSession, serverSession);
+  return useSessionOf(targetGate(gate, 'useSession()'));
 }
 
 /**
@@ -296,4 +305,75 @@ export function AuthCallback({ gate, onDone, fallback = null, error: renderError
     throw result.error;
   }
   return result.status === 'pending' ? fallback : null;
+}
+
+/**
+ * Renders `children` while there is a session (a refresh keeps it), and
+ * `fallback` (default: nothing) on the server, during hydration, until
+ * gate.ready() resolves, and while there is none. Without a session, once
+ * ready: with `loginWithRedirect` (true or {params}) it starts
+ * gate.loginWithRedirect({returnTo, params}), returnTo defaulting to the page
+ * (path, query and hash), and a rejection is thrown to the nearest error
+ * boundary; otherwise it calls `onAnonymous()` (navigate to the login page).
+ * Both happen again when a session ends later (a logout here or in another
+ * tab, an expired session), as the component re-renders.
+ */
+export function RequireAuth({ gate, fallback = null, loginWithRedirect = false, returnTo, onAnonymous, children }) {
+  const target = targetGate(gate, '<RequireAuth>');
+  const ready = useReadyOf(target);
+  const session = useSessionOf(target);
+  const [failure, setFailure] = useState(null);
+  // Whether onAnonymous was called since the session went: StrictMode's second effect
+  // (refs survive it) is no new sign-out.
+  const told = useRef(false);
+  if (loginWithRedirect && target && typeof target.loginWithRedirect !== 'function') {
+    throw new TypeError(
+      'authgate/react: <RequireAuth loginWithRedirect> needs a gate created with the oidc option ' +
+        '(this one has no loginWithRedirect()); without oidc, pass onAnonymous to go to the login page.',
+    );
+  }
+  const anonymous = ready && session === null;
+  useEffect(() => {
+    if (!anonymous) {
+      told.current = false;
+      return undefined;
+    }
+    if (!loginWithRedirect) {
+      if (!told.current) onAnonymous?.();
+      told.current = true;
+      return undefined;
+    }
+    let live = true;
+    const params = loginWithRedirect === true ? undefined : loginWithRedirect.params;
+    signInOnce(target, { returnTo: returnTo ?? currentPage(), ...(params ? { params } : {}) }).catch(
+      (error) => live && setFailure({ error }),
+    );
+    return () => {
+      live = false;
+    };
+    // The props are read when the session goes, not followed: a new closure or {params} each render starts nothing.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [target, anonymous]);
+  if (failure) throw failure.error;
+  return ready && session !== null ? children : fallback;
+}
+
+// One sign-in per gate, however many effects ask (StrictMode's two, several guards on a page):
+// the page is on its way to the provider. Forgotten if it rejects, so a remount tries again.
+const signIns = new WeakMap();
+function signInOnce(gate, options) {
+  let started = signIns.get(gate);
+  if (!started) {
+    // A promise even if a stand-in gate throws at once: the error goes to the boundary all the same.
+    started = new Promise((resolve) => resolve(gate.loginWithRedirect(options)));
+    signIns.set(gate, started);
+    started.catch(() => signIns.delete(gate));
+  }
+  return started;
+}
+
+// Read in an effect, never during render: there is no location on the server.
+function currentPage() {
+  const here = globalThis.location;
+  return here ? `${here.pathname}${here.search}${here.hash}` : undefined;
 }

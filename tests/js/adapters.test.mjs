@@ -1,12 +1,14 @@
 // The framework adapters (dist/react.js, vue.js, axios.js, next-server.js) in Node, through the
-// wasm core, with a fake server. Their behaviour in a real browser is in tests/browser/examples.spec.js.
+// wasm core, with a fake server; React trees render with react-dom/server, or with
+// react-dom/client on a fake DOM (./dom.mjs) where effects must run. Their behaviour in a real
+// browser is in tests/browser/examples.spec.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import axios from 'axios';
-import { createElement } from 'react';
+import { Component, StrictMode, createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { createApp, effectScope, isReadonly, nextTick } from 'vue';
 
@@ -15,6 +17,7 @@ import {
   AuthCallback,
   AuthGateProvider,
   AuthReady,
+  RequireAuth,
   useAuthGate,
   useAuthState,
   useIsAuthenticated,
@@ -30,7 +33,8 @@ import {
 import { routeThroughGate } from '../../dist/axios.js';
 import { serverFetch, tokenCookieHandlers, withBearerFromCookie } from '../../dist/next-server.js';
 import { createMemoryHistory, createRouter } from 'vue-router';
-import { API, deferred, fakeClock, fakeServer, gateFor, json, settle, tokens, until } from './helpers.mjs';
+import { API, deferred, fakeClock, fakeServer, gateFor, json, memoryArea, settle, tokens, until } from './helpers.mjs';
+import { mount } from './dom.mjs';
 
 
 const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
@@ -66,6 +70,7 @@ test("authgate/next re-exports the React adapter behind a 'use client' directive
   const source = await readFile(new URL('next.js', `file://${dist}`), 'utf8');
   assert.match(source, /^'use client';\n/);
   assert.equal(nextClient.AuthGateProvider, AuthGateProvider);
+  assert.equal(nextClient.RequireAuth, RequireAuth);
   assert.equal(nextClient.useAuthState, useAuthState);
   assert.equal(nextClient.useAuthGate, useAuthGate);
 });
@@ -393,6 +398,194 @@ test('<AuthCallback> renders its fallback on the server and calls nothing there'
   );
   assert.equal(html, 'Signing in…');
   assert.equal(calls, 0, 'the callback is handled after mount, in the browser');
+  gate.destroy();
+});
+
+// ---- <RequireAuth> ----------------------------------------------------------------
+
+/** A gate whose loginWithRedirect records its options and never settles: the page would be leaving. */
+async function signInGate({ signedIn = false } = {}) {
+  const server = fakeServer((r) => (r.path === '/auth/login' ? tokens('A1', 'R1') : json({})));
+  const gate = gateFor(server, fakeClock());
+  const asked = [];
+  gate.loginWithRedirect = (options) => {
+    asked.push(options);
+    return new Promise(() => {});
+  };
+  if (signedIn) gate.setTokens({ access: 'A1' });
+  await gate.ready();
+  return { gate, asked };
+}
+
+const guarded = (props, child = 'secret') => createElement(RequireAuth, { fallback: 'wait', ...props }, child);
+
+class Boundary extends Component {
+  state = { error: null };
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+  render() {
+    return this.state.error ? `caught: ${this.state.error.message}` : this.props.children;
+  }
+}
+
+test('<RequireAuth> renders its fallback on the server and starts nothing there', async () => {
+  const { gate, asked } = await signInGate();
+  let anonymous = 0;
+  const onAnonymous = () => (anonymous += 1);
+  const page = (g, props) => renderToString(createElement(AuthGateProvider, { gate: g }, guarded(props)));
+  assert.equal(page(gate, { loginWithRedirect: true }), 'wait', 'the state is not known on the server, even for a ready gate');
+  assert.equal(page(gate, { onAnonymous }), 'wait');
+  assert.equal(page(null, { loginWithRedirect: true, onAnonymous }), 'wait', 'a provider given no gate');
+  gate.setTokens({ access: 'A1' });
+  assert.equal(page(gate, { onAnonymous }), 'wait', 'a session is not known on the server either');
+  assert.equal(renderToString(createElement(RequireAuth, { gate }, 'secret')), '', 'the default fallback is nothing');
+  assert.deepEqual([asked, anonymous], [[], 0], 'effects run in the browser only');
+  gate.destroy();
+});
+
+test('<RequireAuth> renders its children while there is a session, and starts nothing', async () => {
+  const { gate, asked } = await signInGate({ signedIn: true });
+  let anonymous = 0;
+  const onAnonymous = () => (anonymous += 1);
+  const guards = createElement(AuthGateProvider, { gate }, guarded({ onAnonymous }), guarded({ loginWithRedirect: true }, ' too'));
+  const page = await mount(createElement(StrictMode, null, guards));
+  assert.equal(page.text(), 'secret too');
+  assert.deepEqual([asked, anonymous], [[], 0]);
+  await page.unmount();
+  gate.destroy();
+});
+
+test('<RequireAuth loginWithRedirect> signs in once per gate (StrictMode, re-renders, remounts), returning to this page', async () => {
+  const { gate, asked } = await signInGate();
+  const params = { prompt: 'login' };
+  const tree = (extra) =>
+    createElement(
+      StrictMode,
+      null,
+      createElement(
+        AuthGateProvider,
+        { gate },
+        guarded({ loginWithRedirect: { params } }),
+        guarded({ loginWithRedirect: true }, extra),
+      ),
+    );
+  const page = await mount(tree('a'), { url: 'http://app.test/orders?id=7#top' });
+  assert.equal(page.text(), 'waitwait');
+  const once = [{ returnTo: '/orders?id=7#top', params: { prompt: 'login' } }];
+  assert.deepEqual(asked, once, 'one call for two guards and doubled effects');
+  await page.render(tree('b')); // a re-render, with a new {params} object
+  await page.render(createElement(StrictMode, null, createElement('p', null, 'elsewhere')));
+  await page.render(tree('c')); // a remount while the page is on its way to the provider
+  assert.equal(asked.length, 1);
+  await page.unmount();
+  gate.destroy();
+
+  const other = await signInGate();
+  const explicit = await mount(guarded({ gate: other.gate, loginWithRedirect: true, returnTo: '/items' }));
+  assert.deepEqual(other.asked, [{ returnTo: '/items' }], 'returnTo as given; no params unless asked');
+  await explicit.unmount();
+  other.gate.destroy();
+});
+
+test('<RequireAuth onAnonymous> calls it once without a session, StrictMode or not, and renders the fallback', async () => {
+  const { gate, asked } = await signInGate();
+  let anonymous = 0;
+  const onAnonymous = () => (anonymous += 1);
+  const tree = () => createElement(StrictMode, null, createElement(AuthGateProvider, { gate }, guarded({ onAnonymous })));
+  const page = await mount(tree());
+  assert.equal(page.text(), 'wait');
+  assert.equal(anonymous, 1, "StrictMode's second effect is no second sign-out");
+  await page.render(tree()); // a re-render with a new onAnonymous closure
+  assert.equal(anonymous, 1);
+  await page.render(createElement('p', null, 'elsewhere'));
+  await page.render(tree()); // a remount, the state already known: StrictMode doubles this first effect
+  assert.equal(anonymous, 2, 'a remount is told once');
+  assert.deepEqual(asked, [], 'no sign-in without loginWithRedirect');
+  await page.unmount();
+  gate.destroy();
+});
+
+test('<RequireAuth> waits for ready(): while the start-up refresh is under way it starts nothing', async () => {
+  const clock = fakeClock();
+  const refresh = deferred();
+  const server = fakeServer((r) => (r.path === '/auth/refresh' ? refresh.promise : json({})));
+  const area = memoryArea();
+  area.setItem('react-guard', JSON.stringify({ v: 1, type: 'tokens', gen: 1, access: 'OLD', refresh: 'R1', exp: clock.t - 1 }));
+  const gate = gateFor(server, clock, { storage: 'local', storageKey: 'react-guard', storageArea: area });
+  const asked = [];
+  gate.loginWithRedirect = async (options) => asked.push(options);
+  let anonymous = 0;
+  const onAnonymous = () => (anonymous += 1);
+  const page = await mount(
+    createElement(AuthGateProvider, { gate }, guarded({ onAnonymous }), guarded({ loginWithRedirect: true }, ' too')),
+  );
+  await page.update(() => until(() => server.count('/auth/refresh') === 1, 'the start-up refresh'));
+  assert.equal(page.text(), 'waitwait');
+  assert.deepEqual([asked, anonymous], [[], 0], 'no session yet is not "anonymous"');
+  await page.update(() => refresh.resolve(tokens('NEW', 'R2')));
+  assert.equal(page.text(), 'secret too');
+  assert.deepEqual([asked, anonymous], [[], 0]);
+  await page.unmount();
+  gate.destroy();
+});
+
+test('<RequireAuth> follows the session: children after a login, onAnonymous or the sign-in again when it ends', async () => {
+  const { gate, asked } = await signInGate({ signedIn: true });
+  let anonymous = 0;
+  const onAnonymous = () => (anonymous += 1);
+  const page = await mount(createElement(StrictMode, null, createElement(AuthGateProvider, { gate }, guarded({ onAnonymous }))));
+  assert.equal(page.text(), 'secret');
+  await page.update(() => gate.logout()); // here, or a logout broadcast by another tab: both end the session
+  assert.deepEqual([page.text(), anonymous], ['wait', 1]);
+  await page.update(() => gate.login({ username: 'ada', password: 'pw' }));
+  assert.deepEqual([page.text(), anonymous], ['secret', 1]);
+  await page.update(() => gate.logout());
+  assert.deepEqual([page.text(), anonymous], ['wait', 2], 'each end of a session is told');
+  await page.unmount();
+
+  await gate.login({ username: 'ada', password: 'pw' });
+  const oidc = await mount(guarded({ gate, loginWithRedirect: true }), { url: 'http://app.test/items' });
+  assert.equal(oidc.text(), 'secret');
+  await oidc.update(() => gate.logout());
+  assert.equal(oidc.text(), 'wait');
+  assert.deepEqual(asked, [{ returnTo: '/items' }], 'the session ended: off to the provider');
+  await oidc.unmount();
+  gate.destroy();
+});
+
+test('<RequireAuth loginWithRedirect> throws a failed sign-in to the nearest error boundary; a remount tries again', async () => {
+  const { gate } = await signInGate();
+  let calls = 0;
+  gate.loginWithRedirect = async () => {
+    calls += 1;
+    throw new AuthGateError('PROVIDER_ERROR', 'discovery: the issuer did not answer');
+  };
+  const tree = () => createElement(Boundary, null, guarded({ gate, loginWithRedirect: true }));
+  const page = await mount(createElement(StrictMode, null, tree()));
+  assert.equal(page.text(), 'caught: discovery: the issuer did not answer');
+  assert.equal(page.errors.length, 1);
+  assert.equal(page.errors[0].code, 'PROVIDER_ERROR');
+  assert.equal(calls, 1);
+  await page.render(createElement('p', null, 'elsewhere'));
+  await page.render(tree());
+  assert.equal(calls, 2, 'a rejected sign-in is forgotten');
+  await page.unmount();
+  gate.destroy();
+});
+
+test('<RequireAuth loginWithRedirect> with a gate that has no loginWithRedirect names the oidc option', async () => {
+  const { gate } = await signInGate();
+  gate.loginWithRedirect = undefined;
+  const needsOidc = (error) => {
+    assert.ok(error instanceof TypeError, String(error));
+    assert.match(error.message, /<RequireAuth loginWithRedirect> needs a gate created with the oidc option/);
+    return true;
+  };
+  assert.throws(() => renderToString(guarded({ gate, loginWithRedirect: true })), needsOidc);
+  assert.throws(() => renderToString(createElement(AuthGateProvider, { gate }, guarded({ loginWithRedirect: true }))), needsOidc);
+  assert.equal(renderToString(guarded({ gate, onAnonymous: () => {} })), 'wait', 'onAnonymous needs no oidc');
+  assert.throws(() => renderToString(guarded({})), /outside <AuthGateProvider.*<RequireAuth gate=\{gate\}>/);
   gate.destroy();
 });
 

@@ -5,6 +5,7 @@ import {
   AuthCallback,
   AuthGateProvider,
   AuthReady,
+  RequireAuth,
   useAuthGate,
   useAuthReady,
   useAuthState,
@@ -12,6 +13,7 @@ import {
   useRedirectCallback,
   useSession,
   type AuthGateProviderProps,
+  type RequireAuthProps,
 } from 'authgate/react';
 import * as nextClient from 'authgate/next';
 
@@ -53,6 +55,16 @@ function Callback(): ReactNode {
 }
 void Callback;
 
+function Protected(navigate: (to: string) => void): ReactNode {
+  const items = createElement('main', null);
+  createElement(RequireAuth, { loginWithRedirect: true, fallback: 'Signing in…' }, items);
+  createElement(RequireAuth, { gate, loginWithRedirect: { params: { prompt: 'login' } }, returnTo: '/items' }, items);
+  const props: RequireAuthProps = { onAnonymous: () => navigate('/login'), children: items };
+  createElement(nextClient.RequireAuth, props);
+  return createElement(RequireAuth, { onAnonymous: () => navigate('/') }, items);
+}
+void Protected;
+
 function misuse(): void {
   // @ts-expect-error the provider needs a gate
   createElement(AuthGateProvider, {});
@@ -66,6 +78,12 @@ function misuse(): void {
   useAuthState('authenticated');
   // @ts-expect-error useAuthGate takes no options
   useAuthGate({ baseUrl: '/' });
+  // @ts-expect-error returnTo is a path, not a URL object
+  createElement(RequireAuth, { loginWithRedirect: true, returnTo: new URL('http://app.test/items') });
+  // @ts-expect-error the authorization request's params are strings
+  createElement(RequireAuth, { loginWithRedirect: { params: { max_age: 0 } } });
+  // @ts-expect-error onAnonymous is called, not rendered
+  createElement(RequireAuth, { onAnonymous: createElement('p', null, 'Sign in') });
   void signedIn;
 }
 void misuse;

@@ -1,13 +1,7 @@
 import { Navigate, Route, Routes, useNavigate } from 'react-router';
-import { AuthCallback, useIsAuthenticated } from 'authgate/react';
+import { AuthCallback, RequireAuth } from 'authgate/react';
 import Home from './Home.jsx';
 import Items from './Items.jsx';
-
-function RequireAuth({ children }) {
-  const signedIn = useIsAuthenticated(); // stays true while the gate refreshes
-  if (!signedIn) return <Navigate to="/" replace />;
-  return children;
-}
 
 // The redirectUri: the gate checks state, exchanges the code (once, StrictMode or not), then
 // the app goes where loginWithRedirect's returnTo said.
@@ -28,6 +22,10 @@ function Callback() {
 }
 
 export default function App() {
+  const navigate = useNavigate();
+  // /items needs a session (a refresh keeps it): without one, at start or once it ends, the app
+  // goes home to the sign-in button. <RequireAuth loginWithRedirect> would go to the provider instead.
+  const home = () => navigate('/', { replace: true });
   return (
     <Routes>
       <Route path="/" element={<Home />} />
@@ -35,7 +33,7 @@ export default function App() {
       <Route
         path="/items"
         element={
-          <RequireAuth>
+          <RequireAuth onAnonymous={home}>
             <Items />
           </RequireAuth>
         }
