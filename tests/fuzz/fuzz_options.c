@@ -15,6 +15,7 @@
  * and a protected call on an anonymous client never leaves; freeing leaves
  * nothing allocated.
  */
+#include "client.h"
 #include "fuzz_common.h"
 #include "internal.h"
 
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(st.storage >= AG_STORAGE_MEMORY && st.storage <= AG_STORAGE_LOCAL);
   FUZZ_CHECK(st.cross_tab == 0 || st.cross_tab == 1);
   FUZZ_CHECK(st.storage_key && st.storage_key[0]);
-  check_absolute(st.base_url);
+  check_absolute(c->cfg.base_url);
 
   for (size_t i = 0; i < sizeof probe_urls / sizeof *probe_urls; i++) {
     const char *u = probe_urls[i];
