@@ -269,6 +269,44 @@ test('useAuthGate() gives a readonly session and isAuthenticated that follow log
   gate.destroy();
 });
 
+test('isAuthenticated stays true while a refresh is under way (Vue ref and React hook), where state says refreshing', async () => {
+  const held = deferred();
+  const server = fakeServer((r) => {
+    if (r.path === '/auth/login') return tokens('A1', 'R1', 60);
+    if (r.path === '/auth/refresh') return held.promise;
+    return json({ ok: true });
+  });
+  const clock = fakeClock();
+  const gate = gateFor(server, clock);
+  const { state, isAuthenticated } = useVueAuthGate(gate);
+  await gate.ready();
+  await gate.login({ username: 'ada', password: 'pw' });
+  const Shown = () => createElement('p', null, `${useAuthState(gate)} ${useIsAuthenticated(gate)}`);
+  const page = await mount(createElement(Shown));
+  assert.equal(page.text(), 'authenticated true');
+
+  clock.advance(61_000); // past expiry: the next call needs a refresh first
+  let call;
+  await page.update(async () => {
+    call = gate.fetch('/api/x');
+    await until(() => server.count('/auth/refresh') === 1, 'the refresh request');
+  });
+  await nextTick();
+  assert.equal(gate.state, 'refreshing');
+  assert.equal(state.value, 'refreshing');
+  assert.equal(isAuthenticated.value, true, 'the Vue ref does not flicker to false');
+  assert.equal(page.text(), 'refreshing true', 'nor does the React hook');
+
+  await page.update(async () => {
+    held.resolve(tokens('A2', 'R2', 60));
+    assert.equal((await call).status, 200);
+  });
+  assert.equal(page.text(), 'authenticated true');
+  assert.equal(isAuthenticated.value, true);
+  await page.unmount();
+  gate.destroy();
+});
+
 test('requireAuth with the router moves the user from a protected page to the login route on logout', async () => {
   const server = fakeServer((r) => (r.path === '/auth/login' ? tokens('A1', 'R1') : json({})));
   const gate = gateFor(server, fakeClock());
