@@ -28,6 +28,9 @@ import { unguarded } from './unguarded.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 // How long to wait before handing the core again an event it had no memory for (a tick, a lock grant, a cancel).
 const NOMEM_RETRY_MS = 100;
+// How long a logout's redirect waits for the DPoP key's removal from IndexedDB (it takes a
+// few milliseconds; the wait is bounded so a stuck database cannot keep the page here).
+const KEY_REMOVAL_WAIT_MS = 2000;
 
 export class Executor {
   #core = null;
@@ -234,7 +237,18 @@ export class Executor {
     // makes a new one), and before the page leaves for the end-session endpoint: the logout's
     // NAVIGATE waits for the removal, or the page could unload with the key still stored.
     let removal = null;
-    const forgetKey = () => (removal ??= this.#dpop.remove().catch(() => {}));
+    // Bounded: an IndexedDB that never answers must keep neither the page nor logout() waiting.
+    const forgetKey = () =>
+      (removal ??= new Promise((resolve) => {
+        const giveUp = setTimeout(resolve, KEY_REMOVAL_WAIT_MS);
+        this.#dpop
+          .remove()
+          .catch(() => {})
+          .then(() => {
+            clearTimeout(giveUp);
+            resolve();
+          });
+      }));
     const result = await this.#track(client.logoutRedirect(this.#now(), redirect), { task: true, forgetKey });
     await forgetKey();
     return result;

@@ -282,7 +282,10 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
   k->method = method ? ag_strndup(method, method_len) : dup("GET");
   if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
   ag_url u;
-  int rc = url && url_len <= AG_MAX_URL ? ag_url_resolve(&u, &c->cfg.base, url, url_len)
+  const char *why = NULL;
+  /* Resolved as gate.fetch resolves it (baseUrl's path a prefix), so the proof's htu is the
+   * URL the caller's request goes to. */
+  int rc = url && url_len <= AG_MAX_URL ? ag_config_resolve(&c->cfg, url, url_len, &u, &why)
                                         : AG_ERR_INVALID;
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
   const char *bad = NULL;
@@ -291,6 +294,7 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
     ag_url_free(&u);
   } else { /* the input as given, bounded, for the message */
     bad = url && is_websocket_url(url, url_len) ? websocket_url
+          : why                                 ? why
                                                 : "the URL is not a valid http(s) URL";
     k->url = ag_strndup(url ? url : "", url_len < 200 ? url_len : 200);
   }

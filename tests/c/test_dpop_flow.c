@@ -674,6 +674,23 @@ static void get_dpop_proof_refuses_a_websocket_url_and_says_what_to_pass(void) {
   drv_close(&d);
 }
 
+static void get_dpop_proof_resolves_a_path_as_gate_fetch_does(void) {
+  driver d;
+  CHECK(drv_open(&d,
+                 "{\"baseUrl\":\"http://api.test/v2\",\"dpop\":true,\"oidc\":{\"issuer\":\"" ISSUER
+                 "\",\"clientId\":\"spa\",\"redirectUri\":\"/callback\"}}") == AG_OK);
+  give_key(&d);
+  sign_in(&d);
+  /* baseUrl's path is a prefix for a path, as for gate.fetch; an absolute URL stays as given. */
+  uint32_t id = proof_for(&d, T0 + 5, "/users?page=2");
+  const logged *s = drv_for(&d, AG_ACTION_SIGN, id);
+  CHECK(s && claim_is(s->text, "htu", "http://api.test/v2/users"));
+  id = proof_for(&d, T0 + 6, "http://api.test/other");
+  s = drv_for(&d, AG_ACTION_SIGN, id);
+  CHECK(s && claim_is(s->text, "htu", "http://api.test/other"));
+  drv_close(&d);
+}
+
 static void the_revocation_at_logout_carries_a_proof(void) {
   driver d;
   CHECK(drv_open(&d, OPTIONS("")) == AG_OK);
@@ -784,6 +801,7 @@ int main(void) {
   RUN(get_dpop_proof_signs_for_the_current_token);
   RUN(get_dpop_proof_waits_for_the_token_get_access_token_waits_for);
   RUN(get_dpop_proof_refuses_a_websocket_url_and_says_what_to_pass);
+  RUN(get_dpop_proof_resolves_a_path_as_gate_fetch_does);
   RUN(the_revocation_at_logout_carries_a_proof);
   RUN(out_of_memory_in_dpop_fails_the_call_or_changes_nothing);
   return CHECK_EXIT_CODE();

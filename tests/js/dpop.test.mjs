@@ -295,6 +295,25 @@ test('logout with redirect deletes the key before the page leaves for the end-se
   gate.destroy();
 });
 
+test('an IndexedDB that never answers the removal holds logout and its redirect back 2 s at most', { timeout: 10_000 }, async () => {
+  const page = fakePage();
+  const clock = fakeClock();
+  const env = environment();
+  const servers = fakeServers(clock);
+  const gate = await signIn(page, servers, clock, env);
+  const store = env.indexedDB.stores.get('dpop-keys');
+  env.indexedDB.open = () => ({}); // from now on the database never answers: no success, no error
+  const left = [];
+  page.location.assign = (url) => left.push(url);
+  const t0 = Date.now();
+  await gate.logout();
+  const waited = Date.now() - t0;
+  assert.equal(left.length, 1, 'the page still leaves for the end-session endpoint');
+  assert.ok(waited >= 1900, `logout waited for the removal first (${waited} ms)`);
+  assert.equal(store.has('authgate'), true, 'the key could not be deleted');
+  gate.destroy();
+});
+
 test('getDpopProof gives a proof for the current token and the URL', async () => {
   const page = fakePage();
   const clock = fakeClock();
