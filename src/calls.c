@@ -97,6 +97,7 @@ void ag_call_free(ag_client *c, call *k) {
   ag_free(k->method);
   ag_free(k->url);
   ag_free(k->detail);
+  ag_free(k->own_retry);
   ag_free_secret(k->body);
   ag_call_forget_proof(k);
   ag_free(k);

@@ -530,7 +530,7 @@ static int make_call(ag_client *c, call *k, const char *method, size_t method_le
   k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
   if (!k->method) return AG_ERR_NOMEM;
   k->timeout_ms = c->cfg.timeout_ms;
-  k->retry = c->cfg.retry;
+  k->retry = &c->cfg.retry;
   ag_url u;
   int rc = parse_call_url(c, url, url_len, &u, why);
   if (rc == AG_ERR_NOMEM) return rc;
@@ -601,7 +601,14 @@ static int apply_call_options(call *k, const char *json, size_t len, const char 
         rc = AG_ERR_BAD_CONFIG;
       else k->timeout_ms = (ag_ms)(int64_t)el->valuedouble;
     } else if (!strcmp(el->string, "retry")) {
-      rc = ag_retry_policy_parse(&k->retry, el, why);
+      ag_retry_policy *own = k->own_retry ? k->own_retry : ag_malloc(sizeof *own);
+      if (!own) {
+        rc = AG_ERR_NOMEM;
+        break;
+      }
+      *own = *k->retry;
+      k->retry = k->own_retry = own;
+      rc = ag_retry_policy_parse(own, el, why);
     } else {
       *why = "the authgate call option accepts only timeoutMs and retry";
       rc = AG_ERR_BAD_CONFIG;
@@ -667,8 +674,8 @@ int ag_client_token(ag_client *c, ag_ms now, uint32_t *id_out) {
 
 /* A retry is allowed for this call at all (its method, its budget). */
 static bool may_retry(const call *k) {
-  return k->kind == AG_SEND_CALL && k->retry.enabled && k->retries < k->retry.limit &&
-         ag_retry_allows_method(&k->retry, k->method);
+  return k->kind == AG_SEND_CALL && k->retry->enabled && k->retries < k->retry->limit &&
+         ag_retry_allows_method(k->retry, k->method);
 }
 
 /* Schedules the next attempt `wait` ms from now (0: at the next tick). */
@@ -684,9 +691,9 @@ static void retry_in(ag_client *c, call *k, ag_ms now, ag_ms wait) {
  */
 static bool retry_status(ag_client *c, call *k, ag_ms now, int status, const char *retry_after,
                          size_t retry_after_len) {
-  if (!may_retry(k) || !ag_retry_allows_status(&k->retry, status)) return false;
+  if (!may_retry(k) || !ag_retry_allows_status(k->retry, status)) return false;
   ag_ms wait = ag_retry_after_ms(retry_after, retry_after_len, now);
-  if (wait > k->retry.max_retry_after_ms) return false;
+  if (wait > k->retry->max_retry_after_ms) return false;
   retry_in(c, k, now, wait >= 0 ? wait : ag_retry_backoff_ms(k->retries + 1, &c->rng));
   return true;
 }

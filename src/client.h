@@ -31,7 +31,10 @@ typedef struct call {
   uint64_t sent_gen; /* token generation it was sent with */
   ag_ms deadline;    /* while waiting */
   ag_ms timeout_ms;  /* per attempt; 0: none */
-  ag_retry_policy retry;
+  /* The gate's policy, or own_retry when the call's authgate option gave one: a pointer, as
+   * most calls share the gate's (the policy is 56 bytes of every queued call otherwise). */
+  const ag_retry_policy *retry;
+  ag_retry_policy *own_retry;
   int timer;       /* TIMER_*: what timer_at is for */
   ag_ms timer_at;  /* in the timer heap while `timer` is set */
   size_t timer_ix; /* its slot in the heap */
