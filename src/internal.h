@@ -259,7 +259,7 @@ typedef struct ag_retry_policy {
 
 /*
  * The `retry` option: false (off) or an object {limit, methods, statuses,
- * maxRetryAfterMs}, each defaulted as DESIGN says. NULL `item`: leaves *out.
+ * maxRetryAfterMs}, each defaulted as the README says. NULL `item`: leaves *out.
  * Returns AG_OK or AG_ERR_BAD_CONFIG with a static reason in *why.
  */
 int ag_retry_policy_parse(ag_retry_policy *out, const struct cJSON *item, const char **why);
