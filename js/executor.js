@@ -574,7 +574,7 @@ export class Executor {
     }
     let response;
     try {
-      response = await this.fetchImpl().call(globalThis, request);
+      response = await this.fetchImpl().call(globalThis, action.url, request);
     } catch (error) {
       if (!this.#calls.has(id)) return; // settled meanwhile (aborted, destroyed)
       if (entry.signal?.aborted) this.#fail(id, entry.signal.reason);
@@ -685,6 +685,20 @@ function respondHeaders(client, id, response) {
   return rc === AG_ERR_NOMEM ? rc : undefined;
 }
 
+// What fetch() itself may refuse in a RequestInit beyond its URL: a call that uses any of
+// these is checked by building a Request first, so a mistake is the caller's TypeError, not a
+// network failure (fetch() would reject with the same TypeError it gives when offline).
+const CHECKED_FIELDS = ['mode', 'cache', 'referrer', 'referrerPolicy', 'integrity', 'priority', 'window', 'duplex'];
+const PLAIN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Whether the call's init can go to fetch() as it is (the common case: no Request is built). */
+function isPlainCall(call) {
+  if (!PLAIN_METHODS.has(call.method)) return false;
+  if (call.body !== null && (call.method === 'GET' || call.method === 'HEAD')) return false;
+  return !CHECKED_FIELDS.some((field) => call.init[field] !== undefined);
+}
+
+/** The RequestInit of one attempt: the caller's, with the core's method, headers and credentials. */
 function buildRequest(call, action, signal) {
   const headers = new Headers(call.headers);
   if (action.authorization !== null) headers.set('Authorization', action.authorization);
@@ -692,5 +706,7 @@ function buildRequest(call, action, signal) {
   const init = { ...call.init, method: action.method, headers, body: call.body, signal };
   const credentials = credentialsName(action.credentials);
   if (credentials) init.credentials = credentials;
-  return new Request(action.url, init);
+  call.plain ??= isPlainCall(call);
+  if (!call.plain) new Request(action.url, init); // throws the platform's TypeError for a bad init
+  return init;
 }

@@ -419,3 +419,26 @@ test('diagnose runs three probes with a dummy bearer and returns the core diagno
     gate.destroy();
   });
 });
+
+test('a RequestInit fetch() would refuse is the caller\'s TypeError, never a network failure, and nothing leaves', async () => {
+  const server = fakeServer(() => json({ ok: true }));
+  const gate = gateFor(server, fakeClock());
+  await gate.setTokens({ access: 'A1', refresh: 'R1', expiresIn: 3600 });
+  for (const init of [{ body: 'x' }, { method: 'HEAD', body: 'x' }, { mode: 'navigate' }, { cache: 'only-if-cached' }]) {
+    await assert.rejects(gate.fetch('/api/x', init), (error) => {
+      assert.ok(error instanceof TypeError && !(error instanceof AuthGateError), `${JSON.stringify(init)}: ${error}`);
+      return true;
+    });
+  }
+  assert.equal(server.requests.length, 0);
+  // The ordinary forms (any method case, a body where allowed) go out with the bearer.
+  for (const init of [{ method: 'post', body: 'x' }, { method: 'PATCH', body: '{}' }, {}]) {
+    assert.equal((await gate.fetch('/api/x', init)).status, 200);
+  }
+  assert.deepEqual(server.requests.map((r) => [r.method, r.authorization]), [
+    ['POST', 'Bearer A1'],
+    ['PATCH', 'Bearer A1'],
+    ['GET', 'Bearer A1'],
+  ]);
+  gate.destroy();
+});
