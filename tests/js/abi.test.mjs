@@ -67,31 +67,28 @@ test('single constants match the header', () => {
   );
 });
 
-test('the ag_action layout the shim reads is the struct in the header, field by field', () => {
-  const body = header.match(/typedef\s+struct\s+ag_action\s*\{([^}]*)\}\s*ag_action\s*;/)?.[1];
-  assert.ok(body, 'struct ag_action is in authgate.h');
-  const fields = body
+/** The field names of `typedef struct ag_<name> {...} ag_<name>;`, in order. */
+function structFields(name) {
+  const body = header.match(new RegExp(`typedef\\s+struct\\s+ag_${name}\\s*\\{([^}]*)\\}\\s*ag_${name}\\s*;`))?.[1];
+  assert.ok(body, `struct ag_${name} is in authgate.h`);
+  return body
     .split(';')
     .map((decl) => decl.trim())
     .filter(Boolean)
     .map((decl) => decl.match(/(\w+)$/)[1]);
-  assert.equal(Number(header.match(/#define\s+AG_ACTION_FIELDS\s+(\d+)/)[1]), fields.length);
-  assert.equal(core.ACTION_FIELDS, fields.length);
-  assert.deepEqual(Object.entries(core.ACTION_FIELD), fields.map((name, i) => [name, i]));
-});
+}
 
-test('the ag_settings layout the shim reads is the struct in the header, field by field', () => {
-  const body = header.match(/typedef\s+struct\s+ag_settings\s*\{([^}]*)\}\s*ag_settings\s*;/)?.[1];
-  assert.ok(body, 'struct ag_settings is in authgate.h');
-  const fields = body
-    .split(';')
-    .map((decl) => decl.trim())
-    .filter(Boolean)
-    .map((decl) => decl.match(/(\w+)$/)[1]);
-  assert.equal(Number(header.match(/#define\s+AG_SETTINGS_FIELDS\s+(\d+)/)[1]), fields.length);
-  assert.equal(core.SETTINGS_FIELDS, fields.length);
-  assert.deepEqual(Object.entries(core.SETTINGS_FIELD), fields.map((name, i) => [name, i]));
-});
+for (const [name, count, fields, layout] of [
+  ['action', 'AG_ACTION_FIELDS', core.ACTION_FIELDS, core.ACTION_FIELD],
+  ['settings', 'AG_SETTINGS_FIELDS', core.SETTINGS_FIELDS, core.SETTINGS_FIELD],
+]) {
+  test(`the ag_${name} layout the shim reads is the struct in the header, field by field`, () => {
+    const inHeader = structFields(name);
+    assert.equal(Number(header.match(new RegExp(`#define\\s+${count}\\s+(\\d+)`))[1]), inHeader.length);
+    assert.equal(fields, inHeader.length);
+    assert.deepEqual(Object.entries(layout), inHeader.map((field, i) => [field, i]));
+  });
+}
 
 test('the buffer sizes and random-byte counts the shim hands the core match the header', async () => {
   const define = (name) => Number(header.match(new RegExp(`#define\\s+${name}\\s+(\\d+)`))?.[1]);
