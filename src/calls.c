@@ -7,6 +7,12 @@
 
 #include <string.h>
 
+/* A queued call is one 128-byte block of the wasm allocator with its 8-byte header
+ * (src/wasm/malloc.c): a field added must find room, or the memory per call grows a class. */
+#if UINTPTR_MAX == 0xFFFFFFFFu
+_Static_assert(sizeof(call) <= 120, "struct call outgrew its allocator class on wasm32");
+#endif
+
 static size_t bucket_of(const ag_client *c, uint32_t id) { return id & (c->n_buckets - 1); }
 
 static int table_grow(ag_client *c) {
@@ -44,7 +50,7 @@ call *ag_call_make(ag_client *c, int kind) {
     return NULL;
   call *k = ag_calloc(1, sizeof *k);
   if (!k) return NULL;
-  k->kind = kind;
+  k->kind = (uint8_t)kind;
   return k;
 }
 
@@ -106,7 +112,7 @@ void ag_call_free(ag_client *c, call *k) {
 /* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
 void ag_call_wait(ag_client *c, call *k, int why, ag_ms now) {
   if (k->waiting) ag_call_unwait(c, k);
-  k->waiting = why;
+  k->waiting = (uint8_t)why;
   k->deadline = now + c->cfg.ready_timeout_ms;
   k->wprev = c->wait_tail;
   if (c->wait_tail) c->wait_tail->wnext = k;

@@ -201,7 +201,7 @@ static call *make_refresh(ag_client *c, bool *not_yet) {
   if (!c->cfg.oidc) {
     k->url = ag_strndup(c->cfg.refresh_url, strlen(c->cfg.refresh_url));
     rc = k->url && ag_build_refresh_body(c, k) == AG_OK ? AG_OK : AG_ERR_NOMEM;
-    if (k->url) k->credentials = ag_own_request_credentials(c, k->url);
+    if (k->url) k->credentials = (int8_t)ag_own_request_credentials(c, k->url);
   }
   if (!k->method || rc != AG_OK) {
     ag_call_free(c, k);
@@ -539,8 +539,8 @@ static int make_call(ag_client *c, call *k, const char *method, size_t method_le
     return k->url ? rc : AG_ERR_NOMEM;
   }
   k->url = ag_url_serialize(&u);
-  k->route = ag_config_route(&c->cfg, &u);
-  k->credentials = ag_config_credentials(&c->cfg, &u, credentials);
+  k->route = (uint8_t)ag_config_route(&c->cfg, &u);
+  k->credentials = (int8_t)ag_config_credentials(&c->cfg, &u, credentials);
   ag_url_free(&u);
   return k->url ? AG_OK : AG_ERR_NOMEM;
 }
@@ -876,7 +876,7 @@ static int on_login_response(ag_client *c, call *k, ag_ms now, int status, const
                              size_t len) {
   uint32_t id = k->id;
   if (status < 200 || status >= 300) {
-    k->status = status;
+    k->status = (int16_t)(status >= 0 && status <= 999 ? status : 0); /* for messages only */
     /* The server's words, when it has some (and there is memory for them: else the reason alone). */
     k->detail = ag_explain_server_message(body, len);
     return login_failed(c, k, now, AG_CODE_LOGIN_FAILED, NULL);
@@ -958,7 +958,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
   k->method = ag_strndup("POST", 4);
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
   if (!k->method || !k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
-  k->credentials = ag_own_request_credentials(c, k->url);
+  k->credentials = (int8_t)ag_own_request_credentials(c, k->url);
   k->timeout_ms = own_request_timeout(c);
   int rc = ag_build_login_body(c, k, credentials_json, len);
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM; /* no login was made */

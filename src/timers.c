@@ -66,7 +66,7 @@ void ag_timer_disarm(ag_client *c, call *k) {
 void ag_timer_arm(ag_client *c, call *k, int what, ag_ms at) {
   ag_timer_disarm(c, k);
   if (c->n_timers >= c->cap_timers) return; /* cannot happen: ag_call_make reserved the slot */
-  k->timer = what;
+  k->timer = (uint8_t)what;
   k->timer_at = at;
   place(c, c->n_timers++, k);
   sift_up(c, k->timer_ix);
