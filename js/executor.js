@@ -18,7 +18,6 @@ import {
   credentialsValue,
   loadCore,
 } from './core.js';
-import { openDpopKeys } from './dpop.js';
 import { currentUrl, navigate, openTransactions, randomBytes } from './oidc.js';
 import { openStorage } from './storage.js';
 import { openTabs } from './tabs.js';
@@ -59,29 +58,34 @@ export class Executor {
   #unlistenWake = null;
 
   /**
-   * @param {{optionsJson: string, oidc?: boolean, fetch?: typeof fetch, now?: () => number,
+   * @param {{optionsJson: string, oidc?: boolean, dpop?: boolean, fetch?: typeof fetch, now?: () => number,
    *          storageArea?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>}} options
    */
-  constructor({ optionsJson, oidc = false, fetch, now, storageArea, dpopEnvironment }) {
+  constructor({ optionsJson, oidc = false, dpop = false, fetch, now, storageArea, dpopEnvironment }) {
     this.#dpopEnvironment = dpopEnvironment ?? {};
     this.#fetch = fetch;
     this.#now = now ?? Date.now;
     this.#storageArea = storageArea;
     const pageOrigin = globalThis.location?.origin ?? '';
-    this.#opened = loadCore(oidc).then((core) => this.#open(core, optionsJson, pageOrigin));
+    // js/dpop.js is a file of its own, loaded beside the core by a gate with dpop only.
+    const keys = dpop ? import('./dpop.js') : null;
+    this.#opened = Promise.all([loadCore(oidc), keys]).then(([core, dpopModule]) =>
+      this.#open(core, optionsJson, pageOrigin, dpopModule),
+    );
     // A gate nobody awaits must not report an unhandled rejection; every method re-throws it.
     this.#opened.catch((error) => {
       this.#openError = error;
     });
   }
 
-  #open(core, optionsJson, pageOrigin) {
+  #open(core, optionsJson, pageOrigin, dpopModule) {
     if (this.#destroyed) throw destroyedError();
     this.#core = core;
     const client = new CoreClient(core, optionsJson, pageOrigin);
     this.#client = client;
     const settings = client.settings();
-    if (settings.dpop) this.#dpop = openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
+    // The core accepts dpop only as `true`, the value that made the shim load dpop.js.
+    if (settings.dpop) this.#dpop = dpopModule.openDpopKeys({ storageKey: settings.storageKey, ...this.#dpopEnvironment });
     this.#storage = openStorage(settings.storage, settings.storageKey, this.#storageArea);
     this.#transactions = openTransactions(settings.storageKey);
     this.#tabs = openTabs({

@@ -110,5 +110,7 @@ function checkOptions(options) {
   }
   // The core module with OpenID Connect (and DPoP) only when the gate needs it.
   const oidc = coreOptions.oidc !== undefined;
-  return { optionsJson, oidc, fetch, now, storageArea, dpopEnvironment: { crypto, indexedDB, locks } };
+  // The DPoP key store (js/dpop.js) is fetched only by a gate that asks for DPoP.
+  const dpop = coreOptions.dpop === true;
+  return { optionsJson, oidc, dpop, fetch, now, storageArea, dpopEnvironment: { crypto, indexedDB, locks } };
 }

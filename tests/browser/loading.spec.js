@@ -45,14 +45,32 @@ test('importing authgate starts the wasm download before any gate is created', a
 });
 
 /** The .wasm files the page fetched, by name. */
-function wasmRequests(page) {
+function wasmRequests(page, pattern = /\.wasm$/) {
   const seen = [];
   page.on('request', (request) => {
     const name = new URL(request.url()).pathname.split('/').pop();
-    if (name.endsWith('.wasm')) seen.push(name);
+    if (pattern.test(name)) seen.push(name);
   });
   return seen;
 }
+
+test('only a gate with dpop fetches the DPoP key store (dpop.js)', async ({ page }) => {
+  const errors = await openBlank(page);
+  const seen = wasmRequests(page, /^dpop\.js$/);
+  const oidc = { issuer: 'https://id.example', clientId: 'spa', redirectUri: '/cb' };
+  const states = await page.evaluate(async (o) => {
+    const { createAuthGate } = await import('/dist/index.js');
+    const fetch = async () => new Response('{}', { status: 503 }); // no provider here
+    const plain = await createAuthGate({ baseUrl: location.origin, crossTab: false }).ready();
+    const signIn = await createAuthGate({ baseUrl: location.origin, crossTab: false, fetch, oidc: o }).ready();
+    const before = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/dpop.js')).length;
+    const bound = await createAuthGate({ baseUrl: location.origin, crossTab: false, fetch, oidc: o, dpop: true }).ready();
+    return { plain, signIn, bound, before };
+  }, oidc);
+  expect(states).toEqual({ plain: 'anonymous', signIn: 'anonymous', bound: 'anonymous', before: 0 });
+  expect(seen).toEqual(['dpop.js']);
+  expect(errors).toEqual([]);
+});
 
 test('a gate without oidc downloads only authgate-core.wasm', async ({ page }) => {
   const errors = await openBlank(page);
