@@ -27,24 +27,20 @@ void ag_buf_put_base64url(ag_buf *b, const unsigned char *s, size_t n) {
   size_t k = 0;
   uint32_t acc = 0;
   unsigned bits = 0;
-  for (size_t i = 0; i <= n; i++) {
-    if (i < n) {
-      acc = (acc << 8) | s[i];
-      bits += 8;
-    } else if (bits > 0) { /* the last bits, padded with zeros */
-      acc <<= 6 - bits;
-      bits = 6;
-    }
+  for (size_t i = 0; i < n; i++) {
+    acc = (acc << 8) | s[i];
+    bits += 8;
     while (bits >= 6) {
       bits -= 6;
       out[k++] = alphabet[(acc >> bits) & 63];
-      if (k == sizeof out) {
-        ag_buf_put(b, out, k);
-        k = 0;
-      }
     }
     acc &= (1u << bits) - 1;
+    if (k > sizeof out - 2) { /* a byte adds at most two characters, the end one more */
+      ag_buf_put(b, out, k);
+      k = 0;
+    }
   }
+  if (bits > 0) out[k++] = alphabet[(acc << (6 - bits)) & 63];
   ag_buf_put(b, out, k);
   ag_wipe(out, sizeof out); /* it held encoded secrets (PKCE verifiers) */
   ag_wipe(&acc, sizeof acc);

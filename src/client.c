@@ -514,10 +514,20 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
 }
 
 /* The caller's raw input against baseUrl (its path a prefix); *why says what is wrong with it. */
-static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u, const char **why) {
+int ag_call_target(ag_client *c, call *k, const char *method, size_t method_len, const char *url,
+                   size_t url_len, ag_url *u, const char **why) {
+  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
+  if (!k->method) return AG_ERR_NOMEM;
   *why = "the URL is missing";
-  if (!url) return AG_ERR_BAD_URL;
-  return ag_config_resolve(&c->cfg, url, len, u, why);
+  int rc = url ? ag_config_resolve(&c->cfg, url, url_len, u, why) : AG_ERR_BAD_URL;
+  if (rc == AG_ERR_NOMEM) return rc;
+  if (rc != AG_OK) {
+    k->url = ag_strndup(url ? url : "", url ? (url_len < 200 ? url_len : 200) : 0);
+    return k->url ? rc : AG_ERR_NOMEM;
+  }
+  k->url = ag_url_serialize(u);
+  if (!k->url) ag_url_free(u);
+  return k->url ? AG_OK : AG_ERR_NOMEM;
 }
 
 /*
@@ -527,22 +537,15 @@ static int parse_call_url(ag_client *c, const char *url, size_t len, ag_url *u, 
  */
 static int make_call(ag_client *c, call *k, const char *method, size_t method_len, const char *url,
                      size_t url_len, int credentials, const char **why) {
-  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
-  if (!k->method) return AG_ERR_NOMEM;
   k->timeout_ms = c->cfg.timeout_ms;
   k->retry = &c->cfg.retry;
   ag_url u;
-  int rc = parse_call_url(c, url, url_len, &u, why);
-  if (rc == AG_ERR_NOMEM) return rc;
-  if (rc != AG_OK) {
-    k->url = ag_strndup(url ? url : "", url ? (url_len < 200 ? url_len : 200) : 0);
-    return k->url ? rc : AG_ERR_NOMEM;
-  }
-  k->url = ag_url_serialize(&u);
+  int rc = ag_call_target(c, k, method, method_len, url, url_len, &u, why);
+  if (rc != AG_OK) return rc;
   k->route = (uint8_t)ag_config_route(&c->cfg, &u);
   k->credentials = (int8_t)ag_config_credentials(&c->cfg, &u, credentials);
   ag_url_free(&u);
-  return k->url ? AG_OK : AG_ERR_NOMEM;
+  return AG_OK;
 }
 
 /* True when the caller's own Authorization value carries the gate's access token. */
@@ -781,23 +784,22 @@ int ag_client_response(ag_client *c, ag_ms now, uint32_t id, int status, const c
   return ag_client_response_ex(c, now, id, status, body, body_len, NULL, 0);
 }
 
-/* The token response's `scope` into *out (NULL: none); AG_ERR_NOMEM when it could not be read. */
-static int scope_of(const char *body, size_t len, char **out) {
+int ag_granted_scope(const char *body, size_t len, const char *asked, char **out) {
   unsigned long failures = ag_alloc_failures();
   *out = ag_session_scope_of(body, len);
-  return !*out && ag_alloc_failures() != failures ? AG_ERR_NOMEM : AG_OK;
+  if (!*out && ag_alloc_failures() != failures) return AG_ERR_NOMEM;
+  if (!*out && asked && !(*out = ag_strndup(asked, strlen(asked)))) return AG_ERR_NOMEM;
+  return AG_OK;
 }
 
 /*
  * Tokens and scope from a token response into the client; on ENOMEM nothing changed.
- * A response without `scope` granted the scope asked for (RFC 6749 5.1): for a refresh,
- * `held`, the scope of the tokens it renews (NULL: none known).
+ * `held`: the scope of the tokens a refresh renews, what a response without one grants.
  */
 static int adopt_response(ag_client *c, ag_tokens *t, ag_ms now, const char *body, size_t len,
                           const char *held) {
   char *scope;
-  if (scope_of(body, len, &scope) != AG_OK) return AG_ERR_NOMEM;
-  if (!scope && held && !(scope = ag_strndup(held, strlen(held)))) return AG_ERR_NOMEM;
+  if (ag_granted_scope(body, len, held, &scope) != AG_OK) return AG_ERR_NOMEM;
   int rc = ag_adopt_session(c, t, scope, NULL, next_gen(c, now), now, true);
   if (rc != AG_OK) ag_free(scope);
   return rc;

@@ -111,8 +111,8 @@ struct ag_client {
    * refresh is asked for; then the lock is asked for again and storage reread.
    */
   ag_ms late_tokens_until;
-  char shared_gen[AG_UINT_DIGITS +
-                  1];       /* UNLOCK's text: the generation shared while holding the lock */
+  /* UNLOCK's text: the generation shared while holding the lock */
+  char shared_gen[AG_UINT_DIGITS + 1];
   bool initial_refresh;     /* the start-up refresh decides the first state */
   bool initial_had_session; /* ...of a stored session (vs a cookie probe) */
   bool bad_refresh_body;
@@ -224,6 +224,11 @@ bool ag_token_usable(const ag_client *c, ag_ms now);
 int ag_finish(ag_client *c, int rc);
 
 /* client.c, for oidc_flow.c */
+/*
+ * The scope a token response grants into *out: its `scope`, else `asked` (RFC 6749 5.1:
+ * the one requested; NULL: none known). AG_ERR_NOMEM when it could not be read or copied.
+ */
+int ag_granted_scope(const char *body, size_t len, const char *asked, char **out);
 void ag_send_call(ag_client *c, call *k, ag_ms now);
 void ag_settle_waiting(ag_client *c, ag_ms now);
 uint64_t ag_next_gen(const ag_client *c, ag_ms now);
@@ -250,6 +255,13 @@ void ag_oidc_key_settled(ag_client *c, ag_ms now); /* the DPoP key came (or not)
 void ag_oidc_tick(ag_client *c, ag_ms now);
 
 /* client.c, for dpop_flow.c */
+/*
+ * A call's method and URL, resolved as gate.fetch resolves it (baseUrl's path a prefix):
+ * AG_OK with *u (the caller frees it), AG_ERR_NOMEM, or the URL's fault (*why says what;
+ * k->url then holds the input as given, bounded, for the message).
+ */
+int ag_call_target(ag_client *c, call *k, const char *method, size_t method_len, const char *url,
+                   size_t url_len, ag_url *u, const char **why);
 /* Where a protected call (or a getAccessToken/getDpopProof record) goes now: out, waiting, refused. */
 void ag_dispatch(ag_client *c, call *k, ag_ms now);
 void ag_send_now(ag_client *c, call *k,

@@ -279,26 +279,14 @@ int ag_client_dpop_proof(ag_client *c, ag_ms now, const char *method, size_t met
   if (!k) return AG_ERR_NOMEM;
   k->token_only = k->proof_only = true;
   k->route = AG_ROUTE_PROTECTED;
-  k->method = method ? ag_strndup(method, method_len) : dup("GET");
-  if (!k->method) return ag_call_free(c, k), AG_ERR_NOMEM;
+  /* Resolved as gate.fetch resolves it, so the proof's htu is where the caller's request goes. */
   ag_url u;
   const char *why = NULL;
-  /* Resolved as gate.fetch resolves it (baseUrl's path a prefix), so the proof's htu is the
-   * URL the caller's request goes to. */
-  int rc = url && url_len <= AG_MAX_URL ? ag_config_resolve(&c->cfg, url, url_len, &u, &why)
-                                        : AG_ERR_INVALID;
+  int rc = ag_call_target(c, k, method, method_len, url, url_len, &u, &why);
   if (rc == AG_ERR_NOMEM) return ag_call_free(c, k), AG_ERR_NOMEM;
   const char *bad = NULL;
-  if (rc == AG_OK) {
-    k->url = ag_url_serialize(&u);
-    ag_url_free(&u);
-  } else { /* the input as given, bounded, for the message */
-    bad = url && is_websocket_url(url, url_len) ? websocket_url
-          : why                                 ? why
-                                                : "the URL is not a valid http(s) URL";
-    k->url = ag_strndup(url ? url : "", url_len < 200 ? url_len : 200);
-  }
-  if (!k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
+  if (rc == AG_OK) ag_url_free(&u);
+  else bad = url && is_websocket_url(url, url_len) ? websocket_url : why;
   ag_call_add(c, k);
   *id_out = k->id;
   if (bad) ag_reject_call(c, k, AG_CODE_BAD_CONFIG, bad);

@@ -546,11 +546,9 @@ static void on_token(ag_client *c, ag_ms now, int status, const char *body, size
     return;
   }
   ag_oidc_grant_free(&g);
-  /* RFC 6749 5.1: a response without `scope` granted the one the authorization request asked for. */
-  unsigned long failures = ag_alloc_failures();
-  char *scope = ag_session_scope_of(body, len);
-  if (!scope && ag_alloc_failures() == failures) scope = dup(c->cfg.oidc->scope);
-  if (!scope || ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) {
+  char *scope; /* without one in the response: the scope the authorization request asked for */
+  if (ag_granted_scope(body, len, c->cfg.oidc->scope, &scope) != AG_OK ||
+      ag_adopt_session(c, &t, scope, NULL, ag_next_gen(c, now), now, true) != AG_OK) {
     /* Nothing was adopted and the tokens are still ours: forget them, tell the caller. */
     ag_tokens_clear(&t);
     ag_free(scope);

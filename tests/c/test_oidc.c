@@ -204,12 +204,10 @@ static void option_params_cannot_set_the_cores_own(void) {
                           "\"redirectUri\":\"/cb\",\"params\":{\"response_mode\":\"form_post\"}}}",
                      PAGE_ORIGIN, "response_mode must be 'query' or 'fragment'"));
   /* dpop_jkt names the gate's DPoP key (RFC 9449 section 10): only the core writes it. */
-  CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
-                          "\"redirectUri\":\"/cb\",\"params\":{\"dpop_jkt\":\"x\"}}}",
-                     PAGE_ORIGIN, "oidc.params cannot set"));
-  CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
-                          "\"redirectUri\":\"/cb\",\"params\":{\"dpop_jkt\":\"x\"}}}",
-                     PAGE_ORIGIN, "dpop_jkt"));
+  static const char jkt[] = BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"spa\","
+                                 "\"redirectUri\":\"/cb\",\"params\":{\"dpop_jkt\":\"x\"}}}";
+  CHECK(config_error(jkt, PAGE_ORIGIN, "oidc.params cannot set"));
+  CHECK(config_error(jkt, PAGE_ORIGIN, "dpop_jkt"));
 }
 
 /* ---- discovery ---- */
