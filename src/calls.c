@@ -90,6 +90,23 @@ void ag_call_forget_proof(call *k) {
   k->signing = false;
 }
 
+static const char *const standard_methods[] = {"GET",    "POST", "PUT",    "PATCH",
+                                               "DELETE", "HEAD", "OPTIONS"};
+#define N_STANDARD_METHODS (sizeof standard_methods / sizeof standard_methods[0])
+
+static bool is_standard_name(const char *m) {
+  for (size_t i = 0; i < N_STANDARD_METHODS; i++)
+    if (m == standard_methods[i]) return true;
+  return false;
+}
+
+const char *ag_method_name(const char *method, size_t len) {
+  for (size_t i = 0; i < N_STANDARD_METHODS; i++)
+    if (strlen(standard_methods[i]) == len && !memcmp(standard_methods[i], method, len))
+      return standard_methods[i];
+  return ag_strndup(method, len);
+}
+
 void ag_call_free(ag_client *c, call *k) {
   ag_call_unwait(c, k);
   ag_timer_disarm(c, k);
@@ -100,7 +117,7 @@ void ag_call_free(ag_client *c, call *k) {
     c->n_calls--;
     if (k->kind == AG_SEND_LOGIN) c->logins_pending--;
   }
-  ag_free(k->method);
+  if (k->method && !is_standard_name(k->method)) ag_free((char *)k->method);
   ag_free(k->url);
   ag_free(k->detail);
   ag_free(k->own_retry);

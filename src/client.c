@@ -191,7 +191,7 @@ static call *make_refresh(ag_client *c, bool *not_yet) {
   *not_yet = false;
   call *k = ag_call_make(c, AG_SEND_REFRESH);
   if (!k) return NULL;
-  k->method = ag_strndup("POST", 4);
+  k->method = ag_method_name("POST", 4);
   int rc = c->cfg.oidc ? ag_oidc_refresh_request(c, k) : AG_OK;
   if (rc == AG_ERR_STALE) { /* the token endpoint is not known yet: after discovery */
     ag_call_free(c, k);
@@ -516,7 +516,7 @@ int ag_client_start(ag_client *c, ag_ms now, const char *blob, size_t blob_len) 
 /* The caller's raw input against baseUrl (its path a prefix); *why says what is wrong with it. */
 int ag_call_target(ag_client *c, call *k, const char *method, size_t method_len, const char *url,
                    size_t url_len, ag_url *u, const char **why) {
-  k->method = ag_strndup(method ? method : "GET", method ? method_len : 3);
+  k->method = ag_method_name(method ? method : "GET", method ? method_len : 3);
   if (!k->method) return AG_ERR_NOMEM;
   *why = "the URL is missing";
   int rc = url ? ag_config_resolve(&c->cfg, url, url_len, u, why) : AG_ERR_BAD_URL;
@@ -957,7 +957,7 @@ int ag_client_login(ag_client *c, ag_ms now, const char *credentials_json, size_
     ag_reject_call(c, k, AG_CODE_BAD_CONFIG, "no login endpoint is configured (options.login.url)");
     return ag_finish(c, AG_OK);
   }
-  k->method = ag_strndup("POST", 4);
+  k->method = ag_method_name("POST", 4);
   k->url = ag_strndup(c->cfg.login_url, strlen(c->cfg.login_url));
   if (!k->method || !k->url) return ag_call_free(c, k), AG_ERR_NOMEM;
   k->credentials = (int8_t)ag_own_request_credentials(c, k->url);

@@ -28,8 +28,8 @@ typedef struct call {
    * most calls share the gate's. */
   const ag_retry_policy *retry;
   ag_retry_policy *own_retry;
-  char *detail; /* the server's message on a refused login, for REJECT's text */
-  char *method;
+  char *detail;               /* the server's message on a refused login, for REJECT's text */
+  const char *method;         /* ag_method_name's: shared when standard, else owned */
   char *url;                  /* final absolute URL */
   char *body;                 /* login/refresh body (a secret) */
   const char *content_type;   /* static string */
@@ -158,6 +158,9 @@ void ag_call_add(ag_client *c, call *k);   /* registers it under a fresh id; can
 call *ag_call_new(ag_client *c, int kind); /* made and registered; NULL on ENOMEM */
 call *ag_call_find(const ag_client *c, uint32_t id);
 void ag_call_free(ag_client *c, call *k); /* unlinks it from the table and the wait FIFO */
+/* A method as a call holds it: the shared name when it is one of the standard ones
+ * byte for byte (most calls: no copy), else a copy; NULL on ENOMEM. */
+const char *ag_method_name(const char *method, size_t len);
 /* Queues a call until readiness or a refresh; its deadline is readyTimeoutMs away. */
 void ag_call_wait(ag_client *c, call *k, int why, ag_ms now);
 void ag_call_unwait(ag_client *c, call *k);

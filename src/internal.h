@@ -92,8 +92,8 @@ void ag_buf_reset(ag_buf *b);
 
 /* ---- url.c: the WHATWG URL Standard for http(s), with a documented refused subset ---- */
 typedef struct ag_url {
-  char *scheme; /* "http" or "https", lower case */
-  char *host;   /* ASCII lower case, canonical IPv4, or IPv6 compressed in brackets */
+  const char *scheme; /* "http" or "https": a static string, never freed */
+  char *host;         /* ASCII lower case, canonical IPv4, or IPv6 compressed in brackets */
   int port; /* explicit port, or -1 for the scheme's default (80/443 written are normalised to -1) */
   char *path;     /* starts with '/', dot segments removed, percent-encoded, never empty */
   char *query;    /* without '?', NULL when absent ("" when '?' with nothing after) */

@@ -87,7 +87,7 @@ static char *message(const char *a, const char *b) {
 static call *own_request(ag_client *c, int kind, const char *method, const char *url, char *body) {
   call *k = ag_call_new(c, kind);
   if (!k) return ag_free_secret(body), NULL;
-  k->method = dup(method);
+  k->method = ag_method_name(method, strlen(method));
   k->url = dup(url);
   k->body = body;
   k->body_len = body ? strlen(body) : 0;

@@ -82,27 +82,38 @@ static bool span_ieq(span s, const char *lit) {
 
 /* Index of the first byte of s at or after `from` that is in `set`, or s.n. */
 static size_t find_any(span s, size_t from, const char *set) {
-  size_t i;
+  size_t i, k;
   for (i = from; i < s.n; i++)
-    if (memchr(set, s.p[i], strlen(set)) != NULL) return i;
+    for (k = 0; set[k] != '\0'; k++)
+      if (s.p[i] == set[k]) return i;
   return s.n;
 }
 
 /* ---- input hygiene: the standard's first two steps ---- */
 
-/* A copy without leading/trailing C0-or-space and without any tab, LF or CR. */
-static char *clean_input(const char *s, size_t len, size_t *out_len) {
-  char *out;
+static bool is_tab_or_newline(char c) { return c == '\t' || c == '\n' || c == '\r'; }
+
+/*
+ * The input without leading/trailing C0-or-space and without any tab, LF or
+ * CR: a view of `s` itself when nothing inside needs removing (the usual
+ * case, and no allocation), else a copy, left in *copy for the caller to free.
+ */
+static int clean_input(const char *s, size_t len, span *in, char **copy) {
   size_t i, o = 0;
+  *copy = NULL;
   while (len > 0 && (unsigned char)s[0] <= 0x20) s++, len--;
   while (len > 0 && (unsigned char)s[len - 1] <= 0x20) len--;
-  out = ag_malloc(len + 1);
-  if (out == NULL) return NULL;
+  for (i = 0; i < len && !is_tab_or_newline(s[i]); i++) {}
+  if (i == len) {
+    *in = span_from(s, len);
+    return AG_OK;
+  }
+  *copy = ag_malloc(len + 1);
+  if (*copy == NULL) return AG_ERR_NOMEM;
   for (i = 0; i < len; i++)
-    if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r') out[o++] = s[i];
-  out[o] = '\0';
-  *out_len = o;
-  return out;
+    if (!is_tab_or_newline(s[i])) (*copy)[o++] = s[i];
+  *in = span_from(*copy, o);
+  return AG_OK;
 }
 
 /* Length of a leading scheme (the ':' excluded), or 0 when there is none. */
@@ -145,7 +156,9 @@ static size_t encode_into(char *dst, span s, enum enc_set set) {
   size_t i, o = 0;
   for (i = 0; i < s.n; i++) {
     unsigned char c = (unsigned char)s.p[i];
-    if (needs_encoding(c, set)) {
+    if (is_alpha((char)c) || is_digit((char)c)) { /* the most bytes, in no set */
+      dst[o++] = (char)c;
+    } else if (needs_encoding(c, set)) {
       dst[o++] = '%';
       dst[o++] = hex[c >> 4];
       dst[o++] = hex[c & 15];
@@ -171,6 +184,9 @@ static bool is_dotdot(span s) {
   return span_ieq(s, "..") || span_ieq(s, ".%2e") || span_ieq(s, "%2e.") || span_ieq(s, "%2e%2e");
 }
 
+/* False for most segments, cheaply: a dot segment is ".", "..", or those with %2e. */
+static bool may_be_dots(span s) { return s.n > 0 && s.n <= 6 && (s.p[0] == '.' || s.p[0] == '%'); }
+
 /* Drops the last segment of out[0..*o) (the standard's "shorten"). */
 static void pop_segment(const char *out, size_t *o) {
   while (*o > 0 && out[*o - 1] != '/') (*o)--;
@@ -192,7 +208,10 @@ static char *run_path(span start, span in) {
     span s;
     if (j < in.n && !at_slash) continue;
     s = span_from(in.p + seg, j - seg);
-    if (is_dotdot(s)) {
+    if (!may_be_dots(s)) {
+      out[o++] = '/';
+      o += encode_into(out + o, s, ENC_PATH);
+    } else if (is_dotdot(s)) {
       pop_segment(out, &o);
       if (!at_slash) out[o++] = '/';
     } else if (is_dot(s)) {
@@ -492,8 +511,8 @@ static int parse_from_authority(parser *ps) {
 
 /* Scheme, host and port from base, and as asked its path and query. */
 static int copy_base(ag_url *u, const ag_url *base, bool path, bool query) {
-  int rv = copy_string(&u->scheme, base->scheme);
-  if (rv == AG_OK) rv = copy_string(&u->host, base->host);
+  int rv = copy_string(&u->host, base->host);
+  u->scheme = base->scheme;
   u->port = base->port;
   if (rv == AG_OK && path) rv = copy_string(&u->path, base->path);
   if (rv == AG_OK && query) rv = copy_string(&u->query, base->query);
@@ -506,8 +525,8 @@ static int parse_relative(parser *ps, const ag_url *base) {
   span dir;
   int rv;
   if (rest.n >= 2 && is_slash(rest.p[0]) && is_slash(rest.p[1])) { /* its own authority */
-    rv = copy_string(&ps->u->scheme, base->scheme);
-    return rv == AG_OK ? parse_from_authority(ps) : rv;
+    ps->u->scheme = base->scheme;
+    return parse_from_authority(ps);
   }
   if (rest.n > 0 && is_slash(rest.p[0])) { /* an absolute path on base's host */
     rv = copy_base(ps->u, base, false, false);
@@ -534,7 +553,7 @@ static int parse(parser *ps, const ag_url *base) {
     ps->i = n + 1;
     /* Same scheme as base: read as relative ("http:x", "http:/x"); else its own authority. */
     if (base != NULL && strcmp(scheme, base->scheme) == 0) return parse_relative(ps, base);
-    if (copy_string(&ps->u->scheme, scheme) != AG_OK) return AG_ERR_NOMEM;
+    ps->u->scheme = scheme;
     return parse_from_authority(ps);
   }
   if (base == NULL) return refuse(ps, R_NO_BASE);
@@ -583,8 +602,8 @@ static int run(ag_url *out, const ag_url *base, span in, const span *prefix, con
 }
 
 /* Validates the arguments shared by the entry points and cleans the input. */
-static int start(ag_url *out, const ag_url *base, const char *ref, size_t len, char **clean,
-                 size_t *clean_len, const char **why) {
+static int start(ag_url *out, const ag_url *base, const char *ref, size_t len, span *in,
+                 char **copy, const char **why) {
   if (why != NULL) *why = NULL;
   if (out == NULL) return AG_ERR_INVALID;
   memset(out, 0, sizeof(*out));
@@ -595,18 +614,17 @@ static int start(ag_url *out, const ag_url *base, const char *ref, size_t len, c
     return AG_ERR_TOO_LARGE;
   }
   if (len > 0 && ref == NULL) return AG_ERR_INVALID;
-  *clean = clean_input(len ? ref : "", len, clean_len);
-  return *clean ? AG_OK : AG_ERR_NOMEM;
+  return clean_input(len ? ref : "", len, in, copy);
 }
 
 int ag_url_resolve_why(ag_url *out, const ag_url *base, const char *ref, size_t len,
                        const char **why) {
-  char *clean;
-  size_t n;
-  int rv = start(out, base, ref, len, &clean, &n, why);
+  char *copy;
+  span in;
+  int rv = start(out, base, ref, len, &in, &copy, why);
   if (rv != AG_OK) return rv;
-  rv = run(out, base, span_from(clean, n), NULL, why);
-  ag_free(clean);
+  rv = run(out, base, in, NULL, why);
+  ag_free(copy);
   return rv;
 }
 
@@ -632,14 +650,13 @@ static bool prefix_applies(const ag_url *base, span in, size_t *prefix_len) {
 
 int ag_url_resolve_prefixed(ag_url *out, const ag_url *base, const char *ref, size_t len,
                             const char **why) {
-  char *clean;
-  size_t n, prefix_len;
+  char *copy;
+  size_t prefix_len;
   span in, prefix;
   int rv;
   if (base == NULL) return ag_url_resolve_why(out, base, ref, len, why);
-  rv = start(out, base, ref, len, &clean, &n, why);
+  rv = start(out, base, ref, len, &in, &copy, why);
   if (rv != AG_OK) return rv;
-  in = span_from(clean, n);
   if (!prefix_applies(base, in, &prefix_len)) {
     rv = run(out, base, in, NULL, why);
   } else {
@@ -647,7 +664,7 @@ int ag_url_resolve_prefixed(ag_url *out, const ag_url *base, const char *ref, si
     prefix = span_from(base->path, prefix_len);
     rv = run(out, base, in, &prefix, why);
   }
-  ag_free(clean);
+  ag_free(copy);
   return rv;
 }
 
@@ -716,7 +733,6 @@ bool ag_url_same_origin(const ag_url *a, const ag_url *b) {
 
 void ag_url_free(ag_url *u) {
   if (u == NULL) return;
-  ag_free(u->scheme);
   ag_free(u->host);
   ag_free(u->path);
   ag_free(u->query);

@@ -3,6 +3,8 @@
 #include "client.h"
 #include "driver.h"
 
+#include <string.h>
+
 #define OPTS "{\"baseUrl\":\"http://api.test\"}"
 
 static void ids_are_unique_and_found_after_the_table_grows(void) {
@@ -60,9 +62,32 @@ static void logins_pending_follows_login_records(void) {
   drv_close(&d);
 }
 
+static void standard_methods_are_shared_and_others_copied_as_written(void) {
+  driver d;
+  drv_open(&d, OPTS);
+  const char *get = ag_method_name("GET", 3), *again = ag_method_name("GETX", 3);
+  CHECK(get == again); /* one shared name: a queued call holds no copy */
+  const char *names[] = {"patch", "PROPFIND", "Get", "GET "};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    call *k = ag_call_new(d.c, AG_SEND_CALL);
+    k->method = ag_method_name(names[i], strlen(names[i]));
+    CHECK_STR_EQ(k->method, names[i]); /* fetch sends these as written, so does the core */
+    char *other = (char *)ag_method_name(names[i], strlen(names[i]));
+    CHECK(other != k->method); /* each its own copy */
+    ag_free(other);
+    ag_call_free(d.c, k); /* frees the copy (ASan, valgrind: no leak, no bad free) */
+  }
+  call *k = ag_call_new(d.c, AG_SEND_CALL);
+  k->method = get;
+  ag_call_free(d.c, k); /* the shared name is not freed */
+  CHECK_STR_EQ(ag_method_name("DELETE", 6), "DELETE");
+  drv_close(&d);
+}
+
 int main(void) {
   RUN(ids_are_unique_and_found_after_the_table_grows);
   RUN(the_wait_fifo_keeps_order_and_unlinks_from_anywhere);
   RUN(logins_pending_follows_login_records);
+  RUN(standard_methods_are_shared_and_others_copied_as_written);
   return CHECK_EXIT_CODE();
 }
