@@ -257,10 +257,27 @@ static bool token_usable_now(const ag_client *c, ag_ms now) {
   return c->tok.access && !c->access_dead && (c->tok.expires_at <= 0 || now < c->tok.expires_at);
 }
 
-static void check_text_has_no_token(harness *h, const ag_action *a, const rec *r) {
-  for (int i = 0; i < h->n_tokens; i++) {
-    if (r && fuzz_contains(r->url, r->url_len, h->tokens[i])) continue; /* the caller's URL */
-    FUZZ_CHECK(!fuzz_contains(a->text, a->text_len, h->tokens[i]));
+/*
+ * The token new_token made with this sequence number, when `at` spells one:
+ * "tok", its kind, the number, "q". One pass over a text then finds every
+ * issued token in it, where testing each of them in turn made long runs
+ * quadratic (a third of the target's time went into that search).
+ */
+FUZZ_ORACLE static const char *issued_token_at(const harness *h, const char *at, size_t n) {
+  size_t j = 4;
+  long seq = 0;
+  if (n < 6 || at[0] != 't' || at[1] != 'o' || at[2] != 'k') return NULL;
+  while (j < n && j < 14 && at[j] >= '0' && at[j] <= '9') seq = seq * 10 + (at[j++] - '0');
+  if (j == 4 || j >= n || at[j] != 'q' || seq < 1 || seq > h->n_tokens) return NULL;
+  const char *token = h->tokens[seq - 1]; /* new_token numbers them from 1, in order */
+  return strlen(token) == j + 1 && !strncmp(token, at, j + 1) ? token : NULL;
+}
+
+FUZZ_ORACLE static void check_text_has_no_token(harness *h, const ag_action *a, const rec *r) {
+  for (size_t i = 0; a->text && i < a->text_len; i++) {
+    const char *token = issued_token_at(h, a->text + i, a->text_len - i);
+    if (!token || (r && fuzz_contains(r->url, r->url_len, token))) continue; /* the caller's URL */
+    FUZZ_CHECK(0);
   }
   if (h->c->tok.access && !(r && fuzz_contains(r->url, r->url_len, h->c->tok.access)))
     FUZZ_CHECK(!fuzz_shows_secret(a->text, a->text_len, h->c->tok.access));
