@@ -173,10 +173,11 @@ typedef struct ag_action {
                        SIGN: the bytes to sign; RESOLVE of a token request: the access token
                        (a secret) */
   uint32_t text_len;
-  const char *dpop; /* SEND: the DPoP header's value (the proof), or NULL for none */
+  const char *dpop;  /* SEND: the DPoP header's value (the proof), or NULL for none */
+  int32_t abortable; /* SEND: 1 when the attempt has a deadline (an ABORT for it may follow) */
 } ag_action;
 
-#define AG_ACTION_FIELDS 14
+#define AG_ACTION_FIELDS 15
 
 /*
  * What the embedder needs from the options to execute, resolved with defaults.

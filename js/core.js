@@ -85,8 +85,9 @@ export const ACTION_FIELD = Object.freeze({
   text: 11,
   text_len: 12,
   dpop: 13,
+  abortable: 14,
 });
-export const ACTION_FIELDS = 14;
+export const ACTION_FIELDS = 15;
 const ACTION_BYTES = 4 * ACTION_FIELDS;
 // struct ag_settings, one 32-bit word per field (tests/js/abi.test.mjs holds it to the header).
 export const SETTINGS_FIELD = Object.freeze({ storage: 0, cross_tab: 1, storage_key: 2, dpop: 3 });
@@ -564,6 +565,7 @@ export class CoreClient {
       contentType: core.cstring(u32[i + F.content_type]),
       text: core.text(u32[i + F.text], u32[i + F.text_len]),
       dpop: core.cstring(u32[i + F.dpop]),
+      abortable: i32[i + F.abortable] === 1,
     };
   }
 

@@ -194,11 +194,12 @@ export class Executor {
     const optionsJson = authgate === undefined ? null : JSON.stringify(authgate);
     const client = await this.client();
     call.signal?.throwIfAborted();
+    call.own.Authorization = call.headers.get('authorization');
     const id = client.call(
       this.#now(),
       call.method,
       call.url,
-      call.headers.get('authorization'),
+      call.own.Authorization,
       credentialsValue(call.credentials),
       optionsJson,
     );
@@ -380,9 +381,14 @@ export class Executor {
     if (this.#feed((c, now) => c.cancel(now, id)) === AG_ERR_NOMEM) this.#later(() => this.#cancel(id));
   }
 
+  /** Settles `request` (an object of this module's own making: it becomes the call's entry) with call `id`. */
   #track(id, request) {
-    const promise = new Promise((resolve, reject) => this.#calls.set(id, { ...request, resolve, reject }));
-    const entry = this.#calls.get(id);
+    const entry = request;
+    const promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.#calls.set(id, entry);
     if (entry.signal) {
       entry.onAbort = () => {
         entry.controller?.abort(entry.signal.reason);
@@ -567,11 +573,12 @@ export class Executor {
     const entry = this.#calls.get(id);
     if (!entry) return;
     entry.response?.body?.cancel().catch(() => {}); // the 401 this replay replaces
-    // One controller per attempt: the core aborts it at the deadline, the caller's signal through onAbort.
-    entry.controller = new AbortController();
+    // A controller per attempt that something may abort: the core at the attempt's deadline, the
+    // caller's signal through onAbort. Most calls have neither, and make none.
+    entry.controller = action.abortable || entry.signal ? new AbortController() : null;
     let request;
     try {
-      request = buildRequest(entry, action, entry.controller.signal);
+      request = buildRequest(entry, action, entry.controller?.signal);
     } catch (error) {
       this.#fail(id, error);
       return;
@@ -597,9 +604,14 @@ export class Executor {
     const retryAfter = response.headers.get('retry-after');
     this.#feedOutcome(
       id,
-      (c, now) => respondHeaders(c, id, response) ?? c.response(now, id, response.status, null, retryAfter),
+      (c, now) => this.#respondHeaders(c, id, response) ?? c.response(now, id, response.status, null, retryAfter),
       `gate.fetch(${action.method} ${action.url})`,
     );
+  }
+
+  /** The DPoP response headers, to a core that has DPoP: without it the core reads none of them. */
+  #respondHeaders(client, id, response) {
+    return this.#dpop ? respondHeaders(client, id, response) : undefined;
   }
 
   /** The core's own request (login, refresh): performed as given, the body handed back. */
@@ -632,7 +644,7 @@ export class Executor {
     if (entry) entry.status = status;
     this.#feedOutcome(
       id,
-      (c, now) => respondHeaders(c, id, response) ?? c.response(now, id, status, body),
+      (c, now) => this.#respondHeaders(c, id, response) ?? c.response(now, id, status, body),
       `${action.method} ${action.url}`,
     );
   }
@@ -670,6 +682,8 @@ async function describeCall(input, init) {
     url,
     method,
     headers: new Headers(init.headers ?? source?.headers),
+    // The caller's own values of the headers an attempt may set, read when first needed.
+    own: { Authorization: undefined, DPoP: undefined },
     body,
     credentials: init.credentials,
     signal: init.signal ?? source?.signal ?? null,
@@ -702,11 +716,26 @@ function isPlainCall(call) {
   return !CHECKED_FIELDS.some((field) => call.init[field] !== undefined);
 }
 
+/**
+ * The core's value of a header for this attempt; with none (null), the
+ * caller's own again, in case an earlier attempt replaced it.
+ */
+function setHeader(call, name, value) {
+  if (value !== null) {
+    if (call.own[name] === undefined) call.own[name] = call.headers.get(name);
+    call.headers.set(name, value);
+  } else if (call.own[name] !== undefined) {
+    if (call.own[name] === null) call.headers.delete(name);
+    else call.headers.set(name, call.own[name]);
+  }
+}
+
 /** The RequestInit of one attempt: the caller's, with the core's method, headers and credentials. */
 function buildRequest(call, action, signal) {
-  const headers = new Headers(call.headers);
-  if (action.authorization !== null) headers.set('Authorization', action.authorization);
-  if (action.dpop !== null) headers.set('DPoP', action.dpop);
+  // The call's own copy of the caller's headers (describeCall), changed in place: fetch() copies it.
+  const headers = call.headers;
+  setHeader(call, 'Authorization', action.authorization);
+  setHeader(call, 'DPoP', action.dpop);
   const init = { ...call.init, method: action.method, headers, body: call.body, signal };
   const credentials = credentialsName(action.credentials);
   if (credentials) init.credentials = credentials;

@@ -112,6 +112,7 @@ static void fill_send(const ag_client *c, const call *k, ag_action *out) {
   out->content_type = k->content_type;
   if (needs_bearer(k)) out->authorization = k->dpop_auth ? k->dpop_auth : c->bearer;
   out->dpop = k->proof;
+  out->abortable = k->timeout_ms > 0; /* what arms the attempt's timer (client.c) */
 }
 
 int ag_client_next_action(ag_client *c, ag_action *out) {

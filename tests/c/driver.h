@@ -14,7 +14,7 @@
 #define MAX_LOG 20000
 
 typedef struct logged {
-  int type, code, credentials, replay;
+  int type, code, credentials, replay, abortable;
   uint32_t id;
   char *url, *method, *authorization, *body, *content_type, *text, *dpop;
 } logged;
@@ -52,6 +52,7 @@ static inline int drv_drain(driver *d) {
     memset(l, 0, sizeof *l);
     l->type = a.type, l->code = a.code, l->id = a.id, l->credentials = a.credentials,
     l->replay = a.replay;
+    l->abortable = a.abortable;
     l->url = dup_or_null(a.url, a.url ? strlen(a.url) : 0);
     l->method = dup_or_null(a.method, a.method ? strlen(a.method) : 0);
     l->authorization = dup_or_null(a.authorization, a.authorization ? strlen(a.authorization) : 0);

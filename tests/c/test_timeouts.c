@@ -20,7 +20,8 @@ static void call_times_out_at_its_deadline_and_not_one_ms_before(void) {
   driver d;
   drv_logged_in(&d, "{" BASE ",\"timeoutMs\":500}", T0);
   uint32_t id = drv_call(&d, T0, "GET", "/api/slow", NULL);
-  CHECK(drv_for(&d, AG_ACTION_SEND, id) != NULL);
+  const logged *send = drv_for(&d, AG_ACTION_SEND, id);
+  CHECK(send && send->abortable); /* the shim makes an AbortController for it */
   CHECK(ag_client_next_deadline(d.c) == T0 + 500);
   drv_tick(&d, T0 + 499);
   CHECK(drv_for(&d, AG_ACTION_ABORT, id) == NULL && drv_for(&d, AG_ACTION_REJECT, id) == NULL);
@@ -55,8 +56,12 @@ static void per_call_timeout_overrides_the_option(void) {
   drv_tick(&d, T0 + 50);
   const logged *r = drv_for(&d, AG_ACTION_REJECT, a);
   CHECK(r && r->code == AG_CODE_TIMEOUT && strstr(r->text, "50 ms"));
+  const logged *sent_a = drv_for(&d, AG_ACTION_SEND, a);
+  CHECK(sent_a && sent_a->abortable);
   uint32_t b = drv_call_opts(&d, T0 + 60, "GET", "/api/b", "{\"timeoutMs\":0}"); /* none */
   CHECK(ag_client_next_deadline(d.c) == T0 + 270000);
+  const logged *sent_b = drv_for(&d, AG_ACTION_SEND, b);
+  CHECK(sent_b && !sent_b->abortable); /* no deadline: no ABORT can come, the shim makes no controller */
   uint32_t e = drv_call_opts(&d, T0 + 60, "GET", "/api/c", "{\"timeout\":5}");
   const logged *bad = drv_for(&d, AG_ACTION_REJECT, e);
   CHECK(bad && bad->code == AG_CODE_BAD_CONFIG && strstr(bad->text, "timeoutMs and retry"));

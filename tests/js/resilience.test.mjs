@@ -145,3 +145,53 @@ test('the page coming back online retries a refresh that is backing off at once;
     delete globalThis.document;
   }
 });
+
+test('an attempt nothing can abort goes without a signal; a deadline or the caller signal gives it one', async () => {
+  const clock = fakeClock();
+  const signals = [];
+  const server = {
+    fetch: (input, init) => {
+      signals.push(init?.signal);
+      return Promise.resolve(json({ ok: true }));
+    },
+  };
+  const plain = gateFor(server, clock);
+  plain.setTokens({ access: 'A1', expiresIn: 3600 });
+  await plain.fetch('/api/a');
+  await plain.fetch('/api/b', { authgate: { timeoutMs: 1000 } });
+  const caller = new AbortController();
+  await plain.fetch('/api/c', { signal: caller.signal });
+  const timed = gateFor(server, clock, { timeoutMs: 500 });
+  timed.setTokens({ access: 'A2', expiresIn: 3600 });
+  await timed.fetch('/api/d');
+  assert.equal(signals[0], undefined); // no deadline, no caller signal: no AbortController made
+  assert.ok(signals[1] instanceof AbortSignal && !signals[1].aborted); // the per-call deadline
+  assert.ok(signals[2] instanceof AbortSignal && signals[2] !== caller.signal); // the attempt's own, tied to the caller's
+  assert.ok(signals[3] instanceof AbortSignal); // the gate's timeoutMs
+  plain.destroy();
+  timed.destroy();
+});
+
+test('the caller headers object is left as given; each attempt carries the token the core gives', async () => {
+  const clock = fakeClock();
+  let first = true;
+  const server = fakeServer((r) => {
+    if (r.path === '/auth/refresh') return json({ access_token: 'A2', refresh_token: 'R2', expires_in: 3600 });
+    if (first) {
+      first = false;
+      return json({ error: 'expired' }, 401);
+    }
+    return json({ ok: r.authorization });
+  });
+  const gate = gateFor(server, clock);
+  gate.setTokens({ access: 'A1', refresh: 'R1', expiresIn: 3600 });
+  const headers = new Headers({ 'X-Trace': 't1' });
+  const response = await gate.fetch('/api/me', { headers });
+  assert.deepEqual(await response.json(), { ok: 'Bearer A2' }); // the replay after the 401 carries the new token
+  assert.deepEqual([...headers], [['x-trace', 't1']]); // the caller's object never got an Authorization
+  assert.deepEqual(
+    server.requests.filter((r) => r.path === '/api/me').map((r) => r.authorization),
+    ['Bearer A1', 'Bearer A2'],
+  );
+  gate.destroy();
+});
