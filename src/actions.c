@@ -22,6 +22,7 @@
 #define AG_FIELD_AT(f, i)                                                                          \
   _Static_assert(offsetof(ag_action, f) == 4 * (i), "ag_action." #f " moved")
 _Static_assert(sizeof(ag_action) == 4 * AG_ACTION_FIELDS, "ag_action is AG_ACTION_FIELDS words");
+_Static_assert(sizeof(pending) == 12, "the action ring's entries grew");
 AG_FIELD_AT(type, 0);
 AG_FIELD_AT(id, 1);
 AG_FIELD_AT(code, 2);
@@ -63,11 +64,11 @@ static void push(ag_client *c, int type, uint32_t id, int code, char *text, cons
     return;
   }
   pending *p = &c->actions[(c->head_action + c->n_actions) % c->cap_actions];
-  p->type = type;
+  p->type = (uint8_t)type;
   p->id = id;
-  p->code = code;
-  p->text = text;
-  p->fixed = fixed;
+  p->code = (int16_t)code;
+  p->text = text ? text : fixed;
+  p->owned = text != NULL;
   c->n_actions++;
 }
 
@@ -126,8 +127,8 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
     out->type = p.type;
     out->id = p.id;
     out->code = p.code;
-    c->current_text = p.text;
-    out->text = p.text ? p.text : p.fixed;
+    c->current_text = p.owned ? (char *)p.text : NULL;
+    out->text = p.text;
     out->text_len = out->text ? (uint32_t)strlen(out->text) : 0;
     call *k = p.type == AG_ACTION_SEND || p.type == AG_ACTION_SIGN ? ag_call_find(c, p.id) : NULL;
     if (p.type == AG_ACTION_SIGN && (!k || !k->signing)) { /* cancelled: nothing to sign */
@@ -156,7 +157,8 @@ int ag_client_next_action(ag_client *c, ag_action *out) {
 
 void ag_actions_free_all(ag_client *c) {
   while (c->n_actions) {
-    ag_free_secret(c->actions[c->head_action].text);
+    const pending *p = &c->actions[c->head_action];
+    if (p->owned) ag_free_secret((char *)p->text);
     c->head_action = (c->head_action + 1) % c->cap_actions;
     c->n_actions--;
   }

@@ -61,12 +61,14 @@ typedef struct call {
   bool got_nonce;       /* its response carried a DPoP-Nonce */
 } call;
 
+/* One queued action. The ring holds room for two per call (AG_ACTIONS_PER_CALL), so it
+ * is kept narrow: 12 bytes on wasm32. */
 typedef struct pending {
-  int type;
   uint32_t id;
-  int code;
-  char *text;        /* owned; wiped when freed */
-  const char *fixed; /* a static text instead (no allocation) */
+  const char *text; /* owned (wiped when freed) when `owned`, else a static text */
+  int16_t code;     /* enum ag_code, ag_state or ag_send_kind: all small */
+  uint8_t type;     /* enum ag_action_type */
+  bool owned;
 } pending;
 
 typedef struct ag_oidc_flow ag_oidc_flow; /* oidc_flow.c */

@@ -61,7 +61,8 @@ static void per_call_timeout_overrides_the_option(void) {
   uint32_t b = drv_call_opts(&d, T0 + 60, "GET", "/api/b", "{\"timeoutMs\":0}"); /* none */
   CHECK(ag_client_next_deadline(d.c) == T0 + 270000);
   const logged *sent_b = drv_for(&d, AG_ACTION_SEND, b);
-  CHECK(sent_b && !sent_b->abortable); /* no deadline: no ABORT can come, the shim makes no controller */
+  CHECK(sent_b &&
+        !sent_b->abortable); /* no deadline: no ABORT can come, the shim makes no controller */
   uint32_t e = drv_call_opts(&d, T0 + 60, "GET", "/api/c", "{\"timeout\":5}");
   const logged *bad = drv_for(&d, AG_ACTION_REJECT, e);
   CHECK(bad && bad->code == AG_CODE_BAD_CONFIG && strstr(bad->text, "timeoutMs and retry"));
