@@ -684,6 +684,7 @@ async function describeCall(input, init) {
     headers: new Headers(init.headers ?? source?.headers),
     // The caller's own values of the headers an attempt may set, read when first needed.
     own: { Authorization: undefined, DPoP: undefined },
+    replaced: { Authorization: false, DPoP: false }, // by an earlier attempt
     body,
     credentials: init.credentials,
     signal: init.signal ?? source?.signal ?? null,
@@ -724,9 +725,11 @@ function setHeader(call, name, value) {
   if (value !== null) {
     if (call.own[name] === undefined) call.own[name] = call.headers.get(name);
     call.headers.set(name, value);
-  } else if (call.own[name] !== undefined) {
+    call.replaced[name] = true;
+  } else if (call.replaced[name]) {
     if (call.own[name] === null) call.headers.delete(name);
     else call.headers.set(name, call.own[name]);
+    call.replaced[name] = false;
   }
 }
 
