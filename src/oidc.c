@@ -190,6 +190,12 @@ static int discovery_url(ag_oidc_options *o) {
 static const char *check_issuer(const char *issuer) {
   ag_url u;
   if (!issuer) return "oidc.issuer is required";
+  /* It is compared byte for byte (discovery, iss) and the discovery URL is built from it as
+   * written: a space or control the URL parser would trim or drop cannot be in it. */
+  for (const char *p = issuer; *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+      return "oidc.issuer must not contain spaces or control characters: write it exactly as "
+             "the provider names itself (its discovery document's \"issuer\")";
   if (ag_url_parse(&u, issuer, strlen(issuer)) != AG_OK)
     return "oidc.issuer must be an absolute https URL";
   bool ok = secure_url(&u) && !u.query;

@@ -158,6 +158,18 @@ static void oidc_option_refuses_what_it_cannot_use(void) {
   CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"https://id.example/?x=1\",\"clientId\":\"spa\","
                           "\"redirectUri\":\"/cb\"}}",
                      PAGE_ORIGIN, "without query or fragment"));
+  /* The URL parser trims these, but discovery is built from the issuer as written (found by
+   * fuzz_options: "https://id.example " made a discovery URL with a space in its host). */
+  /* As JSON text: a tab and a newline written as the escapes \t and \n. */
+  const char *spaced[] = {"https://id.example ", " https://id.example", "https://id.exa\\tmple",
+                          "https://id.example/\\n"};
+  for (size_t i = 0; i < sizeof spaced / sizeof *spaced; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             BASE "\"oidc\":{\"issuer\":\"%s\",\"clientId\":\"spa\",\"redirectUri\":\"/cb\"}}",
+             spaced[i]);
+    CHECK(config_error(json, PAGE_ORIGIN, "must not contain spaces or control characters"));
+  }
   CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"redirectUri\":\"/cb\"}}",
                      PAGE_ORIGIN, "oidc.clientId is required"));
   CHECK(config_error(BASE "\"oidc\":{\"issuer\":\"" ISSUER "\",\"clientId\":\"a b\","
