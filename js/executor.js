@@ -194,7 +194,6 @@ export class Executor {
     const optionsJson = authgate === undefined ? null : JSON.stringify(authgate);
     const client = await this.client();
     call.signal?.throwIfAborted();
-    call.own.Authorization = call.headers.get('authorization');
     const id = client.call(
       this.#now(),
       call.method,
@@ -678,12 +677,14 @@ async function describeCall(input, init) {
   if (init.body === undefined && source?.body) body = await source.arrayBuffer();
   const carried = {};
   for (const field of REQUEST_FIELDS) if (source && source[field] !== undefined) carried[field] = source[field];
+  const headers = new Headers(init.headers ?? source?.headers);
   return {
     url,
     method,
-    headers: new Headers(init.headers ?? source?.headers),
-    // The caller's own values of the headers an attempt may set, read when first needed.
-    own: { Authorization: undefined, DPoP: undefined },
+    headers,
+    // The caller's own values of the headers an attempt may set (DPoP read when first needed);
+    // its Authorization also tells the core the caller authorizes this call itself.
+    own: { Authorization: headers.get('authorization'), DPoP: undefined },
     replaced: { Authorization: false, DPoP: false }, // by an earlier attempt
     body,
     credentials: init.credentials,

@@ -21,8 +21,9 @@
 # the state machine), so the long depth runs go without it once runs with it
 # have built the corpus they start from (it guides mutations past magic values).
 # FLAGS goes to every libFuzzer run: -entropic=0 (the plain schedule) doubles
-# the DPoP flow target's rate, whose time went into the entropic bookkeeping. New inputs go to
-# build-fuzz-campaign/corpus/<target>/; at the end each target's new inputs are
+# the DPoP flow target's rate, whose time went into the entropic bookkeeping.
+#
+# New inputs go to build-fuzz-campaign/corpus/<target>/; at the end each target's new inputs are
 # merged into tests/fuzz/corpus/<target>/ with -merge=1, which keeps only those
 # that add coverage. Logs: build-fuzz-campaign/<target>.log. A crash stops that
 # target, leaves its input in build-fuzz-campaign/artifacts/ and fails the run.
